@@ -1,0 +1,220 @@
+import { randomUUID, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { Code, type Interceptor } from "@connectrpc/connect";
+import { getOption, hasOption, type DescMethod } from "@bufbuild/protobuf";
+import {
+  SignJWT,
+  jwtVerify,
+  decodeProtectedHeader,
+  exportJWK,
+  calculateJwkThumbprint,
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  errors as joseErrors,
+  type JWK,
+  type JWTVerifyGetKey,
+} from "jose";
+import { Access, access } from "../gen/ticketing/common/v1/auth_pb.js";
+import { ANONYMOUS, callerKey, type Caller } from "./context.js";
+import { AppError, permissionDenied, unauthenticated } from "./errors.js";
+
+/** User access tokens: asymmetric signatures only. */
+export const USER_TOKEN_ALGORITHMS = ["EdDSA"] as const;
+/** Service credentials: HMAC with the shared service secret, and their own issuer/audience. */
+export const SERVICE_TOKEN_ALGORITHM = "HS256";
+export const SERVICE_TOKEN_ISSUER = "ticketing-internal";
+export const SERVICE_TOKEN_AUDIENCE = "ticketing-internal";
+
+export interface UserClaims {
+  userId: string;
+  role: "user" | "admin";
+  sessionId: string;
+}
+
+/** Loads an Ed25519 private key (PKCS#8 PEM), or makes an ephemeral one when none is given. */
+export function loadSigningKey(pem: string | undefined): { key: KeyObject; ephemeral: boolean } {
+  if (pem) return { key: createPrivateKey(pem), ephemeral: false };
+  return { key: generateKeyPairSync("ed25519").privateKey, ephemeral: true };
+}
+
+/** Issues access tokens (users service only) and publishes the public key as a JWKS. */
+export class TokenIssuer {
+  private constructor(
+    private readonly privateKey: KeyObject,
+    private readonly publicJwk: JWK,
+    readonly issuer: string,
+    readonly audience: string,
+    readonly ttlSeconds: number,
+  ) {}
+
+  static async create(opts: { privateKey: KeyObject; issuer: string; audience: string; ttlSeconds: number }) {
+    const jwk = await exportJWK(createPublicKey(opts.privateKey));
+    jwk.kid = await calculateJwkThumbprint(jwk);
+    jwk.alg = "EdDSA";
+    jwk.use = "sig";
+    return new TokenIssuer(opts.privateKey, jwk, opts.issuer, opts.audience, opts.ttlSeconds);
+  }
+
+  async issue(claims: UserClaims): Promise<{ token: string; expiresIn: number }> {
+    const token = await new SignJWT({ role: claims.role, sid: claims.sessionId })
+      .setProtectedHeader({ alg: "EdDSA", kid: this.publicJwk.kid, typ: "at+jwt" })
+      .setIssuer(this.issuer)
+      .setAudience(this.audience)
+      .setSubject(claims.userId)
+      .setJti(randomUUID())
+      .setIssuedAt()
+      .setExpirationTime(`${this.ttlSeconds}s`)
+      .sign(this.privateKey);
+    return { token, expiresIn: this.ttlSeconds };
+  }
+
+  jwks(): { keys: JWK[] } {
+    return { keys: [this.publicJwk] };
+  }
+}
+
+export interface VerifierOptions {
+  issuer: string;
+  audience: string;
+  /** Public keys of the users service: a JWKS URL (fetched and cached) or a local key set. */
+  keys: { jwksUrl: string } | { jwks: { keys: JWK[] } };
+  /** Secret for internal service credentials. */
+  serviceSecret: string;
+  /** Tells whether a session was ended by logout; absent = not checked. */
+  isSessionActive?: (sessionId: string) => Promise<boolean>;
+}
+
+/**
+ * Verifies bearer tokens: user access tokens (EdDSA against the users service's JWKS, with
+ * issuer, audience, expiry and an algorithm allow-list) and internal service credentials
+ * (HS256 with the service secret, internal issuer/audience). Anything else is refused.
+ */
+export class TokenVerifier {
+  private readonly keySet: JWTVerifyGetKey;
+  private readonly serviceKey: Uint8Array;
+
+  constructor(private readonly opts: VerifierOptions) {
+    this.keySet =
+      "jwksUrl" in opts.keys
+        ? createRemoteJWKSet(new URL(opts.keys.jwksUrl), { cacheMaxAge: 10 * 60_000, cooldownDuration: 5_000 })
+        : createLocalJWKSet(opts.keys.jwks);
+    this.serviceKey = new TextEncoder().encode(opts.serviceSecret);
+  }
+
+  async verify(token: string): Promise<Caller> {
+    let alg: string | undefined;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+    } catch {
+      throw unauthenticated("malformed bearer token");
+    }
+    try {
+      if (alg === SERVICE_TOKEN_ALGORITHM) {
+        const { payload } = await jwtVerify(token, this.serviceKey, {
+          algorithms: [SERVICE_TOKEN_ALGORITHM],
+          issuer: SERVICE_TOKEN_ISSUER,
+          audience: SERVICE_TOKEN_AUDIENCE,
+          requiredClaims: ["exp", "sub"],
+        });
+        return { kind: "service", service: String(payload.sub).replace(/^service:/, "") };
+      }
+      const { payload } = await jwtVerify(token, this.keySet, {
+        algorithms: [...USER_TOKEN_ALGORITHMS],
+        issuer: this.opts.issuer,
+        audience: this.opts.audience,
+        requiredClaims: ["exp", "sub", "sid", "role"],
+      });
+      const role = payload.role;
+      if (role !== "user" && role !== "admin") throw unauthenticated("token has an unknown role");
+      const sessionId = String(payload.sid);
+      if (this.opts.isSessionActive && !(await this.opts.isSessionActive(sessionId))) {
+        throw unauthenticated("session has ended; sign in again");
+      }
+      return { kind: "user", userId: String(payload.sub), role, sessionId };
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      if (err instanceof joseErrors.JWTExpired) throw unauthenticated("token expired");
+      if (err instanceof joseErrors.JOSEError) throw unauthenticated(`invalid token (${err.code})`);
+      throw new AppError(Code.Unavailable, "cannot verify tokens right now");
+    }
+  }
+}
+
+/** True when the token claims to be an internal service credential (the gateway refuses those). */
+export function looksLikeServiceCredential(token: string): boolean {
+  try {
+    return decodeProtectedHeader(token).alg !== USER_TOKEN_ALGORITHMS[0];
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Mints this service's own credential for internal calls, cached until shortly before expiry.
+ */
+export function serviceCredential(secret: string, service: string, ttlSeconds = 300): () => Promise<string> {
+  const key = new TextEncoder().encode(secret);
+  let cached: { token: string; renewAt: number } | undefined;
+  return async () => {
+    if (cached && Date.now() < cached.renewAt) return cached.token;
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: SERVICE_TOKEN_ALGORITHM })
+      .setIssuer(SERVICE_TOKEN_ISSUER)
+      .setAudience(SERVICE_TOKEN_AUDIENCE)
+      .setSubject(`service:${service}`)
+      .setIssuedAt()
+      .setExpirationTime(`${ttlSeconds}s`)
+      .sign(key);
+    cached = { token, renewAt: Date.now() + (ttlSeconds - 60) * 1000 };
+    return token;
+  };
+}
+
+/**
+ * The access level an RPC declares in its contract; undeclared means internal only. The
+ * standard gRPC health service is public, for probes and operators' tools.
+ */
+export function accessOf(method: DescMethod): Access {
+  if (method.parent.typeName === "grpc.health.v1.Health") return Access.PUBLIC;
+  return hasOption(method, access) ? getOption(method, access) : Access.UNSPECIFIED;
+}
+
+export function bearerToken(header: string | null | undefined): string | undefined {
+  if (!header) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!m) throw unauthenticated("Authorization header must be 'Bearer <token>'");
+  return m[1];
+}
+
+/** Decides whether `caller` may call an RPC with `level`; throws 401/403 otherwise. */
+export function authorize(level: Access, caller: Caller): void {
+  if (caller.kind === "service") return; // internal credentials pass every level
+  switch (level) {
+    case Access.PUBLIC:
+      return;
+    case Access.USER:
+      if (caller.kind === "user") return;
+      throw unauthenticated("sign in required");
+    case Access.ADMIN:
+      if (caller.kind === "anonymous") throw unauthenticated("sign in required");
+      if (caller.role === "admin") return;
+      throw permissionDenied("admin role required");
+    default:
+      if (caller.kind === "anonymous") throw unauthenticated("internal endpoint: service credential required");
+      throw permissionDenied("internal endpoint");
+  }
+}
+
+/**
+ * The one auth interceptor every service uses: verifies the bearer token itself (no service
+ * trusts the gateway blindly), enforces the RPC's declared access level, and puts the caller
+ * into the handler context (`callerOf(ctx)`).
+ */
+export function authInterceptor(verifier: TokenVerifier): Interceptor {
+  return (next) => async (req) => {
+    const token = bearerToken(req.header.get("authorization"));
+    const caller = token ? await verifier.verify(token) : ANONYMOUS;
+    authorize(accessOf(req.method), caller);
+    req.contextValues.set(callerKey, caller);
+    return next(req);
+  };
+}

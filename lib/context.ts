@@ -1,0 +1,37 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { createContextKey, type HandlerContext } from "@connectrpc/connect";
+
+/** Who is calling, as established by the auth interceptor. */
+export type Caller =
+  | { kind: "anonymous" }
+  | { kind: "user"; userId: string; role: "user" | "admin"; sessionId: string }
+  | { kind: "service"; service: string };
+
+export const ANONYMOUS: Caller = { kind: "anonymous" };
+
+export const callerKey = createContextKey<Caller>(ANONYMOUS, { description: "the authenticated caller" });
+
+/** Header that carries the request id from the gateway through every internal hop. */
+export const REQUEST_ID_HEADER = "x-request-id";
+
+interface RequestScope {
+  requestId: string;
+}
+
+/**
+ * The request id of the RPC being handled, available to outgoing clients without threading it
+ * through every call (the server interceptor opens the scope).
+ */
+export const requestScope = new AsyncLocalStorage<RequestScope>();
+
+export function currentRequestId(): string | undefined {
+  return requestScope.getStore()?.requestId;
+}
+
+export function callerOf(ctx: HandlerContext): Caller {
+  return ctx.values.get(callerKey);
+}
+
+export function isAdmin(caller: Caller): boolean {
+  return caller.kind === "user" && caller.role === "admin";
+}

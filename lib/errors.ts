@@ -1,0 +1,103 @@
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
+import type { Logger } from "./logger.js";
+
+/** A structured error detail, sent as a Connect error detail (and shown by the gateway). */
+export interface ErrorDetail {
+  desc: DescMessage;
+  value: MessageInitShape<DescMessage>;
+}
+
+/**
+ * The one error type domain code throws. Its `code` is a Connect code; the error interceptor
+ * turns it into a ConnectError and the gateway into the matching HTTP status. Messages are
+ * meant for API users: they name the field or the thing that is wrong.
+ */
+export class AppError extends Error {
+  constructor(
+    readonly code: Code,
+    message: string,
+    readonly details: ErrorDetail[] = [],
+  ) {
+    super(message);
+    this.name = "AppError";
+  }
+}
+
+/** 400: `field` is the request's JSON field name, e.g. `seatLayout.sections[0].rows[1].seats[2].id`. */
+export const invalidArgument = (field: string, problem: string) =>
+  new AppError(Code.InvalidArgument, `${field}: ${problem}`);
+/** 404 */
+export const notFound = (what: string, id: string) => new AppError(Code.NotFound, `${what} ${id} not found`);
+/** 409: a duplicate. */
+export const alreadyExists = (message: string) => new AppError(Code.AlreadyExists, message);
+/** 409: a conflicting concurrent change (e.g. a seat taken meanwhile). */
+export const conflict = (message: string, details: ErrorDetail[] = []) =>
+  new AppError(Code.Aborted, message, details);
+/** 400: the request is valid but the system's state does not allow it (e.g. show started). */
+export const failedPrecondition = (message: string) => new AppError(Code.FailedPrecondition, message);
+/** 401 */
+export const unauthenticated = (message: string) => new AppError(Code.Unauthenticated, message);
+/** 403 */
+export const permissionDenied = (message: string) => new AppError(Code.PermissionDenied, message);
+/** 429 */
+export const resourceExhausted = (message: string) => new AppError(Code.ResourceExhausted, message);
+
+/** Converts anything thrown into a ConnectError; unexpected errors become Internal, cause logged. */
+export function toConnectError(err: unknown, logger: Logger, context: Record<string, unknown> = {}): ConnectError {
+  if (err instanceof AppError) {
+    return new ConnectError(err.message, err.code, undefined, err.details);
+  }
+  if (err instanceof ConnectError) {
+    return err;
+  }
+  logger.error({ err, ...context }, "unexpected error");
+  return new ConnectError("internal error", Code.Internal);
+}
+
+/** Maps errors thrown by handlers; see toConnectError. */
+export function errorInterceptor(logger: Logger): Interceptor {
+  return (next) => async (req) => {
+    try {
+      return await next(req);
+    } catch (err) {
+      throw toConnectError(err, logger, { procedure: req.url });
+    }
+  };
+}
+
+/** Connect code → HTTP status, the standard mapping the public REST contract uses. */
+export function httpStatusFor(code: Code): number {
+  switch (code) {
+    case Code.Canceled:
+      return 499;
+    case Code.InvalidArgument:
+    case Code.FailedPrecondition:
+    case Code.OutOfRange:
+      return 400;
+    case Code.Unauthenticated:
+      return 401;
+    case Code.PermissionDenied:
+      return 403;
+    case Code.NotFound:
+      return 404;
+    case Code.AlreadyExists:
+    case Code.Aborted:
+      return 409;
+    case Code.ResourceExhausted:
+      return 429;
+    case Code.Unimplemented:
+      return 501;
+    case Code.Unavailable:
+      return 503;
+    case Code.DeadlineExceeded:
+      return 504;
+    default:
+      return 500;
+  }
+}
+
+/** Connect code as its lowercase wire name, e.g. `invalid_argument`. */
+export function codeName(code: Code): string {
+  return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+}
