@@ -1,0 +1,43 @@
+import type { Migration } from "../../../lib/db.js";
+
+export const SCHEMA = "users";
+
+export const migrations: Migration[] = [
+  {
+    name: "0001_accounts_and_sessions",
+    async up(knex) {
+      await knex.schema.withSchema(SCHEMA).createTable("accounts", (t) => {
+        t.uuid("id").primary();
+        t.text("email").notNullable().unique(); // stored normalised (trimmed, lower case)
+        t.text("password_hash").notNullable();
+        t.text("display_name").notNullable();
+        t.text("phone").notNullable().defaultTo("");
+        t.text("role").notNullable().checkIn(["user", "admin"]);
+        t.timestamp("created_at", { useTz: true }).notNullable().defaultTo(knex.fn.now());
+        t.timestamp("updated_at", { useTz: true }).notNullable().defaultTo(knex.fn.now());
+      });
+      // one row per login; logout or a reused refresh token revokes it
+      await knex.schema.withSchema(SCHEMA).createTable("sessions", (t) => {
+        t.uuid("id").primary();
+        t.uuid("account_id").notNullable().references("id").inTable(`${SCHEMA}.accounts`).onDelete("CASCADE");
+        t.timestamp("created_at", { useTz: true }).notNullable().defaultTo(knex.fn.now());
+        t.timestamp("expires_at", { useTz: true }).notNullable();
+        t.timestamp("revoked_at", { useTz: true });
+        t.index(["account_id"]);
+      });
+      // every refresh token ever issued, by hash; `used_at` set when rotated
+      await knex.schema.withSchema(SCHEMA).createTable("refresh_tokens", (t) => {
+        t.text("token_hash").primary();
+        t.uuid("session_id").notNullable().references("id").inTable(`${SCHEMA}.sessions`).onDelete("CASCADE");
+        t.timestamp("created_at", { useTz: true }).notNullable().defaultTo(knex.fn.now());
+        t.timestamp("used_at", { useTz: true });
+        t.index(["session_id"]);
+      });
+    },
+    async down(knex) {
+      await knex.schema.withSchema(SCHEMA).dropTable("refresh_tokens");
+      await knex.schema.withSchema(SCHEMA).dropTable("sessions");
+      await knex.schema.withSchema(SCHEMA).dropTable("accounts");
+    },
+  },
+];

@@ -1,0 +1,113 @@
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { UsersService } from "../../gen/ticketing/users/v1/users_pb.js";
+import type { TokenIssuer } from "../../lib/auth.js";
+import { callerOf } from "../../lib/context.js";
+import { alreadyExists, notFound, unauthenticated } from "../../lib/errors.js";
+import type { Logger } from "../../lib/logger.js";
+import { EmailTakenError, type Account, type UsersRepo } from "./db/repo.js";
+import { decoyHash, hashPassword, verifyPassword } from "./domain/passwords.js";
+import { hashRefreshToken, newRefreshToken, normalizeEmail } from "./domain/tokens.js";
+
+export interface UsersDeps {
+  repo: UsersRepo;
+  issuer: TokenIssuer;
+  refreshTokenTtlSeconds: number;
+  logger: Logger;
+}
+
+const profile = (a: Account) => ({
+  userId: a.id,
+  email: a.email,
+  displayName: a.displayName,
+  phone: a.phone,
+  role: a.role,
+});
+
+/** The signed-in user's id; the access level USER guarantees a user or a service caller. */
+function userIdOf(ctx: HandlerContext): string {
+  const caller = callerOf(ctx);
+  if (caller.kind !== "user") throw unauthenticated("a user token is required");
+  return caller.userId;
+}
+
+export function usersHandlers(deps: UsersDeps): ServiceImpl<typeof UsersService> {
+  const { repo, issuer } = deps;
+
+  async function tokensFor(account: Account, sessionId: string, refreshToken: string) {
+    const { token, expiresIn } = await issuer.issue({ userId: account.id, role: account.role, sessionId });
+    return { accessToken: token, tokenType: "Bearer", expiresIn, refreshToken, userId: account.id, role: account.role };
+  }
+
+  return {
+    async register(req) {
+      const passwordHash = await hashPassword(req.password);
+      try {
+        const account = await repo.createAccount({
+          email: normalizeEmail(req.email),
+          passwordHash,
+          displayName: req.displayName.trim(),
+          phone: req.phone,
+          role: "user",
+        });
+        deps.logger.info({ userId: account.id }, "account registered");
+        return { userId: account.id, email: account.email, displayName: account.displayName, role: account.role };
+      } catch (err) {
+        if (err instanceof EmailTakenError) throw alreadyExists("email: an account with this email already exists");
+        throw err;
+      }
+    },
+
+    async login(req) {
+      const account = await repo.findByEmail(normalizeEmail(req.email));
+      const ok = await verifyPassword(req.password, account?.passwordHash ?? (await decoyHash()));
+      if (!account || !ok) throw unauthenticated("wrong email or password");
+      const refreshToken = newRefreshToken();
+      const sessionId = await repo.openSession(account.id, hashRefreshToken(refreshToken), deps.refreshTokenTtlSeconds);
+      return tokensFor(account, sessionId, refreshToken);
+    },
+
+    async refresh(req) {
+      const next = newRefreshToken();
+      const result = await repo.rotateRefreshToken(hashRefreshToken(req.refreshToken), hashRefreshToken(next));
+      if (!result.ok) {
+        if (result.reason === "reused") deps.logger.warn("refresh token reused; session revoked");
+        throw unauthenticated("refresh token is invalid, used or expired; sign in again");
+      }
+      return tokensFor(result.account, result.sessionId, next);
+    },
+
+    async logout(_req, ctx) {
+      const caller = callerOf(ctx);
+      if (caller.kind !== "user") throw unauthenticated("a user token is required");
+      await repo.revokeSession(caller.sessionId);
+      return {};
+    },
+
+    async getMe(_req, ctx) {
+      const id = userIdOf(ctx);
+      const account = await repo.findById(id);
+      if (!account) throw notFound("user", id);
+      return profile(account);
+    },
+
+    async updateMe(req, ctx) {
+      const id = userIdOf(ctx);
+      const account = await repo.updateProfile(id, {
+        displayName: req.displayName?.trim(),
+        phone: req.phone,
+      });
+      if (!account) throw notFound("user", id);
+      return profile(account);
+    },
+
+    async getUser(req) {
+      const account = await repo.findById(req.userId);
+      if (!account) throw notFound("user", req.userId);
+      return { user: profile(account) };
+    },
+
+    async isSessionActive(req) {
+      return { active: await repo.isSessionActive(req.sessionId) };
+    },
+  };
+}
