@@ -1,4 +1,6 @@
+import { execFile } from "node:child_process";
 import { generateKeyPairSync, createPublicKey } from "node:crypto";
+import { resolve } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
@@ -248,5 +250,25 @@ describe("a plain @grpc/grpc-js client", () => {
     } finally {
       client.close();
     }
+  });
+});
+
+describe("a client not written here: buf curl over gRPC", () => {
+  it("registers and logs in with `buf curl --protocol grpc --http2-prior-knowledge --schema proto`", async () => {
+    const root = resolve(__dirname, "../../..");
+    const bufCurl = (method: string, body: object) =>
+      new Promise<string>((ok, fail) =>
+        execFile(
+          resolve(root, "node_modules/.bin/buf"),
+          ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--schema", "proto", "-d", JSON.stringify(body), `${h.url}/ticketing.users.v1.UsersService/${method}`],
+          { cwd: root, timeout: 30_000 },
+          (err, stdout, stderr) => (err ? fail(new Error(`${err.message}\n${stderr}`)) : ok(stdout)),
+        ),
+      );
+    const reg = JSON.parse(await bufCurl("Register", { email: "bufcurl@example.com", password: "password-1", displayName: "Buf" }));
+    expect(reg).toMatchObject({ email: "bufcurl@example.com", role: "user" });
+    const login = JSON.parse(await bufCurl("Login", { email: "bufcurl@example.com", password: "password-1" }));
+    expect(login.userId).toBe(reg.userId);
+    expect(login.tokenType).toBe("Bearer");
   });
 });
