@@ -1,0 +1,47 @@
+// ESLint flat config. Type-aware rules (no-floating-promises) on all TypeScript; workflow files
+// must stay deterministic, so Node built-ins, I/O libraries and process.env are banned there.
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+import { builtinModules } from "node:module";
+
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+
+export default tseslint.config(
+  { ignores: ["node_modules/**", "dist/**", ".build/**", ".data/**", "gen/**", "coverage/**", "web/dist/**", "**/*.js", "**/*.mjs"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ["**/*.ts"],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-misused-promises": ["error", { checksVoidReturn: false }],
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+    },
+  },
+  {
+    // Temporal workflow code is replayed: no I/O, no clocks or randomness outside the SDK's.
+    files: ["workflows/**/*.ts"],
+    ignores: ["workflows/worker.ts", "workflows/**/*.test.ts", "workflows/test/**"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: "workflow code must be deterministic: no Node built-ins" })),
+          patterns: [
+            { group: ["pg", "knex", "pino", "jose", "@connectrpc/*", "@grpc/*", "stripe", "nodemailer", "@temporalio/client", "@temporalio/worker", "@temporalio/activity"], message: "no I/O in workflow code: call an activity" },
+            {
+              group: ["**/lib/*", "**/services/**"],
+              allowTypeImports: true,
+              message: "workflows import activity types only (import type), not service code",
+            },
+          ],
+        },
+      ],
+      "no-restricted-properties": ["error", { object: "process", property: "env", message: "no process.env in workflow code" }],
+      "no-restricted-globals": ["error", { name: "process", message: "no process in workflow code" }],
+    },
+  },
+);
