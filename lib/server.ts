@@ -27,6 +27,8 @@ export interface ServerOptions {
   routes: (router: ConnectRouter) => void;
   /** Dependency probes reported by gRPC health (and so by the gateway's /healthz). */
   healthChecks?: Record<string, HealthCheck>;
+  /** Interceptors that run after auth and validation, innermost last (e.g. idempotency keys). */
+  interceptors?: Interceptor[];
   /** Plain HTTP routes served before Connect (e.g. the JWKS document). Return true if handled. */
   httpRoutes?: (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => boolean;
 }
@@ -76,7 +78,8 @@ export async function runHealthChecks(checks: Record<string, HealthCheck>): Prom
 /**
  * Serves a service's routes over gRPC, gRPC-Web and Connect on one port (HTTP/1.1 and h2c),
  * with the shared interceptors in this order: request id and logging → error mapping → auth
- * (the RPC's declared access level) → protovalidate rules. Also serves grpc.health.v1.Health.
+ * (the RPC's declared access level) → protovalidate rules → the service's own (e.g.
+ * idempotency keys). Also serves grpc.health.v1.Health.
  * Importing this starts nothing.
  */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
@@ -102,6 +105,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       errorInterceptor(opts.logger),
       authInterceptor(opts.verifier),
       validationInterceptor(opts.logger),
+      ...(opts.interceptors ?? []),
     ],
     // keep server-streaming RPCs (live seat maps) open while the client wants them
     readMaxBytes: 8 * 1024 * 1024,

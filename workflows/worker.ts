@@ -1,0 +1,40 @@
+/**
+ * The workflow worker: runs every workflow in workflows/ on the `ticketing-workflows` task queue.
+ * Activities are not here: each service runs its own on its own queue.
+ */
+import { NativeConnection, Worker } from "@temporalio/worker";
+import { createLogger } from "../lib/logger.js";
+import { runMain } from "../lib/server.js";
+import { readWorkerConfig } from "./config.js";
+import { TASK_QUEUES } from "./task-queues.js";
+
+export async function createWorkflowWorker(opts: { address: string; namespace: string; taskQueue?: string }) {
+  const connection = await NativeConnection.connect({ address: opts.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue ?? TASK_QUEUES.workflows,
+    workflowsPath: require.resolve("./index"),
+  });
+  return { worker, connection };
+}
+
+if (require.main === module) {
+  const config = readWorkerConfig();
+  const logger = createLogger("workflows", config.logLevel);
+  runMain(logger, async () => {
+    const { worker, connection } = await createWorkflowWorker({
+      address: config.temporalAddress,
+      namespace: config.temporalNamespace,
+    });
+    const running = worker.run();
+    logger.info({ taskQueue: TASK_QUEUES.workflows }, "workflow worker running");
+    return {
+      async close() {
+        worker.shutdown();
+        await running;
+        await connection.close();
+      },
+    };
+  });
+}
