@@ -12,7 +12,7 @@
  * (its predefined CEL rules): those are evaluated at run time from the package's descriptor,
  * which the generated code imports (see `rewrite_imports` in buf.gen.yaml).
  */
-import { mkdirSync, copyFileSync, writeFileSync, readFileSync, existsSync } from "node:fs";
+import { mkdirSync, writeFileSync, readFileSync, existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type {
   DescriptorProto,
