@@ -1,3 +1,4 @@
+import { serviceCredential, TokenVerifier } from "./auth.js";
 import { createServiceClient } from "./clients.js";
 import { UsersService } from "../gen/ticketing/users/v1/users_pb.js";
 
@@ -24,4 +25,25 @@ export function remoteSessionChecker(
     cache.set(sessionId, { active, until: Date.now() + ttl });
     return active;
   };
+}
+
+/**
+ * The token verifier of every service but users: the users service's JWKS, this service's
+ * credential for the session check, and the shared service secret.
+ */
+export function createServiceVerifier(opts: {
+  service: string;
+  jwtIssuer: string;
+  jwtAudience: string;
+  jwksUrl: string;
+  serviceAuthSecret: string;
+  usersUrl: string;
+}): TokenVerifier {
+  return new TokenVerifier({
+    issuer: opts.jwtIssuer,
+    audience: opts.jwtAudience,
+    keys: { jwksUrl: opts.jwksUrl },
+    serviceSecret: opts.serviceAuthSecret,
+    isSessionActive: remoteSessionChecker(opts.usersUrl, serviceCredential(opts.serviceAuthSecret, opts.service)),
+  });
 }
