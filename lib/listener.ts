@@ -26,11 +26,26 @@ export async function listenHttp1And2(handler: RequestHandler, port: number, hos
   const h2 = http2.createServer({}, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
+  // HTTP/1.1 keep-alive sockets with a request in flight. The h1 server never listens itself, so
+  // its own connection tracking (closeIdleConnections) is off: we track idleness here.
+  const busy = new Set<net.Socket>();
+  let closing = false;
+  h1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const socket = req.socket;
+    busy.add(socket);
+    if (closing) res.shouldKeepAlive = false;
+    res.once("close", () => {
+      busy.delete(socket);
+      if (closing) socket.end();
+    });
+  });
   h2.on("session", (s) => {
     sessions.add(s);
     s.once("close", () => sessions.delete(s));
   });
 
+  const h2Sockets = new WeakSet<net.Socket>();
+  const isHttp2 = (s: net.Socket) => h2Sockets.has(s);
   const tcp = net.createServer({ pauseOnConnect: true }, (socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
@@ -39,8 +54,12 @@ export async function listenHttp1And2(handler: RequestHandler, port: number, hos
       if (head === null) return;
       socket.removeListener("readable", onReadable);
       socket.unshift(head);
-      const server = head.subarray(0, 3).toString("latin1") === H2_PREFACE_START ? h2 : h1;
-      server.emit("connection", socket);
+      if (head.subarray(0, 3).toString("latin1") === H2_PREFACE_START) {
+        h2Sockets.add(socket);
+        h2.emit("connection", socket);
+      } else {
+        h1.emit("connection", socket);
+      }
     };
     socket.on("readable", onReadable);
     socket.on("error", () => socket.destroy());
@@ -57,15 +76,15 @@ export async function listenHttp1And2(handler: RequestHandler, port: number, hos
   return {
     port: (tcp.address() as net.AddressInfo).port,
     async close(graceMs = 5_000) {
+      closing = true;
       const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
       // stop accepting, let in-flight requests finish, then cut what is left
       for (const s of sessions) s.close();
-      h1.closeIdleConnections();
+      for (const s of sockets) if (!busy.has(s) && !isHttp2(s)) s.end();
       const timer = setTimeout(() => {
         for (const s of sockets) s.destroy();
       }, graceMs);
       timer.unref();
-      h1.close();
       await closed;
       clearTimeout(timer);
     },

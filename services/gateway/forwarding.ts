@@ -1,0 +1,64 @@
+import { randomUUID } from "node:crypto";
+import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
+import type { Transport } from "@connectrpc/connect";
+import { bearerToken, looksLikeServiceCredential } from "../../lib/auth.js";
+import { REQUEST_ID_HEADER } from "../../lib/context.js";
+import { AppError } from "../../lib/errors.js";
+
+/** A backend the gateway forwards to: one gRPC (HTTP/2) connection, reused by every call. */
+export interface Backend {
+  name: string;
+  baseUrl: string;
+  transport: Transport;
+  close(): void;
+}
+
+export function createBackend(name: string, baseUrl: string): Backend {
+  const sessionManager = new Http2SessionManager(baseUrl);
+  // no default deadline on the transport: server streams (live seat maps) stay open; unary calls
+  // get the caller's deadline or the gateway's upstream timeout per call
+  const transport = createGrpcTransport({ baseUrl, sessionManager, readMaxBytes: 64 * 1024 * 1024 });
+  return { name, baseUrl, transport, close: () => sessionManager.abort() };
+}
+
+/** Request headers passed on to the backends, besides the request id. Nothing else crosses. */
+export const FORWARDED_HEADERS = ["authorization", "idempotency-key"] as const;
+
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The caller's x-request-id when it is a sane token, else a fresh one. */
+export function requestIdFrom(header: string | string[] | undefined): string {
+  const v = Array.isArray(header) ? header[0] : header;
+  return v && SANE_REQUEST_ID.test(v) ? v : randomUUID();
+}
+
+/** The headers of a forwarded call: the allow-listed caller headers plus the request id. */
+export function forwardedHeaders(get: (name: string) => string | undefined, requestId: string): Headers {
+  const out = new Headers();
+  for (const name of FORWARDED_HEADERS) {
+    const v = get(name);
+    if (v) out.set(name, v);
+  }
+  out.set(REQUEST_ID_HEADER, requestId);
+  return out;
+}
+
+/**
+ * The gateway never accepts an internal service credential from outside (it would pass every
+ * access level on the backends). Returns why the caller is refused (401), or undefined. A
+ * malformed Authorization header is refused here too; a user token is left to the backends,
+ * which verify it themselves.
+ */
+export function refusalOf(authorization: string | undefined): string | undefined {
+  let token: string | undefined;
+  try {
+    token = bearerToken(authorization);
+  } catch (err) {
+    if (err instanceof AppError) return err.message;
+    throw err;
+  }
+  if (token && looksLikeServiceCredential(token)) {
+    return "service credentials are not accepted from outside; sign in and use your access token";
+  }
+  return undefined;
+}
