@@ -114,13 +114,19 @@ export function idempotencyInterceptor(db: Knex, opts: { retentionHours?: number
             Code.AlreadyExists,
           );
         }
-        const header = new Headers({ [IDEMPOTENT_REPLAY_HEADER]: "true" });
+        // The returned headers replace the protocol's own, so they must carry what the protocol
+        // would have set: every unary protocol answers in the request's content type, and gRPC
+        // ends with a grpc-status trailer.
+        const contentType = req.header.get("content-type") ?? "application/proto";
+        const header = new Headers({ "content-type": contentType, [IDEMPOTENT_REPLAY_HEADER]: "true" });
+        const trailer = new Headers();
+        if (contentType.startsWith("application/grpc")) trailer.set("grpc-status", "0");
         return {
           stream: false as const,
           service: req.service,
           method: req.method,
           header,
-          trailer: new Headers(),
+          trailer,
           message: fromBinary(req.method.output, row.response as Uint8Array),
         };
       }

@@ -5,9 +5,13 @@ export interface TemporalOptions {
   namespace: string;
 }
 
-/** A Temporal client. The connection is lazy about failures: callers see them per call. */
-export async function connectTemporal(opts: TemporalOptions): Promise<{ client: Client; close(): Promise<void> }> {
-  const connection = await Connection.connect({ address: opts.address });
+/**
+ * A Temporal client on a lazy connection: the service starts and serves while Temporal is down
+ * (calls that need it fail, and callers such as the outbox relay retry); the connection is made
+ * on first use and re-made after failures.
+ */
+export function connectTemporal(opts: TemporalOptions): { client: Client; close(): Promise<void> } {
+  const connection = Connection.lazy({ address: opts.address });
   const client = new Client({ connection, namespace: opts.namespace });
   return { client, close: () => connection.close() };
 }
