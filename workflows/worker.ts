@@ -2,7 +2,7 @@
  * The workflow worker: runs every workflow in workflows/ on the `ticketing-workflows` task queue.
  * Activities are not here: each service runs its own on its own queue.
  */
-import { NativeConnection, Worker } from "@temporalio/worker";
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from "@temporalio/worker";
 import { createLogger } from "../lib/logger.js";
 import { runMain } from "../lib/server.js";
 import { readWorkerConfig } from "./config.js";
@@ -22,6 +22,9 @@ export async function createWorkflowWorker(opts: { address: string; namespace: s
 if (require.main === module) {
   const config = readWorkerConfig();
   const logger = createLogger("workflows", config.logLevel);
+  // the SDK's own logs (bundler output, worker state) only from warnings up, unless debugging
+  const sdkLevel: LogLevel = config.logLevel === "debug" || config.logLevel === "trace" ? "DEBUG" : "WARN";
+  Runtime.install({ logger: new DefaultLogger(sdkLevel) });
   runMain(logger, async () => {
     const { worker, connection } = await createWorkflowWorker({
       address: config.temporalAddress,

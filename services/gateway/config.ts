@@ -1,6 +1,6 @@
 import { int, readConfig, str } from "../../lib/config.js";
 import { assertNoDevDefaultsInProduction, commonVars, portVar, urlVar } from "../../lib/common-config.js";
-import type { ServiceName } from "../../lib/services.js";
+import { SERVICE_NAMES, type ServiceName } from "../../lib/services.js";
 
 const MiB = 1024 * 1024;
 
@@ -22,6 +22,10 @@ export const gatewayVars = {
   searchUrl: urlVar("search"),
   notificationsUrl: urlVar("notifications"),
   reviewsUrl: urlVar("reviews"),
+  services: str("GATEWAY_SERVICES", {
+    default: SERVICE_NAMES.join(","),
+    doc: "gateway: comma-separated backends this deployment runs; /healthz waits for these only (the others' routes answer 503)",
+  }),
   corsOrigins: str("CORS_ORIGINS", {
     default: "*",
     devDefault: true,
@@ -49,10 +53,23 @@ export interface GatewayConfig {
   serviceAuthSecret: string;
   /** Base URL of every backend, by service name. */
   urls: Record<ServiceName, string>;
+  /** The backends this deployment runs (GATEWAY_SERVICES). */
+  services: ServiceName[];
   /** "*" or the exact origins allowed. */
   corsOrigins: "*" | string[];
   maxBodyBytes: number;
   upstreamTimeoutMs: number;
+}
+
+/** A comma-separated list of service names from lib/services.ts. */
+export function parseServices(raw: string): ServiceName[] {
+  const list = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const name of list) {
+    if (!(SERVICE_NAMES as readonly string[]).includes(name)) {
+      throw new Error(`GATEWAY_SERVICES: unknown service "${name}"; known: ${SERVICE_NAMES.join(", ")}`);
+    }
+  }
+  return list as ServiceName[];
 }
 
 /** `*` or a list of origins (scheme://host[:port], no trailing slash). */
@@ -92,6 +109,7 @@ export function readGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       notifications: c.notificationsUrl,
       reviews: c.reviewsUrl,
     },
+    services: parseServices(c.services),
     corsOrigins: parseCorsOrigins(c.corsOrigins),
     maxBodyBytes: c.maxBodyBytes,
     upstreamTimeoutMs: c.upstreamTimeoutMs,

@@ -22,5 +22,6 @@ runMain(logger, async () => {
     maxBodyBytes: config.maxBodyBytes,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     serviceCredential: serviceCredential(config.serviceAuthSecret, "gateway"),
+    healthServices: config.services,
   });
 });

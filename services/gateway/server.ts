@@ -30,6 +30,8 @@ export interface GatewayDeps {
   upstreamTimeoutMs: number;
   /** The gateway's own credential, used only for the payment webhook pass-through. */
   serviceCredential: () => Promise<string>;
+  /** The backends /healthz requires (default: every upstream's backend). */
+  healthServices?: readonly string[];
   /** Deadline of each backend's health check in /healthz. */
   healthTimeoutMs?: number;
 }
@@ -104,6 +106,7 @@ export async function build(deps: GatewayDeps): Promise<RunningGateway> {
 
   const allowFor = (path: string) => (procedures.has(path) ? ["GET", "POST"] : router.allowedMethods(path));
   const healthTimeoutMs = deps.healthTimeoutMs ?? 2_000;
+  const healthBackends = [...backends.values()].filter((b) => !deps.healthServices || deps.healthServices.includes(b.name));
 
   const handle = async (req: NodeRequest, res: NodeResponse, requestId: string, pathname: string) => {
     if (procedures.has(pathname)) {
@@ -113,7 +116,7 @@ export async function build(deps: GatewayDeps): Promise<RunningGateway> {
     switch (pathname) {
       case "/healthz": {
         if (req.method !== "GET" && req.method !== "HEAD") break;
-        const report = await checkBackends(backends.values(), healthTimeoutMs);
+        const report = await checkBackends(healthBackends, healthTimeoutMs);
         if (report.status !== "ok") logger.warn({ requestId, report }, "health check failing");
         sendJson(res, report.status === "ok" ? 200 : 503, report, { "cache-control": "no-store" });
         return;

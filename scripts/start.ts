@@ -1,0 +1,604 @@
+/**
+ * `npm start`: the whole platform on this machine with one command and nothing installed by hand.
+ *
+ *   1. Postgres: DATABASE_URL if set, else embedded Postgres (data in $DATA_DIR/postgres).
+ *   2. Temporal: TEMPORAL_ADDRESS if set, else the Temporal dev server (state in $DATA_DIR/temporal.db).
+ *   3. Every service that exists (services/<name>/main.ts, workflows/worker.ts), each its own process.
+ *   4. Waits for the gateway's /healthz, prints where everything is, and a `READY gateway=<url>` line.
+ *
+ * Ctrl-C / SIGTERM stops services first (SIGTERM, SIGKILL after 10 s), then Temporal, then Postgres, and exits
+ * 0. A second Ctrl-C kills everything at once. If a service dies, everything stops and we exit 1.
+ *
+ * Every child runs in its own process group (so the terminal's Ctrl-C reaches only us and we decide the
+ * order), and an orphan guard (scripts/orphan-guard.js) stops those groups if this process is SIGKILLed.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { DEFAULT_PORTS, SERVICE_NAMES, portEnvVar, urlEnvVar, type ServiceName } from "../lib/services";
+import {
+  AbortedError,
+  assertPortsFree,
+  delay,
+  generateDevJwtKey,
+  resolveTemporalCli,
+  settlesWithin,
+  spawnManaged,
+  startEmbeddedPostgres,
+  startProcessGuard,
+  startTemporalDevServer,
+  startTemporalViaSdk,
+  type ManagedProcess,
+  type ProcessGuard,
+  type RunningPostgres,
+  type RunningTemporal,
+} from "./dev-infra";
+
+// ═══════════════════════ Configuration: the only code that reads process.env ═══════════════════════
+
+const REPO_ROOT = path.resolve(__dirname, "..");
+
+/** Development defaults of the bootstrap admin (shared/spec/rest-api.md); printed at start. */
+const DEV_ADMIN_EMAIL = "admin@ticketing.local";
+const DEV_ADMIN_PASSWORD = "change-me-admin";
+
+interface StartConfig {
+  dataDir: string;
+  /** External Postgres, or undefined to run the embedded one on `embeddedPgPort`. */
+  databaseUrl?: string;
+  embeddedPgPort: number;
+  /** External Temporal, or undefined to run the dev server on `temporalPort` / `temporalUiPort`. */
+  temporalAddress?: string;
+  temporalPort: number;
+  temporalUiPort: number;
+  temporalNamespace: string;
+  gatewayPort: number;
+  services: Record<ServiceName, { port: number; url: string }>;
+  /** The user's own signing key; undefined means generate a development key under dataDir. */
+  jwtPrivateKeyFile?: string;
+  /** Where services fetch the users service's public keys; follows USERS_URL unless set. */
+  jwksUrl: string;
+  admin: { email: string; password: string; passwordFromEnv: boolean };
+  nodeEnv: string;
+  /** How long the gateway may take to report healthy (first start compiles every service through tsx). */
+  healthTimeoutMs: number;
+  /** What the children inherit; the variables above are layered on top. */
+  inheritedEnv: NodeJS.ProcessEnv;
+}
+
+class ConfigError extends Error {}
+
+function readConfig(env: NodeJS.ProcessEnv): StartConfig {
+  const text = (name: string): string | undefined => (env[name] === "" ? undefined : env[name]);
+  const port = (name: string, fallback: number): number => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 1 || value > 65535) {
+      throw new ConfigError(`${name} must be a port number (1-65535), not "${raw}"`);
+    }
+    return value;
+  };
+  const services = {} as StartConfig["services"];
+  for (const name of SERVICE_NAMES) {
+    const servicePort = port(portEnvVar(name), DEFAULT_PORTS[name]);
+    services[name] = { port: servicePort, url: text(urlEnvVar(name)) ?? `http://127.0.0.1:${servicePort}` };
+  }
+  return {
+    dataDir: path.resolve(text("DATA_DIR") ?? path.join(REPO_ROOT, ".data")),
+    databaseUrl: text("DATABASE_URL"),
+    embeddedPgPort: port("EMBEDDED_PG_PORT", 54320),
+    temporalAddress: text("TEMPORAL_ADDRESS"),
+    temporalPort: port("TEMPORAL_PORT", 7233),
+    temporalUiPort: port("TEMPORAL_UI_PORT", 8233),
+    temporalNamespace: text("TEMPORAL_NAMESPACE") ?? "default",
+    gatewayPort: port(portEnvVar("gateway"), DEFAULT_PORTS.gateway),
+    services,
+    jwtPrivateKeyFile: text("JWT_PRIVATE_KEY_FILE"),
+    // lib/common-config.ts defaults it to the users service's *default* port, wrong once USERS_PORT moves
+    jwksUrl: text("JWT_JWKS_URL") ?? `${services.users.url}/.well-known/jwks.json`,
+    admin: {
+      email: text("BOOTSTRAP_ADMIN_EMAIL") ?? DEV_ADMIN_EMAIL,
+      password: text("BOOTSTRAP_ADMIN_PASSWORD") ?? DEV_ADMIN_PASSWORD,
+      passwordFromEnv: text("BOOTSTRAP_ADMIN_PASSWORD") !== undefined,
+    },
+    nodeEnv: text("NODE_ENV") ?? "development",
+    healthTimeoutMs: 1000 * positiveNumber("START_HEALTH_TIMEOUT_SECONDS", text("START_HEALTH_TIMEOUT_SECONDS"), 180),
+    inheritedEnv: { ...env },
+  };
+}
+
+function positiveNumber(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!(value > 0)) throw new ConfigError(`${name} must be a positive number, not "${raw}"`);
+  return value;
+}
+
+/** The one read of the process environment. */
+function configFromEnvironment(): StartConfig {
+  return readConfig(process.env);
+}
+
+// ═══════════════════════ Timings ═══════════════════════
+
+/** The gateway logs every failing /healthz; once a second is enough. */
+const HEALTH_POLL_MS = 1_000;
+const HEALTH_PROGRESS_EVERY_MS = 15_000;
+/** A service gets this long to shut down after SIGTERM before its process group is SIGKILLed. */
+const SERVICE_STOP_TIMEOUT_MS = 10_000;
+/**
+ * `npm start` forwards SIGINT to us and the terminal sends it to the whole foreground group as well, so one
+ * Ctrl-C can arrive twice. Only a signal this long after the first one counts as the impatient second Ctrl-C.
+ */
+const REPEATED_SIGNAL_WINDOW_MS = 1_000;
+
+// ═══════════════════════ Output ═══════════════════════
+
+const useColour = process.stdout.isTTY === true;
+const LABEL_WIDTH = Math.max(...[...SERVICE_NAMES, "gateway", "workflows", "postgres", "temporal"].map((n) => n.length));
+const PALETTE = [36, 35, 33, 32, 34, 96, 95, 93, 92, 94];
+const labelColours = new Map<string, number>();
+
+function colour(code: number, text: string): string {
+  return useColour ? `\x1b[${code}m${text}\x1b[0m` : text;
+}
+
+function label(source: string): string {
+  if (!labelColours.has(source)) labelColours.set(source, PALETTE[labelColours.size % PALETTE.length]);
+  return colour(labelColours.get(source) ?? 0, source.padEnd(LABEL_WIDTH)) + " |";
+}
+
+const PINO_LEVELS: Record<number, [string, number]> = {
+  10: ["TRACE", 90], 20: ["DEBUG", 90], 30: ["INFO ", 32], 40: ["WARN ", 33], 50: ["ERROR", 31], 60: ["FATAL", 41],
+};
+
+/** On a terminal, shows a pino JSON line as "LEVEL msg {other fields}"; otherwise passes it through as is. */
+function prettify(line: string): string {
+  if (!useColour || !line.startsWith("{")) return line;
+  try {
+    const { level, msg, time: _time, pid: _pid, hostname: _hostname, ...rest } = JSON.parse(line) as Record<string, unknown>;
+    const [name, code] = PINO_LEVELS[Number(level)] ?? [String(level ?? "").padEnd(5), 0];
+    const extra = Object.keys(rest).length > 0 ? " " + colour(90, JSON.stringify(rest)) : "";
+    return `${colour(code, name)} ${String(msg ?? "")}${extra}`;
+  } catch {
+    return line;
+  }
+}
+
+function printLine(source: string, line: string, stream: "stdout" | "stderr" = "stdout"): void {
+  (stream === "stderr" ? process.stderr : process.stdout).write(`${label(source)} ${prettify(line)}\n`);
+}
+
+const say = (message: string): void => printLine("start", message);
+const complain = (message: string): void => printLine("start", colour(31, message), "stderr");
+
+// ═══════════════════════ The stack ═══════════════════════
+
+interface ChildSpec {
+  name: string;
+  /** Entry file, relative to the repository root. */
+  file: string;
+}
+
+/** Services that exist right now, backends first, the gateway last. */
+function discoverChildren(): ChildSpec[] {
+  const candidates: ChildSpec[] = [
+    ...SERVICE_NAMES.map((name) => ({ name, file: `services/${name}/main.ts` })),
+    { name: "workflows", file: "workflows/worker.ts" },
+    { name: "gateway", file: "services/gateway/main.ts" },
+  ];
+  return candidates.filter((spec) => fs.existsSync(path.join(REPO_ROOT, spec.file)));
+}
+
+class Stack {
+  private readonly startup = new AbortController();
+  private readonly children: ManagedProcess[] = [];
+  private guard?: ProcessGuard;
+  private postgres?: RunningPostgres;
+  private temporal?: RunningTemporal;
+  private starting?: Promise<void>;
+  private stopping?: Promise<void>;
+  private forced = false;
+
+  constructor(
+    private readonly config: StartConfig,
+    private readonly specs: ChildSpec[],
+  ) {}
+
+  get isStopping(): boolean {
+    return this.stopping !== undefined;
+  }
+
+  start(): Promise<void> {
+    this.starting ??= this.startEverything();
+    return this.starting;
+  }
+
+  /** Orderly stop, then exit: services, Temporal, Postgres. Idempotent. */
+  shutdown(reason: string, exitCode: number): Promise<void> {
+    this.stopping ??= this.stopEverything(reason, exitCode);
+    return this.stopping;
+  }
+
+  /** The impatient path (second Ctrl-C): SIGKILL every process group we started, then exit. */
+  async forceStop(): Promise<never> {
+    complain("stopping NOW: killing every process");
+    this.forced = true;
+    this.guard?.killAll();
+    // reap them before we go, so that the guard finds nothing left (zombies would keep it waiting)
+    const processes = [...this.children, this.temporal?.process, this.postgres?.process];
+    await settlesWithin(Promise.all(processes.map((proc) => proc?.exited)), 3_000);
+    await settlesWithin(this.guard?.close() ?? Promise.resolve(), 3_000);
+    process.exit(130);
+  }
+
+  private async startEverything(): Promise<void> {
+    const { config } = this;
+    const signal = this.startup.signal;
+    ensureDataDir(config.dataDir);
+    this.guard = await startProcessGuard();
+    await assertPortsFree(this.portsWeBind());
+
+    await this.startInfrastructure(signal);
+    const jwtKeyFile =
+      config.jwtPrivateKeyFile ?? generateDevJwtKey(path.join(config.dataDir, "dev-keys", "jwt-ed25519.pem"));
+    const env = this.childEnv(jwtKeyFile);
+    for (const spec of this.specs) {
+      if (signal.aborted) throw new AbortedError();
+      this.children.push(await this.spawnChild(spec, env));
+    }
+    if (this.specs.length === 0) say("no service exists yet (services/<name>/main.ts); only the infrastructure runs");
+
+    const hasGateway = this.specs.some((spec) => spec.name === "gateway");
+    if (hasGateway) {
+      await waitForHealthy(`http://127.0.0.1:${config.gatewayPort}/healthz`, config.healthTimeoutMs, signal);
+    } else {
+      complain("services/gateway/main.ts does not exist: nothing to health-check, and no gateway to use");
+    }
+    this.printBanner(hasGateway);
+  }
+
+  private portsWeBind(): Array<{ name: string; port: number }> {
+    const { config } = this;
+    const ports: Array<{ name: string; port: number }> = [];
+    if (!config.databaseUrl) ports.push({ name: "embedded Postgres (EMBEDDED_PG_PORT)", port: config.embeddedPgPort });
+    if (!config.temporalAddress) {
+      ports.push({ name: "Temporal (TEMPORAL_PORT)", port: config.temporalPort });
+      ports.push({ name: "Temporal UI (TEMPORAL_UI_PORT)", port: config.temporalUiPort });
+    }
+    for (const spec of this.specs) {
+      if (spec.name === "gateway") ports.push({ name: "gateway (GATEWAY_PORT)", port: config.gatewayPort });
+      else if (isServiceName(spec.name)) ports.push({ name: `${spec.name} (${portEnvVar(spec.name)})`, port: config.services[spec.name].port });
+    }
+    return ports;
+  }
+
+  /** Postgres and Temporal start in parallel; the first failure aborts the other. */
+  private async startInfrastructure(signal: AbortSignal): Promise<void> {
+    const abortOthers = (err: unknown): never => {
+      this.startup.abort();
+      throw err;
+    };
+    const results = await Promise.allSettled([
+      this.startDatabase(signal).catch(abortOthers),
+      this.startTemporal(signal).catch(abortOthers),
+    ]);
+    const failures = results.flatMap((result) => (result.status === "rejected" ? [result.reason as unknown] : []));
+    if (failures.length > 0) throw failures.find((err) => !(err instanceof AbortedError)) ?? failures[0];
+  }
+
+  private async startDatabase(signal: AbortSignal): Promise<void> {
+    if (this.config.databaseUrl) {
+      say(`Postgres: using DATABASE_URL (${redactUrl(this.config.databaseUrl)})`);
+      return;
+    }
+    const started = Date.now();
+    this.postgres = await startEmbeddedPostgres({
+      dataDir: path.join(this.config.dataDir, "postgres"),
+      port: this.config.embeddedPgPort,
+      onLog: (line) => printLine("postgres", line),
+      guard: this.guard,
+      signal,
+    });
+    say(`Postgres ready on 127.0.0.1:${this.config.embeddedPgPort} in ${elapsed(started)}`);
+  }
+
+  private async startTemporal(signal: AbortSignal): Promise<void> {
+    const { config } = this;
+    if (config.temporalAddress) {
+      say(`Temporal: using TEMPORAL_ADDRESS (${config.temporalAddress})`);
+      return;
+    }
+    const started = Date.now();
+    const onLog = (line: string): void => printLine("temporal", line);
+    const options = {
+      port: config.temporalPort,
+      uiPort: config.temporalUiPort,
+      dbFile: path.join(config.dataDir, "temporal.db"),
+      namespace: config.temporalNamespace,
+      onLog,
+      signal,
+    };
+    const cli = await resolveTemporalCli({ onLog });
+    if (cli) {
+      this.temporal = await startTemporalDevServer({ ...options, cli, guard: this.guard });
+    } else {
+      complain("no temporal CLI and pip could not install one; letting the Temporal SDK download a dev server");
+      this.temporal = await startTemporalViaSdk(options);
+    }
+    say(`Temporal ready on ${this.temporal.address} in ${elapsed(started)} (UI ${this.temporal.uiUrl})`);
+  }
+
+  private childEnv(jwtKeyFile: string): NodeJS.ProcessEnv {
+    const { config } = this;
+    const env: NodeJS.ProcessEnv = {
+      ...config.inheritedEnv,
+      NODE_ENV: config.nodeEnv,
+      DATABASE_URL: config.databaseUrl ?? this.postgres?.url,
+      TEMPORAL_ADDRESS: config.temporalAddress ?? this.temporal?.address,
+      TEMPORAL_NAMESPACE: config.temporalNamespace,
+      JWT_PRIVATE_KEY_FILE: jwtKeyFile,
+      JWT_JWKS_URL: config.jwksUrl,
+      BOOTSTRAP_ADMIN_EMAIL: config.admin.email,
+      BOOTSTRAP_ADMIN_PASSWORD: config.admin.password,
+      [portEnvVar("gateway")]: String(config.gatewayPort),
+      // the gateway's /healthz waits for the backends that exist in this checkout
+      GATEWAY_SERVICES:
+        config.inheritedEnv.GATEWAY_SERVICES ?? this.specs.map((spec) => spec.name).filter(isServiceName).join(","),
+      // the demo venues, events and showtimes (idempotent: loading twice adds nothing)
+      CATALOG_DEMO_DATA: config.inheritedEnv.CATALOG_DEMO_DATA ?? "true",
+    };
+    for (const name of SERVICE_NAMES) {
+      env[portEnvVar(name)] = String(config.services[name].port);
+      env[urlEnvVar(name)] = config.services[name].url;
+    }
+    return env;
+  }
+
+  private async spawnChild(spec: ChildSpec, env: NodeJS.ProcessEnv): Promise<ManagedProcess> {
+    const child = await spawnManaged({
+      name: spec.name,
+      command: process.execPath,
+      args: ["--import", "tsx", spec.file],
+      cwd: REPO_ROOT,
+      env,
+      stopSignal: "SIGTERM",
+      stopTimeoutMs: SERVICE_STOP_TIMEOUT_MS,
+      onLine: (line, stream) => printLine(spec.name, line, stream),
+      guard: this.guard,
+    });
+    say(`started ${spec.name} (pid ${child.pid}): ${spec.file}`);
+    void child.exited.then(({ code, signal }) => {
+      if (this.isStopping) return;
+      complain(`${spec.name} exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`})`);
+      void this.shutdown(`${spec.name} died`, 1);
+    });
+    return child;
+  }
+
+  private async stopEverything(reason: string, exitCode: number): Promise<void> {
+    say(`${reason}: stopping`);
+    this.startup.abort();
+    try {
+      // an interrupted start-up stops what it had half-started itself; let it unwind first
+      if (this.starting) await settlesWithin(this.starting, 60_000);
+      await Promise.all(this.children.map((child) => this.stopChild(child)));
+      if (this.temporal) await timed("Temporal", () => this.temporal?.stop());
+      if (this.postgres) await timed("Postgres", () => this.postgres?.stop());
+      await this.guard?.close();
+      say("stopped");
+    } catch (err) {
+      complain(`error while stopping: ${err instanceof Error ? err.message : String(err)}; killing what is left`);
+      this.guard?.killAll();
+      exitCode = 1;
+    } finally {
+      // after a forced stop, this orderly path may finish first (everything is dead): still not a clean exit
+      process.exit(this.forced ? 130 : exitCode);
+    }
+  }
+
+  private async stopChild(child: ManagedProcess): Promise<void> {
+    const started = Date.now();
+    await child.stop();
+    const info = child.exitInfo();
+    const how = info?.signal ? `signal ${info.signal}` : `exit code ${info?.code ?? "?"}`;
+    say(`${child.name} stopped in ${elapsed(started)} (${how})`);
+  }
+
+  private printBanner(hasGateway: boolean): void {
+    const { config } = this;
+    const gateway = `http://127.0.0.1:${config.gatewayPort}`;
+    const password = config.admin.passwordFromEnv ? "(BOOTSTRAP_ADMIN_PASSWORD)" : config.admin.password;
+    const database = config.databaseUrl
+      ? `${redactUrl(config.databaseUrl)} (DATABASE_URL)`
+      : `${redactUrl(this.postgres?.url ?? "")} (embedded, data in ${path.join(config.dataDir, "postgres")})`;
+    const temporal = this.temporal
+      ? `${this.temporal.address} (dev server, state in ${path.join(config.dataDir, "temporal.db")})`
+      : `${config.temporalAddress ?? "?"} (TEMPORAL_ADDRESS)`;
+    const rows: Array<[string, string]> = [
+      ["Gateway", hasGateway ? gateway : "not started (services/gateway/main.ts missing)"],
+      ["REST API", hasGateway ? `${gateway}/api/v1` : "-"],
+      ["Temporal UI", this.temporal?.uiUrl ?? "-"],
+      ["Temporal", `${temporal}, namespace ${config.temporalNamespace}`],
+      ["Postgres", database],
+      ["Admin login", `${config.admin.email} / ${password}`],
+      ["Services", this.specs.map((spec) => spec.name).join(", ") || "none yet"],
+    ];
+    const rule = "─".repeat(72);
+    const lines = [
+      rule,
+      "  Ticketing platform is up (development)",
+      "",
+      ...rows.map(([key, value]) => `  ${key.padEnd(12)} ${value}`),
+      "",
+      "  Ctrl-C to stop",
+      rule,
+    ];
+    process.stdout.write(lines.map((line) => colour(1, line)).join("\n") + "\n");
+    // the one line scripts and tests wait for; keep its format stable
+    process.stdout.write(`READY gateway=${hasGateway ? gateway : "none"}\n`);
+  }
+}
+
+// ═══════════════════════ Helpers ═══════════════════════
+
+function isServiceName(name: string): name is ServiceName {
+  return (SERVICE_NAMES as readonly string[]).includes(name);
+}
+
+/** Creates the data dir world-enterable: Postgres runs as another user when we are root. */
+function ensureDataDir(dir: string): void {
+  if (fs.existsSync(dir)) return;
+  fs.mkdirSync(dir, { recursive: true });
+  fs.chmodSync(dir, 0o755); // whatever the umask
+}
+
+async function timed(what: string, stop: () => Promise<void> | undefined): Promise<void> {
+  const started = Date.now();
+  say(`stopping ${what}`);
+  await stop();
+  say(`${what} stopped in ${elapsed(started)}`);
+}
+
+function elapsed(since: number): string {
+  return `${((Date.now() - since) / 1000).toFixed(1)} s`;
+}
+
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "(unparsable URL)";
+  }
+}
+
+/** Polls the gateway's /healthz until 200; on timeout names what it says is unhealthy. */
+async function waitForHealthy(url: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
+  say(`waiting for ${url}`);
+  const started = Date.now();
+  let lastProgress = started;
+  let last = "no answer yet";
+  while (Date.now() - started < timeoutMs) {
+    if (signal.aborted) throw new AbortedError();
+    try {
+      const response = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(5_000)]) });
+      const body = await response.text();
+      if (response.status === 200) {
+        say(`gateway healthy after ${elapsed(started)}`);
+        return;
+      }
+      last = `HTTP ${response.status}: ${describeHealth(body)}`;
+    } catch (err) {
+      if (signal.aborted) throw new AbortedError();
+      last = `no answer (${describeFetchError(err)})`;
+    }
+    if (Date.now() - lastProgress >= HEALTH_PROGRESS_EVERY_MS) {
+      lastProgress = Date.now();
+      say(`still waiting for the gateway to be healthy (${elapsed(started)}): ${last}`);
+    }
+    await delay(HEALTH_POLL_MS, signal);
+  }
+  throw new Error(`the gateway did not report healthy within ${timeoutMs / 1000} s; last /healthz: ${last}`);
+}
+
+function describeFetchError(err: unknown): string {
+  const cause = (err as { cause?: { code?: string } }).cause;
+  return cause?.code ?? (err instanceof Error ? err.message : String(err));
+}
+
+const UNHEALTHY = /^(down|unhealthy|unavailable|not_serving|service_unknown|unknown|unreachable|error|failed|failing|fail|timeout|degraded)$/i;
+
+/**
+ * Names the unhealthy parts of a /healthz body without depending on its exact shape, e.g.
+ * `{"status": "unavailable", "services": {"catalog": "unreachable"}, "errors": {"catalog": "cannot connect"}}`
+ * gives "catalog unreachable (cannot connect)". Falls back to the (truncated) raw body.
+ */
+function describeHealth(body: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return body.slice(0, 300) || "(empty body)";
+  }
+  const problems = new Map<string, string>();
+  const details = new Map<string, string>();
+  const visit = (value: unknown, key: string): void => {
+    if (typeof value === "string") {
+      if (UNHEALTHY.test(value)) problems.set(key, value);
+      return;
+    }
+    if (value === null || typeof value !== "object") return;
+    const record = value as Record<string, unknown>;
+    if (key === "errors" || key === "reasons") {
+      for (const [name, detail] of Object.entries(record)) if (typeof detail === "string") details.set(name, detail);
+      return;
+    }
+    const name = [record.name, record.service, record.dependency].find((v): v is string => typeof v === "string") ?? key;
+    const status = [record.status, record.state].find((v): v is string => typeof v === "string");
+    const detail = [record.error, record.message, record.reason].find((v): v is string => typeof v === "string");
+    if (detail) details.set(name, detail);
+    const before = problems.size;
+    for (const [childKey, child] of Object.entries(record)) {
+      if (childKey !== "status" && childKey !== "state") visit(child, Array.isArray(value) ? name : childKey);
+    }
+    const failed = (status !== undefined && UNHEALTHY.test(status)) || record.ok === false || record.healthy === false;
+    // report the container only when none of its parts explains the failure
+    if (failed && problems.size === before) problems.set(name, status ?? "unhealthy");
+  };
+  visit(parsed, "gateway");
+  if (problems.size === 0) return body.slice(0, 300);
+  const parts = [...problems].map(([name, status]) => `${name} ${status}${details.has(name) ? ` (${details.get(name)})` : ""}`);
+  return `unhealthy: ${parts.join(", ")}`;
+}
+
+// ═══════════════════════ Main ═══════════════════════
+
+function installSignalHandlers(stack: Stack): void {
+  let firstSignalAt: number | undefined;
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.on(signal, () => {
+      if (firstSignalAt === undefined) {
+        firstSignalAt = Date.now();
+        void stack.shutdown(`received ${signal} (Ctrl-C again to kill everything at once)`, 0);
+      } else if (Date.now() - firstSignalAt > REPEATED_SIGNAL_WINDOW_MS) {
+        void stack.forceStop();
+      }
+    });
+  }
+  // a bug in this script must not leave the stack running
+  process.on("uncaughtException", (err) => {
+    complain(`internal error: ${err.stack ?? String(err)}`);
+    void stack.shutdown("internal error", 1);
+  });
+  process.on("unhandledRejection", (err) => {
+    complain(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    void stack.shutdown("internal error", 1);
+  });
+  // Output can vanish under us (`npm start | head`: EPIPE; a closed terminal: EIO, with a SIGHUP that stops
+  // us anyway). Nobody is left to read an error about it, and throwing would only disturb the shutdown.
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
+}
+
+async function main(): Promise<void> {
+  let config: StartConfig;
+  try {
+    config = configFromEnvironment();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    complain(err.message);
+    process.exit(2);
+  }
+  const stack = new Stack(config, discoverChildren());
+  installSignalHandlers(stack);
+  try {
+    await stack.start();
+  } catch (err) {
+    if (stack.isStopping) return; // start-up was interrupted on purpose
+    complain(`start-up failed: ${err instanceof Error ? err.message : String(err)}`);
+    await stack.shutdown("start-up failed", 1);
+  }
+}
+
+void main();
