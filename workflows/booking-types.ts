@@ -47,6 +47,8 @@ export const bookingWorkflowId = (bookingId: string) => `booking-${bookingId}`;
 
 /** Signal and update names (the workflow defines them with these names). */
 export const SIGNALS = {
+  /** A payment intent now exists for the booking (so expiry must cancel it). */
+  paymentPrepared: "paymentPrepared",
   paymentSucceeded: "paymentSucceeded",
   paymentFailed: "paymentFailed",
 } as const;

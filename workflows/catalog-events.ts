@@ -1,10 +1,15 @@
 /**
  * Workflows started by the catalog's outbox, one per event (id `<EventType>-<eventId>`).
  *
- * For now they only record that they ran: the event is in their history and they return it.
- * The inventory initialiser (booking) and the search indexer (search) fill them in with
- * activities on their own task queues.
+ * ShowtimeCreated initialises the showtime's seat inventory (booking's activity, exactly once).
+ * The search indexer (search) fills these in further with activities on its own task queue;
+ * until then EventUpdated and VenueUpdated only record that they ran (the event is in their
+ * history and they return it).
  */
+import { proxyActivities, workflowInfo } from "@temporalio/workflow";
+import type { BookingActivities } from "./booking-types";
+import { activityQueue } from "./task-queues";
+
 
 /** `eventId` is the outbox message's id; the catalog's event (the show) is `catalogEventId`. */
 export interface ShowtimeCreatedEvent {
@@ -33,7 +38,13 @@ export interface HandledEvent {
 }
 
 export async function showtimeCreatedWorkflow(event: ShowtimeCreatedEvent): Promise<HandledEvent> {
-  return { eventId: event.eventId, handled: [] };
+  const booking = proxyActivities<BookingActivities>({
+    taskQueue: activityQueue("booking", workflowInfo().taskQueue),
+    startToCloseTimeout: "1 minute",
+    retry: { initialInterval: "500 milliseconds", maximumInterval: "30 seconds" },
+  });
+  await booking.initializeInventory({ showtimeId: event.showtimeId });
+  return { eventId: event.eventId, handled: ["inventory"] };
 }
 
 export async function eventUpdatedWorkflow(event: EventUpdatedEvent): Promise<HandledEvent> {

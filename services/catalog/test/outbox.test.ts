@@ -6,7 +6,7 @@ import { DefaultLogger, Runtime } from "@temporalio/worker";
 import { silentLogger } from "../../../lib/logger.js";
 import { freePort } from "../../../test/support/ports.js";
 import { createWorkflowWorker } from "../../../workflows/worker.js";
-import { TASK_QUEUES } from "../../../workflows/task-queues.js";
+import { activityQueue, TASK_QUEUES } from "../../../workflows/task-queues.js";
 import { createCatalogRelay } from "../outbox.js";
 import { deadTemporal, hoursFromNow, SEEDS_LAYOUT, startCatalog, testTemporal, waitFor, type CatalogHarness } from "./harness.js";
 
@@ -17,6 +17,8 @@ import { deadTemporal, hoursFromNow, SEEDS_LAYOUT, startCatalog, testTemporal, w
  */
 
 let temporal: { client: TemporalClient; close(): Promise<void> };
+// this suite's own queues (see activityQueue): other suites share the Temporal server
+const QUEUE = `${TASK_QUEUES.workflows}-catalog-outbox-${randomUUID().slice(0, 8)}`;
 let worker: Awaited<ReturnType<typeof createWorkflowWorker>>;
 let workerRun: Promise<void>;
 
@@ -27,7 +29,7 @@ beforeAll(async () => {
     // already installed in this process by another suite
   }
   temporal = await testTemporal();
-  worker = await createWorkflowWorker({ address: process.env.TEST_TEMPORAL_ADDRESS!, namespace: "default" });
+  worker = await createWorkflowWorker({ address: process.env.TEST_TEMPORAL_ADDRESS!, namespace: "default", taskQueue: QUEUE });
   workerRun = worker.worker.run();
 }, 60_000);
 
@@ -71,7 +73,7 @@ async function startedWith(workflowId: string): Promise<unknown> {
 describe("outbox → Temporal", () => {
   let h: CatalogHarness;
   beforeAll(async () => {
-    h = await startCatalog({ temporal: temporal.client, relay: { pollMs: 50 } });
+    h = await startCatalog({ temporal: temporal.client, relay: { pollMs: 50, taskQueue: QUEUE } });
   });
   afterAll(async () => {
     await h?.close();
@@ -91,8 +93,16 @@ describe("outbox → Temporal", () => {
     const handle = temporal.client.workflow.getHandle(workflowId);
     const description = await handle.describe();
     expect(description.type).toBe("showtimeCreatedWorkflow");
-    expect(description.taskQueue).toBe(TASK_QUEUES.workflows);
-    expect(await handle.result()).toEqual({ eventId: row.event_id, handled: [] });
+    expect(description.taskQueue).toBe(QUEUE);
+    // the workflow asks the booking service (its queue with this suite's suffix) to initialise
+    // the inventory; no booking worker runs here, so it waits for one
+    const scheduled = await waitFor("initializeInventory to be scheduled", async () => {
+      const events = (await handle.fetchHistory()).events ?? [];
+      return events.find((e) => e.activityTaskScheduledEventAttributes)?.activityTaskScheduledEventAttributes ?? undefined;
+    });
+    expect(scheduled.activityType?.name).toBe("initializeInventory");
+    expect(scheduled.taskQueue?.name).toBe(activityQueue("booking", QUEUE));
+    await handle.terminate("test done");
     expect(await startedWith(workflowId)).toEqual({
       eventId: row.event_id,
       showtimeId: st.showtimeId,
@@ -132,7 +142,7 @@ describe("outbox → Temporal", () => {
 describe("a Temporal outage", () => {
   it("keeps events in the outbox while Temporal is unreachable; a relay pointed at a live server drains them in order", async () => {
     const dead = deadTemporal(await freePort());
-    const h = await startCatalog({ temporal: dead.client, relay: { pollMs: 50 } });
+    const h = await startCatalog({ temporal: dead.client, relay: { pollMs: 50, taskQueue: QUEUE } });
     try {
       const { venueId, hallId, eventId } = await fixtures(h);
       const ids: string[] = [];
@@ -154,7 +164,7 @@ describe("a Temporal outage", () => {
       expect(waiting.slice(1).every((r) => r.attempts === 0)).toBe(true); // none overtook the first
       await h.stop(); // the service (and its relay) go away; the rows stay
 
-      const relay = createCatalogRelay({ db: h.db, temporal: temporal.client, logger: silentLogger(), pollMs: 50 });
+      const relay = createCatalogRelay({ db: h.db, temporal: temporal.client, logger: silentLogger(), pollMs: 50, taskQueue: QUEUE });
       relay.start();
       try {
         const drained = await waitFor("the outbox to drain", async () => {
