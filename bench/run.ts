@@ -1,0 +1,60 @@
+/**
+ * `npm run bench`: starts the platform as `npm start` does (every service its own process, on
+ * free ports, throw-away data), runs every benchmark against it in one run, so the numbers in
+ * one report are side by side on the same machine, and writes docs/benchmarks.md.
+ * `npm run bench -- <name filter>` runs a subset (and still rewrites the report).
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { catalogBench } from "./catalog.bench";
+import { restClient, type Benchmark } from "./context";
+import { startStack } from "./stack";
+
+const BENCHMARKS: Benchmark[] = [catalogBench];
+
+async function main(): Promise<void> {
+  const filter = process.argv[2];
+  const selected = BENCHMARKS.filter((b) => !filter || b.name.includes(filter));
+  const stack = await startStack();
+  const sections: string[] = [];
+  try {
+    const rest = restClient(stack.gateway);
+    const login = await rest("POST", "/api/v1/auth/login", { email: "admin@ticketing.local", password: "change-me-admin" });
+    if (login.status !== 200) throw new Error(`admin login failed: ${login.status}`);
+    const ctx = { stack, adminToken: login.body.accessToken as string, rest };
+    for (const bench of selected) {
+      process.stdout.write(`running: ${bench.name}\n`);
+      const started = Date.now();
+      const body = await bench.run(ctx);
+      sections.push(`## ${bench.name}\n\n${body}\n\n_(took ${((Date.now() - started) / 1000).toFixed(0)} s)_`);
+      process.stdout.write(`${body}\n\n`);
+    }
+  } finally {
+    await stack.stop();
+  }
+  const cpu = os.cpus()[0]?.model ?? "unknown CPU";
+  const report = [
+    "# Benchmarks",
+    "",
+    "Written by `npm run bench`; do not edit by hand. Every number below comes from one run on one",
+    "machine, against the platform started as `npm start` starts it (each service its own process,",
+    "embedded Postgres, the Temporal dev server), with the load generator on the same machine over",
+    "loopback. Compare numbers within this report (the ratios), not across machines.",
+    "",
+    `- date: ${new Date().toISOString()}`,
+    `- machine: ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}`,
+    `- node ${process.version}`,
+    "",
+    ...sections,
+    "",
+  ].join("\n");
+  fs.mkdirSync(path.join(__dirname, "..", "docs"), { recursive: true });
+  fs.writeFileSync(path.join(__dirname, "..", "docs", "benchmarks.md"), report);
+  process.stdout.write("wrote docs/benchmarks.md\n");
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
