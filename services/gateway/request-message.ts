@@ -11,7 +11,7 @@ import {
   type Message,
   type Registry,
 } from "@bufbuild/protobuf";
-import { hasCustomJsonRepresentation, isWrapperDesc } from "@bufbuild/protobuf/wkt";
+import { FeatureSet_FieldPresence, hasCustomJsonRepresentation, isWrapperDesc } from "@bufbuild/protobuf/wkt";
 import { badRequest, HttpError, isJsonMediaType, mediaType } from "./http-io.js";
 import { findField, isScalarLike, isStructLike, type RestBinding } from "./http-rules.js";
 
@@ -348,14 +348,41 @@ export function buildRequestMessage(binding: RestBinding, parts: RestRequestPart
   return decodeRequest(schema, json, registry);
 }
 
+/**
+ * proto3 JSON leaves out unset fields with explicit presence (`optional` scalars, messages); the
+ * REST contract shows them as `null` (another user's hold: `"holderId": null`). Fills them in,
+ * recursively; members of real oneofs stay absent, and well-known types are not entered.
+ */
+export function withExplicitNulls(desc: DescMessage, json: JsonValue): JsonValue {
+  if (!isObject(json)) return json;
+  const isWkt = (m: DescMessage) => m.typeName.startsWith("google.protobuf.");
+  for (const field of desc.fields) {
+    if (field.oneof) continue;
+    const value = json[field.jsonName];
+    if (value === undefined) {
+      const explicit = field.fieldKind === "message" || (field.fieldKind !== "list" && field.fieldKind !== "map" && field.presence === FeatureSet_FieldPresence.EXPLICIT);
+      if (explicit) json[field.jsonName] = null;
+      continue;
+    }
+    if (field.fieldKind === "message" && !isWkt(field.message)) {
+      json[field.jsonName] = withExplicitNulls(field.message, value);
+    } else if (field.fieldKind === "list" && field.listKind === "message" && !isWkt(field.message) && Array.isArray(value)) {
+      json[field.jsonName] = value.map((v) => withExplicitNulls(field.message, v));
+    } else if (field.fieldKind === "map" && field.mapKind === "message" && !isWkt(field.message) && isObject(value)) {
+      for (const [k, v] of Object.entries(value)) value[k] = withExplicitNulls(field.message, v);
+    }
+  }
+  return json;
+}
+
 /** The REST response body: the whole response, or its `response_body` field. */
 export function responseJson(binding: RestBinding, message: Message, registry?: Registry): JsonValue {
   const opts = { alwaysEmitImplicit: true, useProtoFieldName: false, registry };
-  const whole = toJson(binding.method.output, message, opts);
+  const whole = withExplicitNulls(binding.method.output, toJson(binding.method.output, message, opts));
   const field = binding.responseField;
   if (!field) return whole;
   const value = isObject(whole) ? whole[field.jsonName] : undefined;
-  if (value !== undefined) return value;
+  if (value !== undefined && !(value === null && field.fieldKind === "message")) return value;
   if (field.fieldKind === "message") return toJson(field.message, create(field.message), opts);
   return null;
 }

@@ -1,7 +1,7 @@
 import { create, toJson, type DescMessage, type JsonValue, type Message } from "@bufbuild/protobuf";
-import { RegisterRequestSchema, RegisterResponseSchema, UpdateMeRequestSchema, UsersService } from "../../../gen/ticketing/users/v1/users_pb.js";
+import { GetMeResponseSchema, RegisterRequestSchema, RegisterResponseSchema, UpdateMeRequestSchema, UsersService } from "../../../gen/ticketing/users/v1/users_pb.js";
 import { HttpError } from "../http-io.js";
-import { buildRequestMessage, decodeRequest, parseJsonBody, queryToJson, responseJson } from "../request-message.js";
+import { buildRequestMessage, decodeRequest, parseJsonBody, queryToJson, responseJson, withExplicitNulls } from "../request-message.js";
 import { RestRouter } from "../transcoder.js";
 import { EchoRequestSchema, EchoResponseSchema, EchoService } from "./echo-contract.js";
 
@@ -217,5 +217,14 @@ describe("helpers", () => {
     expect(echo.shelfId).toBe("");
     expect(echo.tags).toEqual([]);
     expect(echo).not.toHaveProperty("note");
+  });
+});
+
+describe("explicit nulls", () => {
+  it("shows unset optional scalars and messages as null, and leaves implicit and oneof fields alone", () => {
+    const json = withExplicitNulls(GetMeResponseSchema, { userId: "u" });
+    expect(json).toEqual({ userId: "u" }); // implicit-presence fields: nothing added
+    const patched = withExplicitNulls(UpdateMeRequestSchema, {});
+    expect(patched).toEqual({ displayName: null, phone: null });
   });
 });
