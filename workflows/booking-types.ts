@@ -16,6 +16,8 @@ export interface BookingWorkflowInput {
   showStartsAt: string;
   amountMinor: number;
   currency: string;
+  /** How long before the show the reminder goes out (default 120 minutes; 0 = no reminder). */
+  reminderLeadMinutes?: number;
   requestId?: string;
 }
 

@@ -14,6 +14,12 @@
  * that went through after the seats were released) and refunds it, exactly once, until the show
  * starts (at least an hour). A confirmed booking's workflow waits until the show starts for a
  * cancellation, then completes.
+ *
+ * Every outcome is notified (confirmed, expired, payment failed, cancelled, refunded) through the
+ * notifications service's activity, and a reminder goes out `reminderLeadMinutes` before the
+ * show unless the booking was cancelled by then; the reminder is a durable timer like the hold's.
+ * Notifications never hold up or fail the booking: they run alongside, with their own deadline,
+ * and the workflow only waits for them (whatever their outcome) before it completes.
  */
 import {
   condition,
@@ -37,6 +43,7 @@ import {
   type PaymentActivities,
   type PaymentEvent,
 } from "./booking-types";
+import type { BookingNotificationKind, NotificationActivities } from "./notification-types";
 import { SA_BOOKING_STATUS } from "./search-attributes";
 import { activityQueue } from "./task-queues";
 
@@ -78,6 +85,33 @@ export async function bookingWorkflow(input: BookingWorkflowInput): Promise<Book
     startToCloseTimeout: "30 seconds",
     scheduleToCloseTimeout: "2 minutes",
   });
+
+  const notifications = proxyActivities<NotificationActivities>({
+    taskQueue: activityQueue("notifications", queue),
+    startToCloseTimeout: "30 seconds",
+    scheduleToCloseTimeout: "10 minutes",
+  });
+  const pendingNotifications: Promise<unknown>[] = [];
+  const notify = (kind: BookingNotificationKind) => {
+    pendingNotifications.push(
+      notifications
+        .notifyBooking({
+          kind,
+          bookingId: input.bookingId,
+          userId: input.userId,
+          showtimeId: input.showtimeId,
+          seatIds: input.seatIds,
+          amountMinor: input.amountMinor,
+          currency: input.currency,
+          idempotencyKey: `${input.bookingId}:${kind}`,
+        })
+        .catch((err: unknown) => log.warn("notification not sent", { kind, error: String(err) })),
+    );
+  };
+  const finish = async (): Promise<BookingState> => {
+    await Promise.all(pendingNotifications);
+    return { ...state };
+  };
 
   const state: BookingState = { bookingId: input.bookingId, status: "held", paymentStatus: "pending" };
   const f = flags();
@@ -130,35 +164,49 @@ export async function bookingWorkflow(input: BookingWorkflowInput): Promise<Book
     if (outcome === "confirmed") {
       setStatus("confirmed", "paid");
       log.info("booking confirmed", { bookingId: input.bookingId });
-      await waitForCancelUntilShow(input, () => f.cancelOfConfirmed !== undefined);
+      notify("booking_confirmed");
+      const cancelled = () => f.cancelOfConfirmed !== undefined;
+      const leadMs = (input.reminderLeadMinutes ?? 120) * 60_000;
+      const showAt = Date.parse(input.showStartsAt);
+      if (leadMs > 0 && showAt - leadMs > Date.now()) {
+        await condition(cancelled, showAt - leadMs - Date.now());
+        if (!cancelled()) notify("show_reminder");
+      }
+      await condition(cancelled, Math.max(0, showAt - Date.now()));
       if (f.cancelOfConfirmed) {
         await booking.releaseConfirmedBooking({ bookingId: input.bookingId });
         setStatus("cancelled");
+        notify("booking_cancelled");
         await payments.refundBooking({ bookingId: input.bookingId, reason: "cancelled by customer" });
         await booking.setPaymentStatus({ bookingId: input.bookingId, paymentStatus: "refunded" });
         state.paymentStatus = "refunded";
+        notify("refund_issued");
       }
-      return { ...state };
+      return finish();
     }
     // The seats were not ours any more (never while we wait; only if someone released them by
     // hand): the customer paid for nothing, so refund.
     log.warn("payment arrived but the hold was lost; refunding", { bookingId: input.bookingId });
     await booking.releaseBookingHold({ bookingId: input.bookingId, status: "expired" });
     setStatus("expired", "paid");
+    notify("booking_expired");
     await refund(input, payments, booking, state, "hold lost");
-    return { ...state };
+    notify("refund_issued");
+    return finish();
   }
 
   if (decision?.kind === "cancel") {
     if (paymentPrepared) await paymentsBestEffort.cancelPaymentIntent({ bookingId: input.bookingId }).catch(() => undefined);
     await booking.releaseBookingHold({ bookingId: input.bookingId, status: "cancelled" });
     setStatus("cancelled");
+    notify("booking_cancelled");
   } else {
     // the timer fired first: no payment can complete for released seats, so cancel the intent first
     if (paymentPrepared) await paymentsBestEffort.cancelPaymentIntent({ bookingId: input.bookingId }).catch(() => undefined);
     const final = paymentFailed ? "payment_failed" : "expired";
     await booking.releaseBookingHold({ bookingId: input.bookingId, status: final });
     setStatus(final);
+    notify(final === "payment_failed" ? "payment_failed" : "booking_expired");
   }
 
   // ── released: refund any payment that still succeeds, exactly once ──
@@ -167,13 +215,9 @@ export async function bookingWorkflow(input: BookingWorkflowInput): Promise<Book
     log.warn("payment succeeded after the seats were released; refunding", { bookingId: input.bookingId });
     state.paymentStatus = "paid";
     await refund(input, payments, booking, state, "paid after the hold was released");
+    notify("refund_issued");
   }
-  return { ...state };
-}
-
-async function waitForCancelUntilShow(input: BookingWorkflowInput, cancelled: () => boolean): Promise<void> {
-  const untilShow = Math.max(0, Date.parse(input.showStartsAt) - Date.now());
-  await condition(cancelled, untilShow);
+  return finish();
 }
 
 async function refund(
