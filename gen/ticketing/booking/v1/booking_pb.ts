@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ticketing/booking/v1/booking.proto.
  */
 export const file_ticketing_booking_v1_booking: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0aWNrZXRpbmcvYm9va2luZy92MS9ib29raW5nLnByb3RvEhR0aWNrZXRpbmcuYm9va2luZy52MSI9CgdTZWF0TWFwEjIKBXNlYXRzGAEgAygLMiMudGlja2V0aW5nLmJvb2tpbmcudjEuSW52ZW50b3J5U2VhdCLOAQoNSW52ZW50b3J5U2VhdBIPCgdzZWF0X2lkGAEgASgJEi4KBnN0YXR1cxgCIAEoCUIeukgbchlSCWF2YWlsYWJsZVIEaGVsZFIGYm9va2VkEhYKCWhvbGRlcl9pZBgDIAEoCUgAiAEBEi4KCmhlbGRfdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKCmJvb2tpbmdfaWQYBSABKAlIAYgBAUIMCgpfaG9sZGVyX2lkQg0KC19ib29raW5nX2lkIjQKE0dldEludmVudG9yeVJlcXVlc3QSHQoLc2hvd3RpbWVfaWQYASABKAlCCLpIBXIDsAEBIo4BChRHZXRJbnZlbnRvcnlSZXNwb25zZRITCgtzaG93dGltZV9pZBgBIAEoCRIwCgxsYXN0X3VwZGF0ZWQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KCHNlYXRfbWFwGAMgASgLMh0udGlja2V0aW5nLmJvb2tpbmcudjEuU2VhdE1hcCI2ChVXYXRjaEludmVudG9yeVJlcXVlc3QSHQoLc2hvd3RpbWVfaWQYASABKAlCCLpIBXIDsAEBIqUBChZXYXRjaEludmVudG9yeVJlc3BvbnNlEhMKC3Nob3d0aW1lX2lkGAEgASgJEjAKDGxhc3RfdXBkYXRlZBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIc25hcHNob3QYAyABKAgSMgoFc2VhdHMYBCADKAsyIy50aWNrZXRpbmcuYm9va2luZy52MS5JbnZlbnRvcnlTZWF0IqcBChNSZXNlcnZlU2VhdHNSZXF1ZXN0Eh0KC3Nob3d0aW1lX2lkGAEgASgJQgi6SAVyA7ABARImCghzZWF0X2lkcxgCIAMoCUIUukgRkgEOCAEQChgBIgZyBBABGEASKwoUaG9sZF90aW1lb3V0X3NlY29uZHMYAyABKAVCDbpICtgBARoFGIgOKDwSHAoHdXNlcl9pZBgEIAEoCUILukgI2AEBcgOwAQEiuQEKFFJlc2VydmVTZWF0c1Jlc3BvbnNlEhIKCmJvb2tpbmdfaWQYASABKAkSEwoLc2hvd3RpbWVfaWQYAiABKAkSEAoIc2VhdF9pZHMYAyADKAkSDgoGc3RhdHVzGAQgASgJEi4KCmhlbGRfdW50aWwYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDGZpbmFsX2Ftb3VudBgGIAEoARIQCghjdXJyZW5jeRgHIAEoCSKiAQoVUHJlcGFyZVBheW1lbnRSZXF1ZXN0EhwKCmJvb2tpbmdfaWQYASABKAlCCLpIBXIDsAEBEjIKDGZpbmFsX2Ftb3VudBgCIAEoAUIXukgUEhIZAAAAAITXl0EpAAAAAAAAAABIAIgBARImCghjdXJyZW5jeRgDIAEoCUIUukgR2AEBcgwyCl5bQS1aXXszfSRCDwoNX2ZpbmFsX2Ftb3VudCKRAQoWUHJlcGFyZVBheW1lbnRSZXNwb25zZRISCgpib29raW5nX2lkGAEgASgJEhkKEXBheW1lbnRfaW50ZW50X2lkGAIgASgJEhUKDWNsaWVudF9zZWNyZXQYAyABKAkSDgoGYW1vdW50GAQgASgBEhAKCGN1cnJlbmN5GAUgASgJEg8KB2dhdGV3YXkYBiABKAkifwoVQ29uZmlybUJvb2tpbmdSZXF1ZXN0EhwKCmJvb2tpbmdfaWQYASABKAlCCLpIBXIDsAEBEiMKDnBheW1lbnRfc3RhdHVzGAIgASgJQgu6SAhyBlIEcGFpZBIjChFwYXltZW50X2ludGVudF9pZBgDIAEoCUIIukgFcgMY/wEiSAoWQ29uZmlybUJvb2tpbmdSZXNwb25zZRIuCgdib29raW5nGAEgASgLMh0udGlja2V0aW5nLmJvb2tpbmcudjEuQm9va2luZyJvChRDcmVhdGVCb29raW5nUmVxdWVzdBIcCgpib29raW5nX2lkGAEgASgJQgi6SAVyA7ABARI5ChFwYXltZW50X21ldGhvZF9pZBgCIAEoCUIeukgbchkQARj/ATISXnBtX1tBLVphLXowLTlfXSskIkcKFUNyZWF0ZUJvb2tpbmdSZXNwb25zZRIuCgdib29raW5nGAEgASgLMh0udGlja2V0aW5nLmJvb2tpbmcudjEuQm9va2luZyKcAwoHQm9va2luZxISCgpib29raW5nX2lkGAEgASgJEhMKC3Nob3d0aW1lX2lkGAIgASgJEg8KB3VzZXJfaWQYAyABKAkSFAoMYm9va2VkX3NlYXRzGAQgAygJEhQKDHRvdGFsX2Ftb3VudBgFIAEoARIQCghjdXJyZW5jeRgGIAEoCRJKCgZzdGF0dXMYByABKAlCOrpIN3I1UgRoZWxkUgljb25maXJtZWRSB2V4cGlyZWRSCWNhbmNlbGxlZFIOcGF5bWVudF9mYWlsZWQSPgoOcGF5bWVudF9zdGF0dXMYCCABKAlCJrpII3IhUgdwZW5kaW5nUgRwYWlkUgZmYWlsZWRSCHJlZnVuZGVkEi4KCmhlbGRfdW50aWwYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCXRpbWVzdGFtcBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKY3JlYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMQoRR2V0Qm9va2luZ1JlcXVlc3QSHAoKYm9va2luZ19pZBgBIAEoCUIIukgFcgOwAQEiRAoSR2V0Qm9va2luZ1Jlc3BvbnNlEi4KB2Jvb2tpbmcYASABKAsyHS50aWNrZXRpbmcuYm9va2luZy52MS5Cb29raW5nIk4KFENhbmNlbEJvb2tpbmdSZXF1ZXN0EhwKCmJvb2tpbmdfaWQYASABKAlCCLpIBXIDsAEBEhgKBnJlYXNvbhgCIAEoCUIIukgFcgMY9AMiRwoVQ2FuY2VsQm9va2luZ1Jlc3BvbnNlEi4KB2Jvb2tpbmcYASABKAsyHS50aWNrZXRpbmcuYm9va2luZy52MS5Cb29raW5nIk8KFUxpc3RNeUJvb2tpbmdzUmVxdWVzdBIYCgRwYWdlGAEgASgFQgq6SAcaBRiQTigAEhwKCXBhZ2Vfc2l6ZRgCIAEoBUIJukgGGgQYZCgAIlgKFkxpc3RNeUJvb2tpbmdzUmVzcG9uc2USLwoIYm9va2luZ3MYASADKAsyHS50aWNrZXRpbmcuYm9va2luZy52MS5Cb29raW5nEg0KBXRvdGFsGAIgASgFIkgKGkdldFNlYXRBdmFpbGFiaWxpdHlSZXF1ZXN0EioKDHNob3d0aW1lX2lkcxgBIAMoCUIUukgRkgEOCAEQyAEYASIFcgOwAQEiXAobR2V0U2VhdEF2YWlsYWJpbGl0eVJlc3BvbnNlEj0KCXNob3d0aW1lcxgBIAMoCzIqLnRpY2tldGluZy5ib29raW5nLnYxLlNob3d0aW1lQXZhaWxhYmlsaXR5IlkKFFNob3d0aW1lQXZhaWxhYmlsaXR5EhMKC3Nob3d0aW1lX2lkGAEgASgJEhcKD2F2YWlsYWJsZV9zZWF0cxgCIAEoBRITCgt0b3RhbF9zZWF0cxgDIAEoBSJUChtDaGVja0V2ZW50QXR0ZW5kYW5jZVJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgOwAQESGgoIZXZlbnRfaWQYAiABKAlCCLpIBXIDsAEBIkQKHENoZWNrRXZlbnRBdHRlbmRhbmNlUmVzcG9uc2USEAoIYXR0ZW5kZWQYASABKAgSEgoKYm9va2luZ19pZBgCIAEoCTKTDQoOQm9va2luZ1NlcnZpY2USnAEKDEdldEludmVudG9yeRIpLnRpY2tldGluZy5ib29raW5nLnYxLkdldEludmVudG9yeVJlcXVlc3QaKi50aWNrZXRpbmcuYm9va2luZy52MS5HZXRJbnZlbnRvcnlSZXNwb25zZSI1yPMYAYLT5JMCKxIpL2FwaS92MS9zaG93dGltZXMve3Nob3d0aW1lX2lkfS9pbnZlbnRvcnkScwoOV2F0Y2hJbnZlbnRvcnkSKy50aWNrZXRpbmcuYm9va2luZy52MS5XYXRjaEludmVudG9yeVJlcXVlc3QaLC50aWNrZXRpbmcuYm9va2luZy52MS5XYXRjaEludmVudG9yeVJlc3BvbnNlIgTI8xgBMAESqAEKDFJlc2VydmVTZWF0cxIpLnRpY2tldGluZy5ib29raW5nLnYxLlJlc2VydmVTZWF0c1JlcXVlc3QaKi50aWNrZXRpbmcuYm9va2luZy52MS5SZXNlcnZlU2VhdHNSZXNwb25zZSJByPMYAtDzGMkBgtPkkwIyOgEqIi0vYXBpL3YxL3Nob3d0aW1lcy97c2hvd3RpbWVfaWR9L3NlYXRzL3Jlc2VydmUSqAEKDlByZXBhcmVQYXltZW50EisudGlja2V0aW5nLmJvb2tpbmcudjEuUHJlcGFyZVBheW1lbnRSZXF1ZXN0GiwudGlja2V0aW5nLmJvb2tpbmcudjEuUHJlcGFyZVBheW1lbnRSZXNwb25zZSI7yPMYAoLT5JMCMToBKiIsL2FwaS92MS9ib29raW5ncy97Ym9va2luZ19pZH0vcHJlcGFyZVBheW1lbnQSqgEKDkNvbmZpcm1Cb29raW5nEisudGlja2V0aW5nLmJvb2tpbmcudjEuQ29uZmlybUJvb2tpbmdSZXF1ZXN0GiwudGlja2V0aW5nLmJvb2tpbmcudjEuQ29uZmlybUJvb2tpbmdSZXNwb25zZSI9yPMYBILT5JMCMzoBKmIHYm9va2luZxolL2FwaS92MS9ib29raW5ncy97Ym9va2luZ19pZH0vY29uZmlybRKSAQoNQ3JlYXRlQm9va2luZxIqLnRpY2tldGluZy5ib29raW5nLnYxLkNyZWF0ZUJvb2tpbmdSZXF1ZXN0GisudGlja2V0aW5nLmJvb2tpbmcudjEuQ3JlYXRlQm9va2luZ1Jlc3BvbnNlIijI8xgCgtPkkwIeOgEqYgdib29raW5nIhAvYXBpL3YxL2Jvb2tpbmdzEpMBCgpHZXRCb29raW5nEicudGlja2V0aW5nLmJvb2tpbmcudjEuR2V0Qm9va2luZ1JlcXVlc3QaKC50aWNrZXRpbmcuYm9va2luZy52MS5HZXRCb29raW5nUmVzcG9uc2UiMsjzGAKC0+STAihiB2Jvb2tpbmcSHS9hcGkvdjEvYm9va2luZ3Mve2Jvb2tpbmdfaWR9EqYBCg1DYW5jZWxCb29raW5nEioudGlja2V0aW5nLmJvb2tpbmcudjEuQ2FuY2VsQm9va2luZ1JlcXVlc3QaKy50aWNrZXRpbmcuYm9va2luZy52MS5DYW5jZWxCb29raW5nUmVzcG9uc2UiPMjzGAKC0+STAjI6ASpiB2Jvb2tpbmcaJC9hcGkvdjEvYm9va2luZ3Mve2Jvb2tpbmdfaWR9L2NhbmNlbBKMAQoOTGlzdE15Qm9va2luZ3MSKy50aWNrZXRpbmcuYm9va2luZy52MS5MaXN0TXlCb29raW5nc1JlcXVlc3QaLC50aWNrZXRpbmcuYm9va2luZy52MS5MaXN0TXlCb29raW5nc1Jlc3BvbnNlIh/I8xgCgtPkkwIVEhMvYXBpL3YxL21lL2Jvb2tpbmdzEoABChNHZXRTZWF0QXZhaWxhYmlsaXR5EjAudGlja2V0aW5nLmJvb2tpbmcudjEuR2V0U2VhdEF2YWlsYWJpbGl0eVJlcXVlc3QaMS50aWNrZXRpbmcuYm9va2luZy52MS5HZXRTZWF0QXZhaWxhYmlsaXR5UmVzcG9uc2UiBMjzGAQSgwEKFENoZWNrRXZlbnRBdHRlbmRhbmNlEjEudGlja2V0aW5nLmJvb2tpbmcudjEuQ2hlY2tFdmVudEF0dGVuZGFuY2VSZXF1ZXN0GjIudGlja2V0aW5nLmJvb2tpbmcudjEuQ2hlY2tFdmVudEF0dGVuZGFuY2VSZXNwb25zZSIEyPMYBGIGcHJvdG8z", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp, file_ticketing_common_v1_auth, file_ticketing_common_v1_http]);
+  fileDesc("CiJ0aWNrZXRpbmcvYm9va2luZy92MS9ib29raW5nLnByb3RvEhR0aWNrZXRpbmcuYm9va2luZy52MSI9CgdTZWF0TWFwEjIKBXNlYXRzGAEgAygLMiMudGlja2V0aW5nLmJvb2tpbmcudjEuSW52ZW50b3J5U2VhdCLOAQoNSW52ZW50b3J5U2VhdBIPCgdzZWF0X2lkGAEgASgJEi4KBnN0YXR1cxgCIAEoCUIeukgbchlSCWF2YWlsYWJsZVIEaGVsZFIGYm9va2VkEhYKCWhvbGRlcl9pZBgDIAEoCUgAiAEBEi4KCmhlbGRfdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKCmJvb2tpbmdfaWQYBSABKAlIAYgBAUIMCgpfaG9sZGVyX2lkQg0KC19ib29raW5nX2lkIjQKE0dldEludmVudG9yeVJlcXVlc3QSHQoLc2hvd3RpbWVfaWQYASABKAlCCLpIBXIDsAEBIo4BChRHZXRJbnZlbnRvcnlSZXNwb25zZRITCgtzaG93dGltZV9pZBgBIAEoCRIwCgxsYXN0X3VwZGF0ZWQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KCHNlYXRfbWFwGAMgASgLMh0udGlja2V0aW5nLmJvb2tpbmcudjEuU2VhdE1hcCI2ChVXYXRjaEludmVudG9yeVJlcXVlc3QSHQoLc2hvd3RpbWVfaWQYASABKAlCCLpIBXIDsAEBIqUBChZXYXRjaEludmVudG9yeVJlc3BvbnNlEhMKC3Nob3d0aW1lX2lkGAEgASgJEjAKDGxhc3RfdXBkYXRlZBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIc25hcHNob3QYAyABKAgSMgoFc2VhdHMYBCADKAsyIy50aWNrZXRpbmcuYm9va2luZy52MS5JbnZlbnRvcnlTZWF0IqUBChNSZXNlcnZlU2VhdHNSZXF1ZXN0Eh0KC3Nob3d0aW1lX2lkGAEgASgJQgi6SAVyA7ABARIkCghzZWF0X2lkcxgCIAMoCUISukgPkgEMCAEQZCIGcgQQARhAEisKFGhvbGRfdGltZW91dF9zZWNvbmRzGAMgASgFQg26SArYAQEaBRiIDig8EhwKB3VzZXJfaWQYBCABKAlCC7pICNgBAXIDsAEBIrkBChRSZXNlcnZlU2VhdHNSZXNwb25zZRISCgpib29raW5nX2lkGAEgASgJEhMKC3Nob3d0aW1lX2lkGAIgASgJEhAKCHNlYXRfaWRzGAMgAygJEg4KBnN0YXR1cxgEIAEoCRIuCgpoZWxkX3VudGlsGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxmaW5hbF9hbW91bnQYBiABKAESEAoIY3VycmVuY3kYByABKAkiRgoNU2VhdHNSZWplY3RlZBITCgtzaG93dGltZV9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkSEAoIc2VhdF9pZHMYAyADKAkiogEKFVByZXBhcmVQYXltZW50UmVxdWVzdBIcCgpib29raW5nX2lkGAEgASgJQgi6SAVyA7ABARIyCgxmaW5hbF9hbW91bnQYAiABKAFCF7pIFBISGQAAAACE15dBKQAAAAAAAAAASACIAQESJgoIY3VycmVuY3kYAyABKAlCFLpIEdgBAXIMMgpeW0EtWl17M30kQg8KDV9maW5hbF9hbW91bnQikQEKFlByZXBhcmVQYXltZW50UmVzcG9uc2USEgoKYm9va2luZ19pZBgBIAEoCRIZChFwYXltZW50X2ludGVudF9pZBgCIAEoCRIVCg1jbGllbnRfc2VjcmV0GAMgASgJEg4KBmFtb3VudBgEIAEoARIQCghjdXJyZW5jeRgFIAEoCRIPCgdnYXRld2F5GAYgASgJIn8KFUNvbmZpcm1Cb29raW5nUmVxdWVzdBIcCgpib29raW5nX2lkGAEgASgJQgi6SAVyA7ABARIjCg5wYXltZW50X3N0YXR1cxgCIAEoCUILukgIcgZSBHBhaWQSIwoRcGF5bWVudF9pbnRlbnRfaWQYAyABKAlCCLpIBXIDGP8BIkgKFkNvbmZpcm1Cb29raW5nUmVzcG9uc2USLgoHYm9va2luZxgBIAEoCzIdLnRpY2tldGluZy5ib29raW5nLnYxLkJvb2tpbmcibwoUQ3JlYXRlQm9va2luZ1JlcXVlc3QSHAoKYm9va2luZ19pZBgBIAEoCUIIukgFcgOwAQESOQoRcGF5bWVudF9tZXRob2RfaWQYAiABKAlCHrpIG3IZEAEY/wEyEl5wbV9bQS1aYS16MC05X10rJCJHChVDcmVhdGVCb29raW5nUmVzcG9uc2USLgoHYm9va2luZxgBIAEoCzIdLnRpY2tldGluZy5ib29raW5nLnYxLkJvb2tpbmcinAMKB0Jvb2tpbmcSEgoKYm9va2luZ19pZBgBIAEoCRITCgtzaG93dGltZV9pZBgCIAEoCRIPCgd1c2VyX2lkGAMgASgJEhQKDGJvb2tlZF9zZWF0cxgEIAMoCRIUCgx0b3RhbF9hbW91bnQYBSABKAESEAoIY3VycmVuY3kYBiABKAkSSgoGc3RhdHVzGAcgASgJQjq6SDdyNVIEaGVsZFIJY29uZmlybWVkUgdleHBpcmVkUgljYW5jZWxsZWRSDnBheW1lbnRfZmFpbGVkEj4KDnBheW1lbnRfc3RhdHVzGAggASgJQia6SCNyIVIHcGVuZGluZ1IEcGFpZFIGZmFpbGVkUghyZWZ1bmRlZBIuCgpoZWxkX3VudGlsGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgl0aW1lc3RhbXAYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmNyZWF0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjEKEUdldEJvb2tpbmdSZXF1ZXN0EhwKCmJvb2tpbmdfaWQYASABKAlCCLpIBXIDsAEBIkQKEkdldEJvb2tpbmdSZXNwb25zZRIuCgdib29raW5nGAEgASgLMh0udGlja2V0aW5nLmJvb2tpbmcudjEuQm9va2luZyJOChRDYW5jZWxCb29raW5nUmVxdWVzdBIcCgpib29raW5nX2lkGAEgASgJQgi6SAVyA7ABARIYCgZyZWFzb24YAiABKAlCCLpIBXIDGPQDIkcKFUNhbmNlbEJvb2tpbmdSZXNwb25zZRIuCgdib29raW5nGAEgASgLMh0udGlja2V0aW5nLmJvb2tpbmcudjEuQm9va2luZyJPChVMaXN0TXlCb29raW5nc1JlcXVlc3QSGAoEcGFnZRgBIAEoBUIKukgHGgUYkE4oABIcCglwYWdlX3NpemUYAiABKAVCCbpIBhoEGGQoACJYChZMaXN0TXlCb29raW5nc1Jlc3BvbnNlEi8KCGJvb2tpbmdzGAEgAygLMh0udGlja2V0aW5nLmJvb2tpbmcudjEuQm9va2luZxINCgV0b3RhbBgCIAEoBSJIChpHZXRTZWF0QXZhaWxhYmlsaXR5UmVxdWVzdBIqCgxzaG93dGltZV9pZHMYASADKAlCFLpIEZIBDggBEMgBGAEiBXIDsAEBIlwKG0dldFNlYXRBdmFpbGFiaWxpdHlSZXNwb25zZRI9CglzaG93dGltZXMYASADKAsyKi50aWNrZXRpbmcuYm9va2luZy52MS5TaG93dGltZUF2YWlsYWJpbGl0eSJZChRTaG93dGltZUF2YWlsYWJpbGl0eRITCgtzaG93dGltZV9pZBgBIAEoCRIXCg9hdmFpbGFibGVfc2VhdHMYAiABKAUSEwoLdG90YWxfc2VhdHMYAyABKAUiVAobQ2hlY2tFdmVudEF0dGVuZGFuY2VSZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDsAEBEhoKCGV2ZW50X2lkGAIgASgJQgi6SAVyA7ABASJEChxDaGVja0V2ZW50QXR0ZW5kYW5jZVJlc3BvbnNlEhAKCGF0dGVuZGVkGAEgASgIEhIKCmJvb2tpbmdfaWQYAiABKAkykw0KDkJvb2tpbmdTZXJ2aWNlEpwBCgxHZXRJbnZlbnRvcnkSKS50aWNrZXRpbmcuYm9va2luZy52MS5HZXRJbnZlbnRvcnlSZXF1ZXN0GioudGlja2V0aW5nLmJvb2tpbmcudjEuR2V0SW52ZW50b3J5UmVzcG9uc2UiNcjzGAGC0+STAisSKS9hcGkvdjEvc2hvd3RpbWVzL3tzaG93dGltZV9pZH0vaW52ZW50b3J5EnMKDldhdGNoSW52ZW50b3J5EisudGlja2V0aW5nLmJvb2tpbmcudjEuV2F0Y2hJbnZlbnRvcnlSZXF1ZXN0GiwudGlja2V0aW5nLmJvb2tpbmcudjEuV2F0Y2hJbnZlbnRvcnlSZXNwb25zZSIEyPMYATABEqgBCgxSZXNlcnZlU2VhdHMSKS50aWNrZXRpbmcuYm9va2luZy52MS5SZXNlcnZlU2VhdHNSZXF1ZXN0GioudGlja2V0aW5nLmJvb2tpbmcudjEuUmVzZXJ2ZVNlYXRzUmVzcG9uc2UiQcjzGALQ8xjJAYLT5JMCMjoBKiItL2FwaS92MS9zaG93dGltZXMve3Nob3d0aW1lX2lkfS9zZWF0cy9yZXNlcnZlEqgBCg5QcmVwYXJlUGF5bWVudBIrLnRpY2tldGluZy5ib29raW5nLnYxLlByZXBhcmVQYXltZW50UmVxdWVzdBosLnRpY2tldGluZy5ib29raW5nLnYxLlByZXBhcmVQYXltZW50UmVzcG9uc2UiO8jzGAKC0+STAjE6ASoiLC9hcGkvdjEvYm9va2luZ3Mve2Jvb2tpbmdfaWR9L3ByZXBhcmVQYXltZW50EqoBCg5Db25maXJtQm9va2luZxIrLnRpY2tldGluZy5ib29raW5nLnYxLkNvbmZpcm1Cb29raW5nUmVxdWVzdBosLnRpY2tldGluZy5ib29raW5nLnYxLkNvbmZpcm1Cb29raW5nUmVzcG9uc2UiPcjzGASC0+STAjM6ASpiB2Jvb2tpbmcaJS9hcGkvdjEvYm9va2luZ3Mve2Jvb2tpbmdfaWR9L2NvbmZpcm0SkgEKDUNyZWF0ZUJvb2tpbmcSKi50aWNrZXRpbmcuYm9va2luZy52MS5DcmVhdGVCb29raW5nUmVxdWVzdBorLnRpY2tldGluZy5ib29raW5nLnYxLkNyZWF0ZUJvb2tpbmdSZXNwb25zZSIoyPMYAoLT5JMCHjoBKmIHYm9va2luZyIQL2FwaS92MS9ib29raW5ncxKTAQoKR2V0Qm9va2luZxInLnRpY2tldGluZy5ib29raW5nLnYxLkdldEJvb2tpbmdSZXF1ZXN0GigudGlja2V0aW5nLmJvb2tpbmcudjEuR2V0Qm9va2luZ1Jlc3BvbnNlIjLI8xgCgtPkkwIoYgdib29raW5nEh0vYXBpL3YxL2Jvb2tpbmdzL3tib29raW5nX2lkfRKmAQoNQ2FuY2VsQm9va2luZxIqLnRpY2tldGluZy5ib29raW5nLnYxLkNhbmNlbEJvb2tpbmdSZXF1ZXN0GisudGlja2V0aW5nLmJvb2tpbmcudjEuQ2FuY2VsQm9va2luZ1Jlc3BvbnNlIjzI8xgCgtPkkwIyOgEqYgdib29raW5nGiQvYXBpL3YxL2Jvb2tpbmdzL3tib29raW5nX2lkfS9jYW5jZWwSjAEKDkxpc3RNeUJvb2tpbmdzEisudGlja2V0aW5nLmJvb2tpbmcudjEuTGlzdE15Qm9va2luZ3NSZXF1ZXN0GiwudGlja2V0aW5nLmJvb2tpbmcudjEuTGlzdE15Qm9va2luZ3NSZXNwb25zZSIfyPMYAoLT5JMCFRITL2FwaS92MS9tZS9ib29raW5ncxKAAQoTR2V0U2VhdEF2YWlsYWJpbGl0eRIwLnRpY2tldGluZy5ib29raW5nLnYxLkdldFNlYXRBdmFpbGFiaWxpdHlSZXF1ZXN0GjEudGlja2V0aW5nLmJvb2tpbmcudjEuR2V0U2VhdEF2YWlsYWJpbGl0eVJlc3BvbnNlIgTI8xgEEoMBChRDaGVja0V2ZW50QXR0ZW5kYW5jZRIxLnRpY2tldGluZy5ib29raW5nLnYxLkNoZWNrRXZlbnRBdHRlbmRhbmNlUmVxdWVzdBoyLnRpY2tldGluZy5ib29raW5nLnYxLkNoZWNrRXZlbnRBdHRlbmRhbmNlUmVzcG9uc2UiBMjzGARiBnByb3RvMw", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp, file_ticketing_common_v1_auth, file_ticketing_common_v1_http]);
 
 /**
  * SeatMap is the live state of every seat of a showtime (the seeds' `seatMap` JSONB document).
@@ -326,8 +326,9 @@ export type ReserveSeatsRequest = Message<"ticketing.booking.v1.ReserveSeatsRequ
   showtimeId: string;
 
   /**
-   * 1 to 10 distinct seat ids of the showtime's hall (unknown ids are 400, checked by the
-   * service).
+   * Distinct seat ids of the showtime's hall: at least one, at most the service's limit
+   * (BOOKING_MAX_SEATS_PER_HOLD, default 10; never more than 100). Duplicate, unknown and
+   * surplus ids are 400s checked by the service, whose message names the offending ids.
    *
    * @generated from field: repeated string seat_ids = 2;
    */
@@ -359,8 +360,9 @@ export type ReserveSeatsRequestJson = {
   showtimeId?: string;
 
   /**
-   * 1 to 10 distinct seat ids of the showtime's hall (unknown ids are 400, checked by the
-   * service).
+   * Distinct seat ids of the showtime's hall: at least one, at most the service's limit
+   * (BOOKING_MAX_SEATS_PER_HOLD, default 10; never more than 100). Duplicate, unknown and
+   * surplus ids are 400s checked by the service, whose message names the offending ids.
    *
    * @generated from field: repeated string seat_ids = 2;
    */
@@ -493,6 +495,71 @@ export const ReserveSeatsResponseSchema: GenMessage<ReserveSeatsResponse, {jsonT
   messageDesc(file_ticketing_booking_v1_booking, 7);
 
 /**
+ * SeatsRejected is the error detail of a ReserveSeats refusal about particular seats: which of
+ * the requested seat ids, and why. Sent with 409 (`aborted`) for "unavailable" and with 400
+ * (`invalid_argument`) for "unknown" and "duplicate".
+ *
+ * @generated from message ticketing.booking.v1.SeatsRejected
+ */
+export type SeatsRejected = Message<"ticketing.booking.v1.SeatsRejected"> & {
+  /**
+   * @generated from field: string showtime_id = 1;
+   */
+  showtimeId: string;
+
+  /**
+   * "unavailable": held (until later) or booked by somebody else; "unknown": not a seat of the
+   * showtime's hall; "duplicate": named more than once in the request.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+
+  /**
+   * In the order of the request.
+   *
+   * @generated from field: repeated string seat_ids = 3;
+   */
+  seatIds: string[];
+};
+
+/**
+ * SeatsRejected is the error detail of a ReserveSeats refusal about particular seats: which of
+ * the requested seat ids, and why. Sent with 409 (`aborted`) for "unavailable" and with 400
+ * (`invalid_argument`) for "unknown" and "duplicate".
+ *
+ * @generated from message ticketing.booking.v1.SeatsRejected
+ */
+export type SeatsRejectedJson = {
+  /**
+   * @generated from field: string showtime_id = 1;
+   */
+  showtimeId?: string;
+
+  /**
+   * "unavailable": held (until later) or booked by somebody else; "unknown": not a seat of the
+   * showtime's hall; "duplicate": named more than once in the request.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason?: string;
+
+  /**
+   * In the order of the request.
+   *
+   * @generated from field: repeated string seat_ids = 3;
+   */
+  seatIds?: string[];
+};
+
+/**
+ * Describes the message ticketing.booking.v1.SeatsRejected.
+ * Use `create(SeatsRejectedSchema)` to create a new message.
+ */
+export const SeatsRejectedSchema: GenMessage<SeatsRejected, {jsonType: SeatsRejectedJson}> = /*@__PURE__*/
+  messageDesc(file_ticketing_booking_v1_booking, 8);
+
+/**
  * PreparePaymentRequest's body is optional. When the client sends the amount it expects to pay,
  * it must equal the server's amount for the booking (400 otherwise), which catches stale
  * prices shown to the user.
@@ -553,7 +620,7 @@ export type PreparePaymentRequestJson = {
  * Use `create(PreparePaymentRequestSchema)` to create a new message.
  */
 export const PreparePaymentRequestSchema: GenMessage<PreparePaymentRequest, {jsonType: PreparePaymentRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 8);
+  messageDesc(file_ticketing_booking_v1_booking, 9);
 
 /**
  * @generated from message ticketing.booking.v1.PreparePaymentResponse
@@ -646,7 +713,7 @@ export type PreparePaymentResponseJson = {
  * Use `create(PreparePaymentResponseSchema)` to create a new message.
  */
 export const PreparePaymentResponseSchema: GenMessage<PreparePaymentResponse, {jsonType: PreparePaymentResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 9);
+  messageDesc(file_ticketing_booking_v1_booking, 10);
 
 /**
  * @generated from message ticketing.booking.v1.ConfirmBookingRequest
@@ -703,7 +770,7 @@ export type ConfirmBookingRequestJson = {
  * Use `create(ConfirmBookingRequestSchema)` to create a new message.
  */
 export const ConfirmBookingRequestSchema: GenMessage<ConfirmBookingRequest, {jsonType: ConfirmBookingRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 10);
+  messageDesc(file_ticketing_booking_v1_booking, 11);
 
 /**
  * @generated from message ticketing.booking.v1.ConfirmBookingResponse
@@ -730,7 +797,7 @@ export type ConfirmBookingResponseJson = {
  * Use `create(ConfirmBookingResponseSchema)` to create a new message.
  */
 export const ConfirmBookingResponseSchema: GenMessage<ConfirmBookingResponse, {jsonType: ConfirmBookingResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 11);
+  messageDesc(file_ticketing_booking_v1_booking, 12);
 
 /**
  * @generated from message ticketing.booking.v1.CreateBookingRequest
@@ -775,7 +842,7 @@ export type CreateBookingRequestJson = {
  * Use `create(CreateBookingRequestSchema)` to create a new message.
  */
 export const CreateBookingRequestSchema: GenMessage<CreateBookingRequest, {jsonType: CreateBookingRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 12);
+  messageDesc(file_ticketing_booking_v1_booking, 13);
 
 /**
  * @generated from message ticketing.booking.v1.CreateBookingResponse
@@ -802,7 +869,7 @@ export type CreateBookingResponseJson = {
  * Use `create(CreateBookingResponseSchema)` to create a new message.
  */
 export const CreateBookingResponseSchema: GenMessage<CreateBookingResponse, {jsonType: CreateBookingResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 13);
+  messageDesc(file_ticketing_booking_v1_booking, 14);
 
 /**
  * Booking is a hold and, once paid, a ticket.
@@ -965,7 +1032,7 @@ export type BookingJson = {
  * Use `create(BookingSchema)` to create a new message.
  */
 export const BookingSchema: GenMessage<Booking, {jsonType: BookingJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 14);
+  messageDesc(file_ticketing_booking_v1_booking, 15);
 
 /**
  * @generated from message ticketing.booking.v1.GetBookingRequest
@@ -992,7 +1059,7 @@ export type GetBookingRequestJson = {
  * Use `create(GetBookingRequestSchema)` to create a new message.
  */
 export const GetBookingRequestSchema: GenMessage<GetBookingRequest, {jsonType: GetBookingRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 15);
+  messageDesc(file_ticketing_booking_v1_booking, 16);
 
 /**
  * @generated from message ticketing.booking.v1.GetBookingResponse
@@ -1019,7 +1086,7 @@ export type GetBookingResponseJson = {
  * Use `create(GetBookingResponseSchema)` to create a new message.
  */
 export const GetBookingResponseSchema: GenMessage<GetBookingResponse, {jsonType: GetBookingResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 16);
+  messageDesc(file_ticketing_booking_v1_booking, 17);
 
 /**
  * @generated from message ticketing.booking.v1.CancelBookingRequest
@@ -1060,7 +1127,7 @@ export type CancelBookingRequestJson = {
  * Use `create(CancelBookingRequestSchema)` to create a new message.
  */
 export const CancelBookingRequestSchema: GenMessage<CancelBookingRequest, {jsonType: CancelBookingRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 17);
+  messageDesc(file_ticketing_booking_v1_booking, 18);
 
 /**
  * @generated from message ticketing.booking.v1.CancelBookingResponse
@@ -1087,7 +1154,7 @@ export type CancelBookingResponseJson = {
  * Use `create(CancelBookingResponseSchema)` to create a new message.
  */
 export const CancelBookingResponseSchema: GenMessage<CancelBookingResponse, {jsonType: CancelBookingResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 18);
+  messageDesc(file_ticketing_booking_v1_booking, 19);
 
 /**
  * @generated from message ticketing.booking.v1.ListMyBookingsRequest
@@ -1132,7 +1199,7 @@ export type ListMyBookingsRequestJson = {
  * Use `create(ListMyBookingsRequestSchema)` to create a new message.
  */
 export const ListMyBookingsRequestSchema: GenMessage<ListMyBookingsRequest, {jsonType: ListMyBookingsRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 19);
+  messageDesc(file_ticketing_booking_v1_booking, 20);
 
 /**
  * @generated from message ticketing.booking.v1.ListMyBookingsResponse
@@ -1177,7 +1244,7 @@ export type ListMyBookingsResponseJson = {
  * Use `create(ListMyBookingsResponseSchema)` to create a new message.
  */
 export const ListMyBookingsResponseSchema: GenMessage<ListMyBookingsResponse, {jsonType: ListMyBookingsResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 20);
+  messageDesc(file_ticketing_booking_v1_booking, 21);
 
 /**
  * @generated from message ticketing.booking.v1.GetSeatAvailabilityRequest
@@ -1204,7 +1271,7 @@ export type GetSeatAvailabilityRequestJson = {
  * Use `create(GetSeatAvailabilityRequestSchema)` to create a new message.
  */
 export const GetSeatAvailabilityRequestSchema: GenMessage<GetSeatAvailabilityRequest, {jsonType: GetSeatAvailabilityRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 21);
+  messageDesc(file_ticketing_booking_v1_booking, 22);
 
 /**
  * @generated from message ticketing.booking.v1.GetSeatAvailabilityResponse
@@ -1231,7 +1298,7 @@ export type GetSeatAvailabilityResponseJson = {
  * Use `create(GetSeatAvailabilityResponseSchema)` to create a new message.
  */
 export const GetSeatAvailabilityResponseSchema: GenMessage<GetSeatAvailabilityResponse, {jsonType: GetSeatAvailabilityResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 22);
+  messageDesc(file_ticketing_booking_v1_booking, 23);
 
 /**
  * ShowtimeAvailability counts a showtime's seats.
@@ -1282,7 +1349,7 @@ export type ShowtimeAvailabilityJson = {
  * Use `create(ShowtimeAvailabilitySchema)` to create a new message.
  */
 export const ShowtimeAvailabilitySchema: GenMessage<ShowtimeAvailability, {jsonType: ShowtimeAvailabilityJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 23);
+  messageDesc(file_ticketing_booking_v1_booking, 24);
 
 /**
  * @generated from message ticketing.booking.v1.CheckEventAttendanceRequest
@@ -1319,7 +1386,7 @@ export type CheckEventAttendanceRequestJson = {
  * Use `create(CheckEventAttendanceRequestSchema)` to create a new message.
  */
 export const CheckEventAttendanceRequestSchema: GenMessage<CheckEventAttendanceRequest, {jsonType: CheckEventAttendanceRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 24);
+  messageDesc(file_ticketing_booking_v1_booking, 25);
 
 /**
  * @generated from message ticketing.booking.v1.CheckEventAttendanceResponse
@@ -1364,7 +1431,7 @@ export type CheckEventAttendanceResponseJson = {
  * Use `create(CheckEventAttendanceResponseSchema)` to create a new message.
  */
 export const CheckEventAttendanceResponseSchema: GenMessage<CheckEventAttendanceResponse, {jsonType: CheckEventAttendanceResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 25);
+  messageDesc(file_ticketing_booking_v1_booking, 26);
 
 /**
  * BookingService is the Booking & Inventory service: the live seat map of every showtime,

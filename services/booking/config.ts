@@ -1,0 +1,49 @@
+import { int, optionalStr, readConfig } from "../../lib/config.js";
+import {
+  assertNoDevDefaultsInProduction,
+  commonVars,
+  databaseVars,
+  portVar,
+  temporalVars,
+  urlVar,
+} from "../../lib/common-config.js";
+
+export const bookingVars = {
+  ...commonVars,
+  ...databaseVars,
+  ...temporalVars,
+  port: portVar("booking"),
+  /** The session check of user tokens (logout) asks the users service. */
+  usersUrl: urlVar("users"),
+  /** Inventory initialisation reads the showtime and its hall's seat layout from the catalog. */
+  catalogUrl: urlVar("catalog"),
+  maxSeatsPerHold: int("BOOKING_MAX_SEATS_PER_HOLD", {
+    default: "10",
+    min: 1,
+    max: 100,
+    doc: "booking: most seats one reservation may hold (the contract allows at most 100)",
+  }),
+  maxHeldSeatsPerUser: int("BOOKING_MAX_HELD_SEATS_PER_USER", {
+    default: "10",
+    min: 1,
+    max: 1000,
+    doc: "booking: most seats one user may hold at once per showtime, over all their unexpired holds",
+  }),
+  defaultHoldSeconds: int("BOOKING_DEFAULT_HOLD_SECONDS", {
+    default: "600",
+    min: 60,
+    max: 1800,
+    doc: "booking: how long a hold lasts when the request leaves holdTimeoutSeconds at 0",
+  }),
+  taskQueueSuffix: optionalStr("BOOKING_TASK_QUEUE_SUFFIX", {
+    doc: "booking: suffix of its activity task queue (`booking-activities-<suffix>`) and of the workflows' queue it starts booking workflows and the reaper schedule on (`ticketing-workflows-<suffix>`); tests only",
+  }),
+};
+
+export type BookingConfig = ReturnType<typeof readBookingConfig>;
+
+export function readBookingConfig(env: NodeJS.ProcessEnv = process.env) {
+  const config = readConfig(bookingVars, env);
+  assertNoDevDefaultsInProduction(config.nodeEnv, bookingVars, env);
+  return config;
+}

@@ -1,0 +1,102 @@
+import type { Migration } from "../../../lib/db.js";
+import { idempotencyMigration } from "../../../lib/idempotency.js";
+
+export const SCHEMA = "booking";
+
+/** Channel of the seat-change notifications (NOTIFY in the transaction that changes seats). */
+export const INVENTORY_CHANNEL = "booking_inventory";
+
+/**
+ * The booking service's tables (docs/adr/0001-seat-inventory-storage.md explains the shape):
+ *
+ * - `showtime_inventory`: the header, one row per showtime: what the hold needs to know about the
+ *   showtime (start, currency, prices per seat type, event for attendance checks). Written once,
+ *   at initialisation; never on the hot path, so it is no lock hot-spot.
+ * - `inventory_seats`: one row per seat of the showtime, keyed (showtime_id, seat_id). A hold
+ *   locks and rewrites only its own few rows, so its cost does not grow with the hall.
+ * - `bookings`: one row per hold, which becomes the booking.
+ *
+ * The seeds' `seatMap` JSON document is what GetInventory *serves*, built from these rows.
+ */
+export const migrations: Migration[] = [
+  idempotencyMigration(SCHEMA),
+  {
+    name: "0001_inventory_and_bookings",
+    async up(knex) {
+      await knex.raw(`
+        CREATE TABLE ${SCHEMA}.showtime_inventory (
+          showtime_id  uuid PRIMARY KEY,
+          event_id     uuid NOT NULL,
+          venue_id     uuid NOT NULL,
+          hall_id      uuid NOT NULL,
+          starts_at    timestamptz NOT NULL,
+          currency     char(3) NOT NULL,
+          -- {"<seatType>": <integer minor units of currency>}, from the catalog's showtime prices
+          prices       jsonb NOT NULL,
+          total_seats  integer NOT NULL CHECK (total_seats > 0),
+          created_at   timestamptz NOT NULL DEFAULT now()
+        )`);
+      await knex.raw(`CREATE INDEX showtime_inventory_event ON ${SCHEMA}.showtime_inventory (event_id, starts_at)`);
+
+      // A seat is available, held by a booking until held_until, or booked by a booking; the
+      // CHECK keeps the columns consistent with the status. A hold past held_until is read as
+      // available (and can be taken over) before anyone writes to the row.
+      await knex.raw(`
+        CREATE TABLE ${SCHEMA}.inventory_seats (
+          showtime_id  uuid NOT NULL REFERENCES ${SCHEMA}.showtime_inventory ON DELETE CASCADE,
+          seat_id      text NOT NULL,
+          -- position in the hall's layout (sections, rows, seats), the order the seat map is served in
+          ordinal      integer NOT NULL,
+          seat_type    text NOT NULL,
+          status       text NOT NULL DEFAULT 'available',
+          holder_id    uuid,
+          booking_id   uuid,
+          held_until   timestamptz,
+          changed_at   timestamptz NOT NULL DEFAULT now(),
+          PRIMARY KEY (showtime_id, seat_id),
+          CONSTRAINT inventory_seats_state CHECK (
+               (status = 'available' AND holder_id IS NULL AND booking_id IS NULL AND held_until IS NULL)
+            OR (status = 'held' AND holder_id IS NOT NULL AND booking_id IS NOT NULL AND held_until IS NOT NULL)
+            OR (status = 'booked' AND holder_id IS NOT NULL AND booking_id IS NOT NULL AND held_until IS NULL)
+          )
+        ) WITH (fillfactor = 90)`);
+      await knex.raw(`CREATE UNIQUE INDEX inventory_seats_order ON ${SCHEMA}.inventory_seats (showtime_id, ordinal)`);
+      // the taken seats only: availability counts, holds to expire, the reaper
+      await knex.raw(
+        `CREATE INDEX inventory_seats_taken ON ${SCHEMA}.inventory_seats (showtime_id, status, held_until) WHERE status <> 'available'`,
+      );
+
+      await knex.raw(`
+        CREATE TABLE ${SCHEMA}.bookings (
+          id                 uuid PRIMARY KEY,
+          showtime_id        uuid NOT NULL REFERENCES ${SCHEMA}.showtime_inventory,
+          user_id            uuid NOT NULL,
+          seat_ids           text[] NOT NULL CHECK (cardinality(seat_ids) > 0),
+          amount_minor       bigint NOT NULL CHECK (amount_minor >= 0),
+          currency           char(3) NOT NULL,
+          status             text NOT NULL DEFAULT 'held'
+                             CHECK (status IN ('held', 'confirmed', 'expired', 'cancelled', 'payment_failed')),
+          payment_status     text NOT NULL DEFAULT 'pending'
+                             CHECK (payment_status IN ('pending', 'paid', 'failed', 'refunded')),
+          held_until         timestamptz NOT NULL,
+          confirmed_at       timestamptz,
+          payment_intent_id  text,
+          cancelled_by       text,
+          cancel_reason      text,
+          created_at         timestamptz NOT NULL DEFAULT now(),
+          updated_at         timestamptz NOT NULL DEFAULT now()
+        )`);
+      await knex.raw(`CREATE INDEX bookings_user ON ${SCHEMA}.bookings (user_id, created_at DESC, id DESC)`);
+      // the per-user cap counts a user's live holds of one showtime; the reaper finds expired ones
+      await knex.raw(`CREATE INDEX bookings_held ON ${SCHEMA}.bookings (showtime_id, user_id) WHERE status = 'held'`);
+      await knex.raw(`CREATE INDEX bookings_held_until ON ${SCHEMA}.bookings (held_until) WHERE status = 'held'`);
+      // the reaper's reconciliation looks at recently settled bookings
+      await knex.raw(`CREATE INDEX bookings_recent ON ${SCHEMA}.bookings (updated_at) WHERE status <> 'held'`);
+    },
+    async down(knex) {
+      await knex.raw(`DROP TABLE ${SCHEMA}.bookings`);
+      await knex.raw(`DROP TABLE ${SCHEMA}.inventory_seats`);
+      await knex.raw(`DROP TABLE ${SCHEMA}.showtime_inventory`);
+    },
+  },
+];

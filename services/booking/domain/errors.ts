@@ -1,0 +1,46 @@
+/** Typed outcomes of a hold, thrown by the repository and mapped to API errors by the handlers. */
+
+/** The showtime has no inventory (yet): unknown, or its initialisation has not run. */
+export class InventoryMissingError extends Error {
+  constructor(readonly showtimeId: string) {
+    super(`no inventory for showtime ${showtimeId}`);
+  }
+}
+
+export class ShowStartedError extends Error {
+  constructor(readonly startsAt: Date) {
+    super(`the showtime started at ${startsAt.toISOString()}`);
+  }
+}
+
+/** Seat ids that are not seats of the showtime's hall, in request order. */
+export class UnknownSeatsError extends Error {
+  constructor(readonly seatIds: string[]) {
+    super(`unknown seats ${seatIds.join(", ")}`);
+  }
+}
+
+/** Seats that are held (unexpired) or booked by someone, in request order. */
+export class SeatsTakenError extends Error {
+  constructor(readonly seatIds: string[]) {
+    super(`seats not available ${seatIds.join(", ")}`);
+  }
+}
+
+/** The user would hold more seats of the showtime at once than allowed. */
+export class HoldLimitError extends Error {
+  constructor(
+    readonly alreadyHeld: number,
+    readonly requested: number,
+    readonly max: number,
+  ) {
+    super(`holds ${alreadyHeld} seats, asks for ${requested}, at most ${max}`);
+  }
+}
+
+/** A seat type of the hall without a price at this showtime (the catalog refuses to create one). */
+export class UnpricedSeatError extends Error {
+  constructor(readonly seatId: string, readonly seatType: string) {
+    super(`seat ${seatId} of type ${seatType} has no price`);
+  }
+}

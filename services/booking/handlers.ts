@@ -1,0 +1,361 @@
+import { randomUUID } from "node:crypto";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from "@temporalio/client";
+import {
+  BookingService,
+  SeatsRejectedSchema,
+  type BookingSchema,
+  type InventorySeatSchema,
+  type WatchInventoryResponseSchema,
+} from "../../gen/ticketing/booking/v1/booking_pb.js";
+import { callerOf, currentRequestId, isAdmin, type Caller } from "../../lib/context.js";
+import type { Knex } from "../../lib/db.js";
+import {
+  AppError,
+  conflict,
+  failedPrecondition,
+  invalidArgument,
+  notFound,
+  permissionDenied,
+  resourceExhausted,
+  toConnectError,
+} from "../../lib/errors.js";
+import { transactionFor } from "../../lib/idempotency.js";
+import type { Logger } from "../../lib/logger.js";
+import type { BookingRecord, BookingRepo } from "./db/repo.js";
+import {
+  HoldLimitError,
+  InventoryMissingError,
+  SeatsTakenError,
+  ShowStartedError,
+  UnknownSeatsError,
+  UnpricedSeatError,
+} from "./domain/errors.js";
+import { fromMinorUnits } from "./domain/money.js";
+import { checkSeatIds, INACTIVE_STATUSES, maskSeat, nameIds, viewerOf, type SeatView } from "./domain/seats.js";
+import { HubClosedError, SubscriberTooSlowError, type InventoryHub } from "./inventory-hub.js";
+import type { BookingWorkflows } from "./workflow-client.js";
+
+export interface BookingLimits {
+  /** Most seats in one hold. */
+  maxSeatsPerHold: number;
+  /** Most seats one user may hold of one showtime at once. */
+  maxHeldSeatsPerUser: number;
+  /** Hold length when the request says 0. */
+  defaultHoldSeconds: number;
+}
+
+export interface BookingDeps {
+  db: Knex;
+  repo: BookingRepo;
+  workflows: BookingWorkflows;
+  hub: InventoryHub;
+  logger: Logger;
+  limits: BookingLimits;
+  /** How long ConfirmBooking waits for the workflow to settle the booking. Default 5 s. */
+  confirmWaitMs?: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+// ─── resources as returned ───
+
+export function seatOut(s: SeatView): MessageInitShape<typeof InventorySeatSchema> {
+  return {
+    seatId: s.seatId,
+    status: s.status,
+    holderId: s.holderId,
+    bookingId: s.bookingId,
+    heldUntil: s.heldUntilMs === undefined ? undefined : timestampFromMs(s.heldUntilMs),
+  };
+}
+
+export function bookingOut(b: BookingRecord): MessageInitShape<typeof BookingSchema> {
+  return {
+    bookingId: b.id,
+    showtimeId: b.showtimeId,
+    userId: b.userId,
+    bookedSeats: b.seatIds,
+    totalAmount: fromMinorUnits(b.amountMinor, b.currency),
+    currency: b.currency,
+    status: b.status,
+    paymentStatus: b.paymentStatus,
+    heldUntil: timestampFromDate(b.heldUntil),
+    timestamp: b.confirmedAt && timestampFromDate(b.confirmedAt),
+    createdAt: timestampFromDate(b.createdAt),
+  };
+}
+
+/** "user:<id>", "admin:<id>" or "service:<name>": who cancelled, for the workflow and the record. */
+function actor(caller: Caller): string {
+  if (caller.kind === "service") return `service:${caller.service}`;
+  if (caller.kind === "user") return `${caller.role === "admin" ? "admin" : "user"}:${caller.userId}`;
+  return "anonymous";
+}
+
+const rejected = (showtimeId: string, reason: string, seatIds: string[]) => [
+  { desc: SeatsRejectedSchema, value: { showtimeId, reason, seatIds } },
+];
+
+/** A hold refusal as the API error the contract promises. */
+function holdError(err: unknown, showtimeId: string): unknown {
+  if (err instanceof InventoryMissingError) {
+    return new AppError(Code.NotFound, `showtimeId: showtime ${showtimeId} has no seat inventory (unknown, or not initialised yet)`);
+  }
+  if (err instanceof ShowStartedError) {
+    return failedPrecondition(`showtimeId: the showtime started at ${err.startsAt.toISOString()}; its seats can no longer be held`);
+  }
+  if (err instanceof UnknownSeatsError) {
+    return new AppError(
+      Code.InvalidArgument,
+      `seatIds: ${nameIds(err.seatIds)} ${err.seatIds.length === 1 ? "is not a seat" : "are not seats"} of this showtime's hall`,
+      rejected(showtimeId, "unknown", err.seatIds),
+    );
+  }
+  if (err instanceof SeatsTakenError) {
+    return conflict(
+      `seatIds: ${nameIds(err.seatIds)} ${err.seatIds.length === 1 ? "is" : "are"} no longer available (held or booked by someone else); nothing was held`,
+      rejected(showtimeId, "unavailable", err.seatIds),
+    );
+  }
+  if (err instanceof HoldLimitError) {
+    return resourceExhausted(
+      `seatIds: you already hold ${err.alreadyHeld} seat(s) of this showtime; with ${err.requested} more that would exceed ` +
+        `the limit of ${err.max} seats held at once`,
+    );
+  }
+  if (err instanceof UnpricedSeatError) {
+    return failedPrecondition(`seatIds: seat ${JSON.stringify(err.seatId)} (${err.seatType}) has no price at this showtime`);
+  }
+  return err;
+}
+
+export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingService> {
+  const { db, repo, workflows, hub, logger, limits } = deps;
+  const confirmWaitMs = deps.confirmWaitMs ?? 5_000;
+
+  /** The booking if the caller may see it; 404 for anybody else (existence must not leak). */
+  async function visibleBooking(bookingId: string, caller: Caller): Promise<BookingRecord> {
+    const b = await repo.getBooking(bookingId);
+    const visible = b && (caller.kind === "service" || isAdmin(caller) || (caller.kind === "user" && caller.userId === b.userId));
+    if (!b || !visible) throw notFound("booking", bookingId);
+    return b;
+  }
+
+  /** Re-reads a booking until it has left `held` or `waitMs` passed. */
+  async function settled(bookingId: string, waitMs: number): Promise<BookingRecord> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const b = await repo.getBooking(bookingId);
+      if (!b) throw notFound("booking", bookingId);
+      if (b.status !== "held" || Date.now() >= deadline) return b;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Whom a hold is for: the caller, or (admins and services only) the user named in the body. */
+  function holderOf(caller: Caller, requested: string): string {
+    if (caller.kind === "user") {
+      if (requested === "" || requested === caller.userId) return caller.userId;
+      if (caller.role === "admin") return requested;
+      throw permissionDenied("userId: you may only hold seats for yourself");
+    }
+    if (caller.kind === "service" && requested !== "") return requested;
+    throw invalidArgument("userId", "is required when a service holds seats");
+  }
+
+  return {
+    // ─── inventory ───
+
+    async getInventory(req, ctx) {
+      const map = await repo.seatMap(req.showtimeId);
+      if (!map) throw new AppError(Code.NotFound, `showtime ${req.showtimeId} has no seat inventory (unknown, or not initialised yet)`);
+      const viewer = viewerOf(callerOf(ctx));
+      const seats = new Array<MessageInitShape<typeof InventorySeatSchema>>(map.seats.length);
+      for (let i = 0; i < seats.length; i++) seats[i] = seatOut(maskSeat(map.seats[i], viewer));
+      return { showtimeId: req.showtimeId, lastUpdated: timestampFromMs(map.lastUpdatedMs), seatMap: { seats } };
+    },
+
+    async *watchInventory(req, ctx): AsyncGenerator<MessageInitShape<typeof WatchInventoryResponseSchema>> {
+      // streams skip the validation interceptor: check here what the contract says
+      if (!UUID.test(req.showtimeId)) throw new ConnectError("showtimeId: value must be a valid UUID", Code.InvalidArgument);
+      try {
+        const sub = await hub.subscribe(req.showtimeId, viewerOf(callerOf(ctx)));
+        for await (const msg of sub.messages(ctx.signal)) {
+          yield {
+            showtimeId: req.showtimeId,
+            lastUpdated: timestampFromMs(msg.lastUpdatedMs),
+            snapshot: msg.snapshot,
+            seats: msg.seats.map(seatOut),
+          };
+        }
+      } catch (err) {
+        if (ctx.signal.aborted) return; // the client went away: nothing to tell it
+        // errors thrown while streaming do not pass the error interceptor: map them here
+        if (err instanceof InventoryMissingError) {
+          throw new ConnectError(`showtime ${req.showtimeId} has no seat inventory (unknown, or not initialised yet)`, Code.NotFound);
+        }
+        if (err instanceof SubscriberTooSlowError) throw new ConnectError(err.message, Code.ResourceExhausted);
+        if (err instanceof HubClosedError) throw new ConnectError(err.message, Code.Unavailable);
+        throw toConnectError(err, logger, { procedure: "WatchInventory" });
+      }
+    },
+
+    // ─── holds ───
+
+    async reserveSeats(req, ctx) {
+      const caller = callerOf(ctx);
+      const userId = holderOf(caller, req.userId);
+      const { duplicates, tooMany } = checkSeatIds(req.seatIds, limits.maxSeatsPerHold);
+      if (duplicates.length) {
+        throw new AppError(
+          Code.InvalidArgument,
+          `seatIds: ${nameIds(duplicates)} ${duplicates.length === 1 ? "is" : "are"} listed more than once`,
+          rejected(req.showtimeId, "duplicate", duplicates),
+        );
+      }
+      if (tooMany) throw invalidArgument("seatIds", `at most ${tooMany.max} seats per reservation, got ${tooMany.got}`);
+      const holdSeconds = req.holdTimeoutSeconds || limits.defaultHoldSeconds;
+      if (holdSeconds < 60 || holdSeconds > 1800) throw invalidArgument("holdTimeoutSeconds", "must be between 60 and 1800 (0 = 600)");
+
+      const bookingId = randomUUID();
+      let trx: Knex.Transaction | undefined;
+      const { booking } = await transactionFor(ctx, db, (t) => {
+        trx = t;
+        return repo.hold(t, {
+          bookingId,
+          showtimeId: req.showtimeId,
+          userId,
+          seatIds: [...req.seatIds],
+          holdSeconds,
+          maxHeldPerUser: limits.maxHeldSeatsPerUser,
+        });
+      }).catch((err: unknown) => {
+        throw holdError(err, req.showtimeId);
+      });
+      // Without an Idempotency-Key the hold has committed by now. With one, it commits with the
+      // stored response after we return, so a failed start below rolls it back by itself.
+      const committed = trx?.isCompleted() ?? true;
+
+      try {
+        await workflows.start({
+          bookingId,
+          showtimeId: booking.showtimeId,
+          userId,
+          seatIds: booking.seatIds,
+          heldUntil: booking.heldUntil.toISOString(),
+          showStartsAt: booking.startsAt.toISOString(),
+          amountMinor: booking.amountMinor,
+          currency: booking.currency,
+          requestId: currentRequestId(),
+        });
+      } catch (err) {
+        logger.error({ err, bookingId }, "booking workflow did not start; releasing the hold");
+        if (committed) {
+          // compensate; should this fail too, the hold runs out by itself and the reaper releases it
+          await repo
+            .releaseHold(bookingId, "cancelled")
+            .then(() => repo.recordCancellation(bookingId, "service:booking", "the booking workflow could not be started"))
+            .catch((e: unknown) => logger.error({ err: e, bookingId }, "could not release the hold; it expires at heldUntil"));
+        }
+        throw new AppError(Code.Unavailable, "seats cannot be held right now (the booking workflow did not start); nothing is held, try again");
+      }
+      logger.info({ bookingId, showtimeId: req.showtimeId, seats: booking.seatIds.length }, "seats held");
+      return {
+        bookingId,
+        showtimeId: booking.showtimeId,
+        seatIds: booking.seatIds,
+        status: "held",
+        heldUntil: timestampFromDate(booking.heldUntil),
+        finalAmount: fromMinorUnits(booking.amountMinor, booking.currency),
+        currency: booking.currency,
+      };
+    },
+
+    async preparePayment() {
+      throw new AppError(Code.Unimplemented, "PreparePayment is not available yet: it arrives with the payments service");
+    },
+
+    async createBooking() {
+      throw new AppError(Code.Unimplemented, "CreateBooking is not available yet: it arrives with the payments service");
+    },
+
+    async confirmBooking(req) {
+      const b = await repo.getBooking(req.bookingId);
+      if (!b) throw notFound("booking", req.bookingId);
+      if (b.status !== "held") return { booking: bookingOut(b) }; // settled already: unchanged
+      const signalled = await workflows
+        .paymentSucceeded(req.bookingId, { paymentIntentId: req.paymentIntentId || undefined })
+        .catch((err: unknown) => {
+          logger.error({ err, bookingId: req.bookingId }, "could not signal the booking workflow");
+          throw new AppError(Code.Unavailable, "the booking cannot be confirmed right now; try again");
+        });
+      if (!signalled) return { booking: bookingOut((await repo.getBooking(req.bookingId)) ?? b) };
+      return { booking: bookingOut(await settled(req.bookingId, confirmWaitMs)) };
+    },
+
+    async cancelBooking(req, ctx: HandlerContext) {
+      const caller = callerOf(ctx);
+      const b = await visibleBooking(req.bookingId, caller);
+      if (INACTIVE_STATUSES.includes(b.status)) return { booking: bookingOut(b) };
+      if (b.status === "confirmed" && b.startsAt.getTime() <= Date.now()) {
+        throw failedPrecondition(`bookingId: the show started at ${b.startsAt.toISOString()}; a confirmed booking can no longer be cancelled`);
+      }
+      const by = actor(caller);
+      let state;
+      try {
+        const request = { by, reason: req.reason || undefined };
+        state = await workflows.cancel(req.bookingId, request);
+        // a payment that won the race confirmed it first: the caller still wants it cancelled
+        if (state?.status === "confirmed") state = await workflows.cancel(req.bookingId, request);
+      } catch (err) {
+        const now = await repo.getBooking(req.bookingId);
+        if (now && INACTIVE_STATUSES.includes(now.status)) return { booking: bookingOut(now) }; // it settled meanwhile
+        if (err instanceof WorkflowUpdateFailedError) {
+          throw failedPrecondition(`bookingId: the booking cannot be cancelled: ${err.cause?.message ?? err.message}`);
+        }
+        if (!(err instanceof WorkflowUpdateRPCTimeoutOrCancelledError)) logger.error({ err, bookingId: req.bookingId }, "cancel update failed");
+        throw new AppError(Code.Unavailable, "the booking cannot be cancelled right now; try again");
+      }
+      if (state === undefined) {
+        // no workflow runs for it (it never started, or has ended)
+        if (b.status !== "held") {
+          throw failedPrecondition("bookingId: this booking can no longer be cancelled online; contact support");
+        }
+        await repo.releaseHold(req.bookingId, "cancelled");
+      }
+      const after = await visibleBooking(req.bookingId, caller);
+      if (after.status === "cancelled") await repo.recordCancellation(req.bookingId, by, req.reason);
+      return { booking: bookingOut(after) };
+    },
+
+    async getBooking(req, ctx) {
+      return { booking: bookingOut(await visibleBooking(req.bookingId, callerOf(ctx))) };
+    },
+
+    async listMyBookings(req, ctx) {
+      const caller = callerOf(ctx);
+      if (caller.kind !== "user") throw permissionDenied("ListMyBookings lists a signed-in user's own bookings");
+      const pageSize = req.pageSize || 50;
+      const page = req.page || 1;
+      const { bookings, total } = await repo.listBookings(caller.userId, pageSize, (page - 1) * pageSize);
+      return { bookings: bookings.map(bookingOut), total };
+    },
+
+    // ─── internal ───
+
+    async getSeatAvailability(req) {
+      const counts = await repo.availability(req.showtimeIds);
+      return {
+        showtimes: counts.map((c) => ({ showtimeId: c.showtimeId, availableSeats: c.available, totalSeats: c.total })),
+      };
+    },
+
+    async checkEventAttendance(req) {
+      const bookingId = await repo.attendedBooking(req.userId, req.eventId);
+      return { attended: bookingId !== undefined, bookingId: bookingId ?? "" };
+    },
+  };
+}

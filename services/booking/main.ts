@@ -1,0 +1,77 @@
+import { DefaultLogger, Runtime, type LogLevel } from "@temporalio/worker";
+import { CatalogService } from "../../gen/ticketing/catalog/v1/catalog_pb.js";
+import { serviceCredential } from "../../lib/auth.js";
+import { createServiceClient } from "../../lib/clients.js";
+import { openDatabase } from "../../lib/db.js";
+import { createLogger } from "../../lib/logger.js";
+import { runMain } from "../../lib/server.js";
+import { createServiceVerifier } from "../../lib/sessions.js";
+import { connectTemporal } from "../../lib/temporal.js";
+import { createBookingActivities } from "./activities.js";
+import { readBookingConfig } from "./config.js";
+import { migrations, SCHEMA } from "./db/migrations.js";
+import { build } from "./server.js";
+import { bookingQueues, ensureReaperSchedule, startActivityWorker } from "./worker.js";
+
+const config = readBookingConfig();
+const logger = createLogger("booking", config.logLevel);
+// the Temporal SDK's own logs (worker state) only from warnings up, unless debugging
+const sdkLevel: LogLevel = config.logLevel === "debug" || config.logLevel === "trace" ? "DEBUG" : "WARN";
+Runtime.install({ logger: new DefaultLogger(sdkLevel) });
+
+runMain(logger, async () => {
+  const queues = bookingQueues(config.taskQueueSuffix);
+  const db = await openDatabase({ url: config.databaseUrl, schema: SCHEMA, migrations, poolMax: config.databasePoolMax });
+  try {
+    // Lazy: the service starts and serves seat maps while Temporal is down (holds answer 503)
+    const temporal = connectTemporal({ address: config.temporalAddress, namespace: config.temporalNamespace });
+    const verifier = createServiceVerifier({
+      service: "booking",
+      jwtIssuer: config.jwtIssuer,
+      jwtAudience: config.jwtAudience,
+      jwksUrl: config.jwksUrl,
+      serviceAuthSecret: config.serviceAuthSecret,
+      usersUrl: config.usersUrl,
+    });
+    const server = await build({
+      db,
+      databaseUrl: config.databaseUrl,
+      verifier,
+      temporal: temporal.client,
+      workflowTaskQueue: queues.workflows,
+      logger,
+      host: config.host,
+      port: config.port,
+      limits: {
+        maxSeatsPerHold: config.maxSeatsPerHold,
+        maxHeldSeatsPerUser: config.maxHeldSeatsPerUser,
+        defaultHoldSeconds: config.defaultHoldSeconds,
+      },
+    });
+    const catalog = createServiceClient(CatalogService, config.catalogUrl, serviceCredential(config.serviceAuthSecret, "booking"));
+    const worker = startActivityWorker({
+      address: config.temporalAddress,
+      namespace: config.temporalNamespace,
+      taskQueue: queues.activities,
+      activities: createBookingActivities({ repo: server.repo, catalog, workflows: server.workflows, logger }),
+      logger,
+    });
+    const schedule = ensureReaperSchedule(temporal.client, {
+      logger,
+      scheduleId: queues.reaperScheduleId,
+      taskQueue: queues.workflows,
+    });
+    return {
+      async close() {
+        await server.close(); // no new holds, streams ended
+        await schedule.close();
+        await worker.close(); // running activities finish first
+        await temporal.close();
+        await db.destroy();
+      },
+    };
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+});

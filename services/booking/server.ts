@@ -1,0 +1,87 @@
+import type { Client } from "@temporalio/client";
+import { BookingService } from "../../gen/ticketing/booking/v1/booking_pb.js";
+import type { TokenVerifier } from "../../lib/auth.js";
+import { pingDatabase, type Knex } from "../../lib/db.js";
+import { idempotencyInterceptor } from "../../lib/idempotency.js";
+import type { Logger } from "../../lib/logger.js";
+import { startServer, type HealthCheck, type RunningServer } from "../../lib/server.js";
+import { pingTemporal } from "../../lib/temporal.js";
+import { BookingRepo } from "./db/repo.js";
+import { bookingHandlers, type BookingLimits } from "./handlers.js";
+import { InventoryHub } from "./inventory-hub.js";
+import { temporalBookingWorkflows, type BookingWorkflows } from "./workflow-client.js";
+
+export const DEFAULT_LIMITS: BookingLimits = { maxSeatsPerHold: 10, maxHeldSeatsPerUser: 10, defaultHoldSeconds: 600 };
+
+export interface BookingServerDeps {
+  db: Knex;
+  /** The same database, for the one LISTEN connection of the live seat maps. */
+  databaseUrl: string;
+  verifier: TokenVerifier;
+  /** Temporal: booking workflows are started, signalled and updated through it; also probed by health. */
+  temporal: Client;
+  /** The workflows' task queue (tests use a suffixed one). */
+  workflowTaskQueue?: string;
+  /** Overrides how workflows are reached (a test that needs a Temporal outage passes one on a dead port). */
+  workflows?: BookingWorkflows;
+  logger: Logger;
+  host: string;
+  port: number;
+  limits?: Partial<BookingLimits>;
+  /** How long ConfirmBooking waits for the workflow to settle the booking. */
+  confirmWaitMs?: number;
+}
+
+export interface BookingServer extends RunningServer {
+  repo: BookingRepo;
+  hub: InventoryHub;
+  workflows: BookingWorkflows;
+}
+
+/**
+ * Builds the booking service: the BookingService RPCs (REST comes from the gateway's
+ * transcoder), Idempotency-Key support, live seat maps (one LISTEN connection), and health
+ * (Postgres and Temporal: without Temporal no seat can be held). Importing this starts nothing;
+ * the activity worker and the reaper schedule are started by main.ts.
+ */
+export async function build(deps: BookingServerDeps): Promise<BookingServer> {
+  const repo = new BookingRepo(deps.db);
+  const hub = new InventoryHub({ databaseUrl: deps.databaseUrl, repo, logger: deps.logger });
+  const workflows = deps.workflows ?? temporalBookingWorkflows(deps.temporal, { taskQueue: deps.workflowTaskQueue });
+  const healthChecks: Record<string, HealthCheck> = {
+    postgres: () => pingDatabase(deps.db),
+    temporal: () => pingTemporal(deps.temporal),
+  };
+  const server = await startServer({
+    name: "booking",
+    host: deps.host,
+    port: deps.port,
+    logger: deps.logger,
+    verifier: deps.verifier,
+    routes: (router) =>
+      router.service(
+        BookingService,
+        bookingHandlers({
+          db: deps.db,
+          repo,
+          workflows,
+          hub,
+          logger: deps.logger,
+          limits: { ...DEFAULT_LIMITS, ...deps.limits },
+          confirmWaitMs: deps.confirmWaitMs,
+        }),
+      ),
+    healthChecks,
+    interceptors: [idempotencyInterceptor(deps.db)],
+  });
+  return {
+    port: server.port,
+    repo,
+    hub,
+    workflows,
+    async close() {
+      await hub.close(); // ends the live streams, which would otherwise hold the listener open
+      await server.close();
+    },
+  };
+}

@@ -1,0 +1,161 @@
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from "@temporalio/client";
+import { NativeConnection, Worker } from "@temporalio/worker";
+import type { Logger } from "../../lib/logger.js";
+import type { BookingActivities } from "../../workflows/booking-types.js";
+import { TASK_QUEUES } from "../../workflows/task-queues.js";
+
+/** The schedule that runs the hold reaper, and the workflow it starts (workflows/hold-reaper.ts). */
+export const REAPER_SCHEDULE_ID = "booking-hold-reaper";
+export const REAPER_WORKFLOW = "holdReaperWorkflow";
+
+/**
+ * The queues (and reaper schedule id) of a booking service with a task-queue suffix: its
+ * activities on `booking-activities-<suffix>`, its workflows on `ticketing-workflows-<suffix>`
+ * (workflows/task-queues.ts `activityQueue` pairs them). No suffix: the production names.
+ */
+export function bookingQueues(suffix = "") {
+  const s = suffix.replace(/^-+/, "");
+  const tail = s ? `-${s}` : "";
+  return {
+    activities: TASK_QUEUES.booking + tail,
+    workflows: TASK_QUEUES.workflows + tail,
+    reaperScheduleId: REAPER_SCHEDULE_ID + tail,
+  };
+}
+
+export interface ActivityWorkerOptions {
+  address: string;
+  namespace: string;
+  /** Default TASK_QUEUES.booking (tests use a suffixed queue). */
+  taskQueue?: string;
+  activities: BookingActivities;
+  logger: Logger;
+}
+
+export interface Background {
+  /** Resolves once the first attempt succeeded (tests wait for it); never rejects. */
+  ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+const sleep = (ms: number, stop: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    stop.addEventListener("abort", () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+
+/**
+ * Runs the booking activities' Temporal worker (NativeConnection) on the booking task queue.
+ * It connects in the background and reconnects with backoff, so the service starts and serves
+ * reads while Temporal is down (its holds answer 503 until Temporal is back). `close()` stops
+ * polling, lets running activities finish, then closes the connection.
+ */
+export function startActivityWorker(opts: ActivityWorkerOptions): Background {
+  const taskQueue = opts.taskQueue ?? TASK_QUEUES.booking;
+  const stop = new AbortController();
+  let worker: Worker | undefined;
+  let markReady!: () => void;
+  const ready = new Promise<void>((r) => (markReady = r));
+
+  const loop = async () => {
+    let delay = 500;
+    while (!stop.signal.aborted) {
+      let connection: NativeConnection | undefined;
+      try {
+        connection = await NativeConnection.connect({ address: opts.address });
+        if (stop.signal.aborted) break;
+        worker = await Worker.create({ connection, namespace: opts.namespace, taskQueue, activities: opts.activities });
+        const running = worker.run();
+        if (stop.signal.aborted) {
+          worker.shutdown(); // close() came while we were creating it
+        } else {
+          opts.logger.info({ taskQueue }, "booking activity worker running");
+          markReady();
+          delay = 500;
+        }
+        await running; // returns after shutdown(); throws when the worker died
+      } catch (err) {
+        if (!stop.signal.aborted) opts.logger.warn({ err, taskQueue }, "booking activity worker is down; retrying");
+      } finally {
+        worker = undefined;
+        await connection?.close().catch(() => undefined);
+      }
+      if (stop.signal.aborted) break;
+      await sleep(delay, stop.signal);
+      delay = Math.min(delay * 2, 30_000);
+    }
+  };
+  const done = loop();
+
+  return {
+    ready,
+    async close() {
+      stop.abort();
+      const w = worker;
+      if (w && w.getState() === "RUNNING") {
+        w.shutdown();
+        await done; // running activities finish first
+      } else {
+        // still connecting (Temporal down): do not wait for an attempt that cannot be cut short
+        await Promise.race([done, sleep(2_000, new AbortController().signal)]);
+      }
+    },
+  };
+}
+
+/**
+ * Creates the `booking-hold-reaper` schedule (every minute, `holdReaperWorkflow` on the workflows'
+ * queue, overlapping runs skipped) unless it exists; retries in the background while Temporal is
+ * down. An existing schedule is left as it is (change it with `temporal schedule update`).
+ */
+export function ensureReaperSchedule(
+  client: Client,
+  opts: { logger: Logger; scheduleId?: string; taskQueue?: string; every?: string },
+): Background {
+  const scheduleId = opts.scheduleId ?? REAPER_SCHEDULE_ID;
+  const stop = new AbortController();
+  let markReady!: () => void;
+  const ready = new Promise<void>((r) => (markReady = r));
+  const loop = async () => {
+    let delay = 1_000;
+    while (!stop.signal.aborted) {
+      try {
+        // a deadline per attempt, and close() cuts an attempt short
+        await client.withAbortSignal(AbortSignal.any([stop.signal, AbortSignal.timeout(10_000)]), () =>
+          client.schedule.create({
+            scheduleId,
+            spec: { intervals: [{ every: opts.every ?? "1 minute" }] },
+            action: {
+              type: "startWorkflow",
+              workflowType: REAPER_WORKFLOW,
+              taskQueue: opts.taskQueue ?? TASK_QUEUES.workflows,
+              workflowId: scheduleId,
+              workflowRunTimeout: "5 minutes",
+            },
+            policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: "1 minute" },
+          }),
+        );
+        opts.logger.info({ scheduleId }, "hold reaper schedule created");
+        break;
+      } catch (err) {
+        if (err instanceof ScheduleAlreadyRunning || stop.signal.aborted) break;
+        opts.logger.warn({ err, scheduleId }, "cannot create the hold reaper schedule yet; retrying");
+        await sleep(delay, stop.signal);
+        delay = Math.min(delay * 2, 30_000);
+      }
+    }
+    markReady();
+  };
+  const done = loop();
+  return {
+    ready,
+    async close() {
+      stop.abort();
+      // an attempt in flight on a connection that is still being made may not stop at once
+      await Promise.race([done, sleep(1_000, new AbortController().signal)]);
+    },
+  };
+}
