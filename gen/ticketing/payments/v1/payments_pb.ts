@@ -6,6 +6,8 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { file_google_api_annotations } from "../../../google/api/annotations_pb.js";
+import type { Timestamp, TimestampJson } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import { file_ticketing_common_v1_auth } from "../../common/v1/auth_pb.js";
 import { file_ticketing_common_v1_http } from "../../common/v1/http_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ticketing/payments/v1/payments.proto.
  */
 export const file_ticketing_payments_v1_payments: GenFile = /*@__PURE__*/
-  fileDesc("CiR0aWNrZXRpbmcvcGF5bWVudHMvdjEvcGF5bWVudHMucHJvdG8SFXRpY2tldGluZy5wYXltZW50cy52MSLVAQoVUHJlcGFyZVBheW1lbnRSZXF1ZXN0EhwKCmJvb2tpbmdfaWQYASABKAlCCLpIBXIDsAEBEhkKB3VzZXJfaWQYAiABKAlCCLpIBXIDsAEBEiMKDGFtb3VudF9taW5vchgDIAEoA0INukgKIggYgMivoCUgABIjCghjdXJyZW5jeRgEIAEoCUIRukgOcgwyCl5bQS1aXXszfSQSGgoHYXR0ZW1wdBgFIAEoBUIJukgGGgQYZCgAEh0KC2Rlc2NyaXB0aW9uGAYgASgJQgi6SAVyAxj0AyKTAQoWUHJlcGFyZVBheW1lbnRSZXNwb25zZRIZChFwYXltZW50X2ludGVudF9pZBgBIAEoCRIVCg1jbGllbnRfc2VjcmV0GAIgASgJEhQKDGFtb3VudF9taW5vchgDIAEoAxIQCghjdXJyZW5jeRgEIAEoCRIPCgdnYXRld2F5GAUgASgJEg4KBnN0YXR1cxgGIAEoCSJqChZTaW11bGF0ZVBheW1lbnRSZXF1ZXN0EiUKEXBheW1lbnRfaW50ZW50X2lkGAEgASgJQgq6SAdyBRABGP8BEikKB291dGNvbWUYAiABKAlCGLpIFXITUglzdWNjZWVkZWRSBmZhaWxlZCIZChdTaW11bGF0ZVBheW1lbnRSZXNwb25zZSKoAQofQ29uZmlybVBheW1lbnRXaXRoTWV0aG9kUmVxdWVzdBIlChFwYXltZW50X2ludGVudF9pZBgBIAEoCUIKukgHcgUQARj/ARI5ChFwYXltZW50X21ldGhvZF9pZBgCIAEoCUIeukgbchkQARj/ATISXnBtX1tBLVphLXowLTlfXSskEiMKD2lkZW1wb3RlbmN5X2tleRgDIAEoCUIKukgHcgUQARj/ASJ8CiBDb25maXJtUGF5bWVudFdpdGhNZXRob2RSZXNwb25zZRIZChFwYXltZW50X2ludGVudF9pZBgBIAEoCRIOCgZzdGF0dXMYAiABKAkSFAoMZmFpbHVyZV9jb2RlGAMgASgJEhcKD2ZhaWx1cmVfbWVzc2FnZRgEIAEoCSJcChpDYW5jZWxQYXltZW50SW50ZW50UmVxdWVzdBIlChFwYXltZW50X2ludGVudF9pZBgBIAEoCUIKukgHcgUQARj/ARIXCgZyZWFzb24YAiABKAlCB7pIBHICGGQiLQobQ2FuY2VsUGF5bWVudEludGVudFJlc3BvbnNlEg4KBnN0YXR1cxgBIAEoCSKgAQoUUmVmdW5kUGF5bWVudFJlcXVlc3QSJQoRcGF5bWVudF9pbnRlbnRfaWQYASABKAlCCrpIB3IFEAEY/wESIwoMYW1vdW50X21pbm9yGAIgASgDQg26SAoiCBiAyK+gJSgAEhcKBnJlYXNvbhgDIAEoCUIHukgEcgIYZBIjCg9pZGVtcG90ZW5jeV9rZXkYBCABKAlCCrpIB3IFEAEY/wEifAoVUmVmdW5kUGF5bWVudFJlc3BvbnNlEhEKCXJlZnVuZF9pZBgBIAEoCRIOCgZzdGF0dXMYAiABKAkSFAoMYW1vdW50X21pbm9yGAMgASgDEhAKCGN1cnJlbmN5GAQgASgJEhgKEGFscmVhZHlfcmVmdW5kZWQYBSABKAgiQAoXR2V0UGF5bWVudFN0YXR1c1JlcXVlc3QSJQoRcGF5bWVudF9pbnRlbnRfaWQYASABKAlCCrpIB3IFEAEY/wEisQEKGEdldFBheW1lbnRTdGF0dXNSZXNwb25zZRIZChFwYXltZW50X2ludGVudF9pZBgBIAEoCRISCgpib29raW5nX2lkGAIgASgJEg4KBnN0YXR1cxgDIAEoCRIUCgxhbW91bnRfbWlub3IYBCABKAMSEAoIY3VycmVuY3kYBSABKAkSHQoVYW1vdW50X3JlZnVuZGVkX21pbm9yGAYgASgDEg8KB2dhdGV3YXkYByABKAkiUwoUSGFuZGxlV2ViaG9va1JlcXVlc3QSHAoHcGF5bG9hZBgBIAEoDEILukgIegYQARiAgEASHQoJc2lnbmF0dXJlGAIgASgJQgq6SAdyBRABGIAgImEKFUhhbmRsZVdlYmhvb2tSZXNwb25zZRIQCghldmVudF9pZBgBIAEoCRISCgpldmVudF90eXBlGAIgASgJEhEKCWR1cGxpY2F0ZRgDIAEoCBIPCgdpZ25vcmVkGAQgASgIMqAHCg9QYXltZW50c1NlcnZpY2UScwoOUHJlcGFyZVBheW1lbnQSLC50aWNrZXRpbmcucGF5bWVudHMudjEuUHJlcGFyZVBheW1lbnRSZXF1ZXN0Gi0udGlja2V0aW5nLnBheW1lbnRzLnYxLlByZXBhcmVQYXltZW50UmVzcG9uc2UiBMjzGAQSnwEKD1NpbXVsYXRlUGF5bWVudBItLnRpY2tldGluZy5wYXltZW50cy52MS5TaW11bGF0ZVBheW1lbnRSZXF1ZXN0Gi4udGlja2V0aW5nLnBheW1lbnRzLnYxLlNpbXVsYXRlUGF5bWVudFJlc3BvbnNlIi3I8xgC0PMYygGC0+STAh46ASoiGS9hcGkvdjEvcGF5bWVudHMvc2ltdWxhdGUSkQEKGENvbmZpcm1QYXltZW50V2l0aE1ldGhvZBI2LnRpY2tldGluZy5wYXltZW50cy52MS5Db25maXJtUGF5bWVudFdpdGhNZXRob2RSZXF1ZXN0GjcudGlja2V0aW5nLnBheW1lbnRzLnYxLkNvbmZpcm1QYXltZW50V2l0aE1ldGhvZFJlc3BvbnNlIgTI8xgEEoIBChNDYW5jZWxQYXltZW50SW50ZW50EjEudGlja2V0aW5nLnBheW1lbnRzLnYxLkNhbmNlbFBheW1lbnRJbnRlbnRSZXF1ZXN0GjIudGlja2V0aW5nLnBheW1lbnRzLnYxLkNhbmNlbFBheW1lbnRJbnRlbnRSZXNwb25zZSIEyPMYBBJwCg1SZWZ1bmRQYXltZW50EisudGlja2V0aW5nLnBheW1lbnRzLnYxLlJlZnVuZFBheW1lbnRSZXF1ZXN0GiwudGlja2V0aW5nLnBheW1lbnRzLnYxLlJlZnVuZFBheW1lbnRSZXNwb25zZSIEyPMYBBJ5ChBHZXRQYXltZW50U3RhdHVzEi4udGlja2V0aW5nLnBheW1lbnRzLnYxLkdldFBheW1lbnRTdGF0dXNSZXF1ZXN0Gi8udGlja2V0aW5nLnBheW1lbnRzLnYxLkdldFBheW1lbnRTdGF0dXNSZXNwb25zZSIEyPMYBBJwCg1IYW5kbGVXZWJob29rEisudGlja2V0aW5nLnBheW1lbnRzLnYxLkhhbmRsZVdlYmhvb2tSZXF1ZXN0GiwudGlja2V0aW5nLnBheW1lbnRzLnYxLkhhbmRsZVdlYmhvb2tSZXNwb25zZSIEyPMYBGIGcHJvdG8z", [file_buf_validate_validate, file_google_api_annotations, file_ticketing_common_v1_auth, file_ticketing_common_v1_http]);
+  fileDesc("CiR0aWNrZXRpbmcvcGF5bWVudHMvdjEvcGF5bWVudHMucHJvdG8SFXRpY2tldGluZy5wYXltZW50cy52MSLIAQoVUHJlcGFyZVBheW1lbnRSZXF1ZXN0EhwKCmJvb2tpbmdfaWQYASABKAlCCLpIBXIDsAEBEhkKB3VzZXJfaWQYAiABKAlCCLpIBXIDsAEBEiMKDGFtb3VudF9taW5vchgDIAEoA0INukgKIggYgMivoCUgABIjCghjdXJyZW5jeRgEIAEoCUIRukgOcgwyCl5bQS1aXXszfSQSHQoLZGVzY3JpcHRpb24YBiABKAlCCLpIBXIDGPQDSgQIBRAGUgdhdHRlbXB0IqQBChZQcmVwYXJlUGF5bWVudFJlc3BvbnNlEhkKEXBheW1lbnRfaW50ZW50X2lkGAEgASgJEhUKDWNsaWVudF9zZWNyZXQYAiABKAkSFAoMYW1vdW50X21pbm9yGAMgASgDEhAKCGN1cnJlbmN5GAQgASgJEg8KB2dhdGV3YXkYBSABKAkSDgoGc3RhdHVzGAYgASgJEg8KB2F0dGVtcHQYByABKAUiagoWU2ltdWxhdGVQYXltZW50UmVxdWVzdBIlChFwYXltZW50X2ludGVudF9pZBgBIAEoCUIKukgHcgUQARj/ARIpCgdvdXRjb21lGAIgASgJQhi6SBVyE1IJc3VjY2VlZGVkUgZmYWlsZWQiGQoXU2ltdWxhdGVQYXltZW50UmVzcG9uc2UipgEKH0NvbmZpcm1QYXltZW50V2l0aE1ldGhvZFJlcXVlc3QSJQoRcGF5bWVudF9pbnRlbnRfaWQYASABKAlCCrpIB3IFEAEY/wESOQoRcGF5bWVudF9tZXRob2RfaWQYAiABKAlCHrpIG3IZEAEY/wEyEl5wbV9bQS1aYS16MC05X10rJBIhCg9pZGVtcG90ZW5jeV9rZXkYAyABKAlCCLpIBXIDGP8BInwKIENvbmZpcm1QYXltZW50V2l0aE1ldGhvZFJlc3BvbnNlEhkKEXBheW1lbnRfaW50ZW50X2lkGAEgASgJEg4KBnN0YXR1cxgCIAEoCRIUCgxmYWlsdXJlX2NvZGUYAyABKAkSFwoPZmFpbHVyZV9tZXNzYWdlGAQgASgJIlwKGkNhbmNlbFBheW1lbnRJbnRlbnRSZXF1ZXN0EiUKEXBheW1lbnRfaW50ZW50X2lkGAEgASgJQgq6SAdyBRABGP8BEhcKBnJlYXNvbhgCIAEoCUIHukgEcgIYZCItChtDYW5jZWxQYXltZW50SW50ZW50UmVzcG9uc2USDgoGc3RhdHVzGAEgASgJIqABChRSZWZ1bmRQYXltZW50UmVxdWVzdBIlChFwYXltZW50X2ludGVudF9pZBgBIAEoCUIKukgHcgUQARj/ARIjCgxhbW91bnRfbWlub3IYAiABKANCDbpICiIIGIDIr6AlKAASFwoGcmVhc29uGAMgASgJQge6SARyAhhkEiMKD2lkZW1wb3RlbmN5X2tleRgEIAEoCUIKukgHcgUQARj/ASJ8ChVSZWZ1bmRQYXltZW50UmVzcG9uc2USEQoJcmVmdW5kX2lkGAEgASgJEg4KBnN0YXR1cxgCIAEoCRIUCgxhbW91bnRfbWlub3IYAyABKAMSEAoIY3VycmVuY3kYBCABKAkSGAoQYWxyZWFkeV9yZWZ1bmRlZBgFIAEoCCJzChdHZXRQYXltZW50U3RhdHVzUmVxdWVzdBInChFwYXltZW50X2ludGVudF9pZBgBIAEoCUIKukgHcgUQARj/AUgAEh4KCmJvb2tpbmdfaWQYAiABKAlCCLpIBXIDsAEBSABCDwoGbG9va3VwEgW6SAIIASL9AgoYR2V0UGF5bWVudFN0YXR1c1Jlc3BvbnNlEhkKEXBheW1lbnRfaW50ZW50X2lkGAEgASgJEhIKCmJvb2tpbmdfaWQYAiABKAkSDgoGc3RhdHVzGAMgASgJEhQKDGFtb3VudF9taW5vchgEIAEoAxIQCghjdXJyZW5jeRgFIAEoCRIdChVhbW91bnRfcmVmdW5kZWRfbWlub3IYBiABKAMSDwoHZ2F0ZXdheRgHIAEoCRIPCgdhdHRlbXB0GAggASgFEhYKDnBheW1lbnRfc3RhdHVzGAkgASgJEhQKDGZhaWx1cmVfY29kZRgKIAEoCRIXCg9mYWlsdXJlX21lc3NhZ2UYCyABKAkSOwoHaGlzdG9yeRgMIAMoCzIqLnRpY2tldGluZy5wYXltZW50cy52MS5QYXltZW50U3RhdHVzQ2hhbmdlEjUKB3JlZnVuZHMYDSADKAsyJC50aWNrZXRpbmcucGF5bWVudHMudjEuUGF5bWVudFJlZnVuZCKvAQoTUGF5bWVudFN0YXR1c0NoYW5nZRIZChFwYXltZW50X2ludGVudF9pZBgBIAEoCRINCgVldmVudBgCIAEoCRIOCgZzdGF0dXMYAyABKAkSDgoGc291cmNlGAQgASgJEhAKCGV2ZW50X2lkGAUgASgJEhQKDGZhaWx1cmVfY29kZRgGIAEoCRImCgJhdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAitQEKDVBheW1lbnRSZWZ1bmQSEQoJcmVmdW5kX2lkGAEgASgJEhkKEXBheW1lbnRfaW50ZW50X2lkGAIgASgJEhQKDGFtb3VudF9taW5vchgDIAEoAxIQCghjdXJyZW5jeRgEIAEoCRIOCgZzdGF0dXMYBSABKAkSDgoGcmVhc29uGAYgASgJEi4KCmNyZWF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlMKFEhhbmRsZVdlYmhvb2tSZXF1ZXN0EhwKB3BheWxvYWQYASABKAxCC7pICHoGEAEYgIBAEh0KCXNpZ25hdHVyZRgCIAEoCUIKukgHcgUQARiAICJhChVIYW5kbGVXZWJob29rUmVzcG9uc2USEAoIZXZlbnRfaWQYASABKAkSEgoKZXZlbnRfdHlwZRgCIAEoCRIRCglkdXBsaWNhdGUYAyABKAgSDwoHaWdub3JlZBgEIAEoCDKgBwoPUGF5bWVudHNTZXJ2aWNlEnMKDlByZXBhcmVQYXltZW50EiwudGlja2V0aW5nLnBheW1lbnRzLnYxLlByZXBhcmVQYXltZW50UmVxdWVzdBotLnRpY2tldGluZy5wYXltZW50cy52MS5QcmVwYXJlUGF5bWVudFJlc3BvbnNlIgTI8xgEEp8BCg9TaW11bGF0ZVBheW1lbnQSLS50aWNrZXRpbmcucGF5bWVudHMudjEuU2ltdWxhdGVQYXltZW50UmVxdWVzdBouLnRpY2tldGluZy5wYXltZW50cy52MS5TaW11bGF0ZVBheW1lbnRSZXNwb25zZSItyPMYAtDzGMoBgtPkkwIeOgEqIhkvYXBpL3YxL3BheW1lbnRzL3NpbXVsYXRlEpEBChhDb25maXJtUGF5bWVudFdpdGhNZXRob2QSNi50aWNrZXRpbmcucGF5bWVudHMudjEuQ29uZmlybVBheW1lbnRXaXRoTWV0aG9kUmVxdWVzdBo3LnRpY2tldGluZy5wYXltZW50cy52MS5Db25maXJtUGF5bWVudFdpdGhNZXRob2RSZXNwb25zZSIEyPMYBBKCAQoTQ2FuY2VsUGF5bWVudEludGVudBIxLnRpY2tldGluZy5wYXltZW50cy52MS5DYW5jZWxQYXltZW50SW50ZW50UmVxdWVzdBoyLnRpY2tldGluZy5wYXltZW50cy52MS5DYW5jZWxQYXltZW50SW50ZW50UmVzcG9uc2UiBMjzGAQScAoNUmVmdW5kUGF5bWVudBIrLnRpY2tldGluZy5wYXltZW50cy52MS5SZWZ1bmRQYXltZW50UmVxdWVzdBosLnRpY2tldGluZy5wYXltZW50cy52MS5SZWZ1bmRQYXltZW50UmVzcG9uc2UiBMjzGAQSeQoQR2V0UGF5bWVudFN0YXR1cxIuLnRpY2tldGluZy5wYXltZW50cy52MS5HZXRQYXltZW50U3RhdHVzUmVxdWVzdBovLnRpY2tldGluZy5wYXltZW50cy52MS5HZXRQYXltZW50U3RhdHVzUmVzcG9uc2UiBMjzGAQScAoNSGFuZGxlV2ViaG9vaxIrLnRpY2tldGluZy5wYXltZW50cy52MS5IYW5kbGVXZWJob29rUmVxdWVzdBosLnRpY2tldGluZy5wYXltZW50cy52MS5IYW5kbGVXZWJob29rUmVzcG9uc2UiBMjzGARiBnByb3RvMw", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp, file_ticketing_common_v1_auth, file_ticketing_common_v1_http]);
 
 /**
  * @generated from message ticketing.payments.v1.PreparePaymentRequest
@@ -45,14 +47,6 @@ export type PreparePaymentRequest = Message<"ticketing.payments.v1.PreparePaymen
    * @generated from field: string currency = 4;
    */
   currency: string;
-
-  /**
-   * 0 for the booking's first intent; a new attempt (after a failed payment) gets a new intent.
-   * Together with booking_id it forms the gateway idempotency key.
-   *
-   * @generated from field: int32 attempt = 5;
-   */
-  attempt: number;
 
   /**
    * Shown on the customer's statement and in the gateway dashboard; optional.
@@ -91,14 +85,6 @@ export type PreparePaymentRequestJson = {
    * @generated from field: string currency = 4;
    */
   currency?: string;
-
-  /**
-   * 0 for the booking's first intent; a new attempt (after a failed payment) gets a new intent.
-   * Together with booking_id it forms the gateway idempotency key.
-   *
-   * @generated from field: int32 attempt = 5;
-   */
-  attempt?: number;
 
   /**
    * Shown on the customer's statement and in the gateway dashboard; optional.
@@ -158,6 +144,13 @@ export type PreparePaymentResponse = Message<"ticketing.payments.v1.PreparePayme
    * @generated from field: string status = 6;
    */
   status: string;
+
+  /**
+   * 0 for the booking's first intent, n for the intent created after n failed payments.
+   *
+   * @generated from field: int32 attempt = 7;
+   */
+  attempt: number;
 };
 
 /**
@@ -203,6 +196,13 @@ export type PreparePaymentResponseJson = {
    * @generated from field: string status = 6;
    */
   status?: string;
+
+  /**
+   * 0 for the booking's first intent, n for the intent created after n failed payments.
+   *
+   * @generated from field: int32 attempt = 7;
+   */
+  attempt?: number;
 };
 
 /**
@@ -289,7 +289,8 @@ export type ConfirmPaymentWithMethodRequest = Message<"ticketing.payments.v1.Con
   paymentMethodId: string;
 
   /**
-   * Gateway idempotency key for this confirmation, derived from the workflow and step.
+   * Gateway idempotency key for this confirmation, derived from the workflow and step; empty =
+   * `booking-<bookingId>-attempt-<n>-confirm-<paymentMethodId>`.
    *
    * @generated from field: string idempotency_key = 3;
    */
@@ -313,7 +314,8 @@ export type ConfirmPaymentWithMethodRequestJson = {
   paymentMethodId?: string;
 
   /**
-   * Gateway idempotency key for this confirmation, derived from the workflow and step.
+   * Gateway idempotency key for this confirmation, derived from the workflow and step; empty =
+   * `booking-<bookingId>-attempt-<n>-confirm-<paymentMethodId>`.
    *
    * @generated from field: string idempotency_key = 3;
    */
@@ -633,9 +635,23 @@ export const RefundPaymentResponseSchema: GenMessage<RefundPaymentResponse, {jso
  */
 export type GetPaymentStatusRequest = Message<"ticketing.payments.v1.GetPaymentStatusRequest"> & {
   /**
-   * @generated from field: string payment_intent_id = 1;
+   * What to look up: one PaymentIntent, or a booking (its current, i.e. latest, attempt).
+   *
+   * @generated from oneof ticketing.payments.v1.GetPaymentStatusRequest.lookup
    */
-  paymentIntentId: string;
+  lookup: {
+    /**
+     * @generated from field: string payment_intent_id = 1;
+     */
+    value: string;
+    case: "paymentIntentId";
+  } | {
+    /**
+     * @generated from field: string booking_id = 2;
+     */
+    value: string;
+    case: "bookingId";
+  } | { case: undefined; value?: undefined };
 };
 
 /**
@@ -646,6 +662,11 @@ export type GetPaymentStatusRequestJson = {
    * @generated from field: string payment_intent_id = 1;
    */
   paymentIntentId?: string;
+
+  /**
+   * @generated from field: string booking_id = 2;
+   */
+  bookingId?: string;
 };
 
 /**
@@ -688,7 +709,7 @@ export type GetPaymentStatusResponse = Message<"ticketing.payments.v1.GetPayment
   currency: string;
 
   /**
-   * Total refunded so far, minor units.
+   * Total refunded so far for the booking, minor units.
    *
    * @generated from field: int64 amount_refunded_minor = 6;
    */
@@ -700,6 +721,50 @@ export type GetPaymentStatusResponse = Message<"ticketing.payments.v1.GetPayment
    * @generated from field: string gateway = 7;
    */
   gateway: string;
+
+  /**
+   * The intent's attempt number (0 = the booking's first intent).
+   *
+   * @generated from field: int32 attempt = 8;
+   */
+  attempt: number;
+
+  /**
+   * The booking's payment status in the public contract's terms: "pending" (nothing paid yet,
+   * including cancelled intents), "paid", "failed" (the current attempt was declined) or
+   * "refunded" (everything paid was refunded).
+   *
+   * @generated from field: string payment_status = 9;
+   */
+  paymentStatus: string;
+
+  /**
+   * The gateway's decline code of the current attempt when it failed, e.g. "card_declined".
+   *
+   * @generated from field: string failure_code = 10;
+   */
+  failureCode: string;
+
+  /**
+   * Human-readable reason of that failure; empty otherwise.
+   *
+   * @generated from field: string failure_message = 11;
+   */
+  failureMessage: string;
+
+  /**
+   * Every change of every attempt of the booking, oldest first.
+   *
+   * @generated from field: repeated ticketing.payments.v1.PaymentStatusChange history = 12;
+   */
+  history: PaymentStatusChange[];
+
+  /**
+   * Every refund of the booking, oldest first.
+   *
+   * @generated from field: repeated ticketing.payments.v1.PaymentRefund refunds = 13;
+   */
+  refunds: PaymentRefund[];
 };
 
 /**
@@ -735,7 +800,7 @@ export type GetPaymentStatusResponseJson = {
   currency?: string;
 
   /**
-   * Total refunded so far, minor units.
+   * Total refunded so far for the booking, minor units.
    *
    * @generated from field: int64 amount_refunded_minor = 6;
    */
@@ -747,6 +812,50 @@ export type GetPaymentStatusResponseJson = {
    * @generated from field: string gateway = 7;
    */
   gateway?: string;
+
+  /**
+   * The intent's attempt number (0 = the booking's first intent).
+   *
+   * @generated from field: int32 attempt = 8;
+   */
+  attempt?: number;
+
+  /**
+   * The booking's payment status in the public contract's terms: "pending" (nothing paid yet,
+   * including cancelled intents), "paid", "failed" (the current attempt was declined) or
+   * "refunded" (everything paid was refunded).
+   *
+   * @generated from field: string payment_status = 9;
+   */
+  paymentStatus?: string;
+
+  /**
+   * The gateway's decline code of the current attempt when it failed, e.g. "card_declined".
+   *
+   * @generated from field: string failure_code = 10;
+   */
+  failureCode?: string;
+
+  /**
+   * Human-readable reason of that failure; empty otherwise.
+   *
+   * @generated from field: string failure_message = 11;
+   */
+  failureMessage?: string;
+
+  /**
+   * Every change of every attempt of the booking, oldest first.
+   *
+   * @generated from field: repeated ticketing.payments.v1.PaymentStatusChange history = 12;
+   */
+  history?: PaymentStatusChangeJson[];
+
+  /**
+   * Every refund of the booking, oldest first.
+   *
+   * @generated from field: repeated ticketing.payments.v1.PaymentRefund refunds = 13;
+   */
+  refunds?: PaymentRefundJson[];
 };
 
 /**
@@ -755,6 +864,226 @@ export type GetPaymentStatusResponseJson = {
  */
 export const GetPaymentStatusResponseSchema: GenMessage<GetPaymentStatusResponse, {jsonType: GetPaymentStatusResponseJson}> = /*@__PURE__*/
   messageDesc(file_ticketing_payments_v1_payments, 11);
+
+/**
+ * PaymentStatusChange is one step of a booking's payment history.
+ *
+ * @generated from message ticketing.payments.v1.PaymentStatusChange
+ */
+export type PaymentStatusChange = Message<"ticketing.payments.v1.PaymentStatusChange"> & {
+  /**
+   * @generated from field: string payment_intent_id = 1;
+   */
+  paymentIntentId: string;
+
+  /**
+   * What happened: "created", "succeeded", "payment_failed", "requires_action", "processing",
+   * "canceled", "charge_refunded".
+   *
+   * @generated from field: string event = 2;
+   */
+  event: string;
+
+  /**
+   * The gateway's PaymentIntent status afterwards.
+   *
+   * @generated from field: string status = 3;
+   */
+  status: string;
+
+  /**
+   * Where it was learnt: "api" (the gateway's answer to our call) or "webhook".
+   *
+   * @generated from field: string source = 4;
+   */
+  source: string;
+
+  /**
+   * The webhook event id when source is "webhook", e.g. "evt_...".
+   *
+   * @generated from field: string event_id = 5;
+   */
+  eventId: string;
+
+  /**
+   * The decline code for "payment_failed"; empty otherwise.
+   *
+   * @generated from field: string failure_code = 6;
+   */
+  failureCode: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp at = 7;
+   */
+  at?: Timestamp | undefined;
+};
+
+/**
+ * PaymentStatusChange is one step of a booking's payment history.
+ *
+ * @generated from message ticketing.payments.v1.PaymentStatusChange
+ */
+export type PaymentStatusChangeJson = {
+  /**
+   * @generated from field: string payment_intent_id = 1;
+   */
+  paymentIntentId?: string;
+
+  /**
+   * What happened: "created", "succeeded", "payment_failed", "requires_action", "processing",
+   * "canceled", "charge_refunded".
+   *
+   * @generated from field: string event = 2;
+   */
+  event?: string;
+
+  /**
+   * The gateway's PaymentIntent status afterwards.
+   *
+   * @generated from field: string status = 3;
+   */
+  status?: string;
+
+  /**
+   * Where it was learnt: "api" (the gateway's answer to our call) or "webhook".
+   *
+   * @generated from field: string source = 4;
+   */
+  source?: string;
+
+  /**
+   * The webhook event id when source is "webhook", e.g. "evt_...".
+   *
+   * @generated from field: string event_id = 5;
+   */
+  eventId?: string;
+
+  /**
+   * The decline code for "payment_failed"; empty otherwise.
+   *
+   * @generated from field: string failure_code = 6;
+   */
+  failureCode?: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp at = 7;
+   */
+  at?: TimestampJson;
+};
+
+/**
+ * Describes the message ticketing.payments.v1.PaymentStatusChange.
+ * Use `create(PaymentStatusChangeSchema)` to create a new message.
+ */
+export const PaymentStatusChangeSchema: GenMessage<PaymentStatusChange, {jsonType: PaymentStatusChangeJson}> = /*@__PURE__*/
+  messageDesc(file_ticketing_payments_v1_payments, 12);
+
+/**
+ * PaymentRefund is one refund of a booking's payment.
+ *
+ * @generated from message ticketing.payments.v1.PaymentRefund
+ */
+export type PaymentRefund = Message<"ticketing.payments.v1.PaymentRefund"> & {
+  /**
+   * e.g. "re_..."; empty while the gateway has not answered yet.
+   *
+   * @generated from field: string refund_id = 1;
+   */
+  refundId: string;
+
+  /**
+   * @generated from field: string payment_intent_id = 2;
+   */
+  paymentIntentId: string;
+
+  /**
+   * Minor units.
+   *
+   * @generated from field: int64 amount_minor = 3;
+   */
+  amountMinor: bigint;
+
+  /**
+   * @generated from field: string currency = 4;
+   */
+  currency: string;
+
+  /**
+   * "pending", "succeeded", "failed", "canceled", or "requested" (sent, not yet acknowledged).
+   *
+   * @generated from field: string status = 5;
+   */
+  status: string;
+
+  /**
+   * Why, e.g. "cancelled by customer", "paid after the hold was released".
+   *
+   * @generated from field: string reason = 6;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 7;
+   */
+  createdAt?: Timestamp | undefined;
+};
+
+/**
+ * PaymentRefund is one refund of a booking's payment.
+ *
+ * @generated from message ticketing.payments.v1.PaymentRefund
+ */
+export type PaymentRefundJson = {
+  /**
+   * e.g. "re_..."; empty while the gateway has not answered yet.
+   *
+   * @generated from field: string refund_id = 1;
+   */
+  refundId?: string;
+
+  /**
+   * @generated from field: string payment_intent_id = 2;
+   */
+  paymentIntentId?: string;
+
+  /**
+   * Minor units.
+   *
+   * @generated from field: int64 amount_minor = 3;
+   */
+  amountMinor?: string;
+
+  /**
+   * @generated from field: string currency = 4;
+   */
+  currency?: string;
+
+  /**
+   * "pending", "succeeded", "failed", "canceled", or "requested" (sent, not yet acknowledged).
+   *
+   * @generated from field: string status = 5;
+   */
+  status?: string;
+
+  /**
+   * Why, e.g. "cancelled by customer", "paid after the hold was released".
+   *
+   * @generated from field: string reason = 6;
+   */
+  reason?: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 7;
+   */
+  createdAt?: TimestampJson;
+};
+
+/**
+ * Describes the message ticketing.payments.v1.PaymentRefund.
+ * Use `create(PaymentRefundSchema)` to create a new message.
+ */
+export const PaymentRefundSchema: GenMessage<PaymentRefund, {jsonType: PaymentRefundJson}> = /*@__PURE__*/
+  messageDesc(file_ticketing_payments_v1_payments, 13);
 
 /**
  * @generated from message ticketing.payments.v1.HandleWebhookRequest
@@ -799,7 +1128,7 @@ export type HandleWebhookRequestJson = {
  * Use `create(HandleWebhookRequestSchema)` to create a new message.
  */
 export const HandleWebhookRequestSchema: GenMessage<HandleWebhookRequest, {jsonType: HandleWebhookRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_payments_v1_payments, 12);
+  messageDesc(file_ticketing_payments_v1_payments, 14);
 
 /**
  * @generated from message ticketing.payments.v1.HandleWebhookResponse
@@ -872,7 +1201,7 @@ export type HandleWebhookResponseJson = {
  * Use `create(HandleWebhookResponseSchema)` to create a new message.
  */
 export const HandleWebhookResponseSchema: GenMessage<HandleWebhookResponse, {jsonType: HandleWebhookResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_payments_v1_payments, 13);
+  messageDesc(file_ticketing_payments_v1_payments, 15);
 
 /**
  * PaymentsService talks to the payment gateway (Stripe when STRIPE_SECRET_KEY is set, the
@@ -892,8 +1221,13 @@ export const HandleWebhookResponseSchema: GenMessage<HandleWebhookResponse, {jso
  */
 export const PaymentsService: GenService<{
   /**
-   * PreparePayment creates the PaymentIntent of a booking, or returns the existing one for the
-   * same booking and attempt (idempotent), so a repeated preparePayment returns the same intent.
+   * PreparePayment creates the PaymentIntent of a booking, or returns the booking's current one
+   * (idempotent), so a repeated preparePayment returns the same intent. The payments service
+   * numbers the attempts itself: a new intent (attempt n+1, gateway idempotency key
+   * `booking-<bookingId>-attempt-<n+1>`) is created only when the current one's payment failed
+   * (declined), and the failed one is then cancelled. Signals `paymentPrepared` to the booking
+   * workflow (UNAVAILABLE when Temporal cannot be reached: retry, the intent is kept).
+   * FAILED_PRECONDITION when the booking's open intent has another amount or currency.
    *
    * @generated from rpc ticketing.payments.v1.PaymentsService.PreparePayment
    */
@@ -952,8 +1286,10 @@ export const PaymentsService: GenService<{
     output: typeof RefundPaymentResponseSchema;
   },
   /**
-   * GetPaymentStatus returns the current state of a PaymentIntent as the payments service knows
-   * it (from the gateway and the webhooks received), for reconciliation.
+   * GetPaymentStatus returns the current state of a booking's payment (or of one PaymentIntent)
+   * as the payments service knows it (from the gateway's answers and the webhooks received): the
+   * current intent, the booking-level payment status, the history of every attempt and the
+   * refunds. NOT_FOUND when the booking has no payment intent (yet).
    *
    * @generated from rpc ticketing.payments.v1.PaymentsService.GetPaymentStatus
    */
@@ -967,7 +1303,10 @@ export const PaymentsService: GenService<{
    * of POST /api/v1/payments/webhook calls it and answers 200 on success. INVALID_ARGUMENT (400)
    * for a bad or too old signature, with nothing written. The same event id twice changes
    * nothing. Handles payment_intent.succeeded, payment_intent.payment_failed and
-   * charge.refunded; other event types are acknowledged and ignored.
+   * charge.refunded; other event types are acknowledged and ignored. UNAVAILABLE (503) when the
+   * booking workflow cannot be signalled (Temporal unreachable): the event is then not recorded,
+   * so the gateway's redelivery is processed. A succeeded payment whose booking workflow is
+   * closed or gone is refunded right away, exactly once per booking.
    *
    * @generated from rpc ticketing.payments.v1.PaymentsService.HandleWebhook
    */
