@@ -1,0 +1,362 @@
+import type { Knex } from "../../../lib/db.js";
+import type { Logger } from "../../../lib/logger.js";
+import {
+  SearchUnavailableError,
+  type Availability,
+  type DocumentSource,
+  type SearchBackend,
+  type SearchHits,
+  type UpcomingCursor,
+} from "../backend.js";
+import { createShowtimesTable, extensionSchemas, LIVE_TABLE, SCHEMA, WORDS_TABLE, type ExtensionSchemas } from "../db/migrations.js";
+import type { DocumentWrite, ShowDocument } from "../domain/document.js";
+import { EARTH_RADIUS_M } from "../domain/geo.js";
+import type { SearchQuery } from "../domain/query.js";
+import { isConnectionFailure, withTimeout } from "./timeout.js";
+
+export interface PostgresBackendOptions {
+  /** A knex whose migrations (db/migrations.ts) have run: openDatabase({schema: "search"}). */
+  db: Knex;
+  logger: Logger;
+  /** A search slower than this answers 503. Default 3 s. */
+  queryTimeoutMs?: number;
+}
+
+/** pg_trgm similarity from which a dictionary word counts as a typo of a query word. */
+export const TRGM_THRESHOLD = 0.3;
+/** Similar dictionary words taken per query word, most similar first. */
+const SIMILAR_PER_WORD = 8;
+/** Weight of a typo match relative to an exact (prefix) match. */
+const FUZZY_WEIGHT = 0.5;
+/** ts_rank weights {D, C, B, A}: event name A, keywords B, venue name / city / category C. */
+const RANK_WEIGHTS = "{0.1,0.3,0.6,1.0}";
+
+const q = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
+
+/** Lower-case words (letters and digits) of a text, each once, in order. */
+export function wordsOf(text: string, max = 16): string[] {
+  return [...new Set(text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])].slice(0, max);
+}
+
+/** The query words as a prefix OR query ('simple' configuration), or undefined without words. */
+export function tsQueryOf(text: string): string | undefined {
+  const words = wordsOf(text);
+  return words.length ? words.map((w) => `${w}:*`).join(" | ") : undefined;
+}
+
+interface Row {
+  doc: ShowDocument;
+  available_seats: number;
+  total: string;
+}
+
+/**
+ * The default backend: schema `search` in the platform's Postgres. Radius queries use a GiST
+ * index on ll_to_earth(lat, lon) through earth_box (a cube around the centre), then the exact
+ * earth_distance, scaled from earthdistance's Earth radius to the engines' (see domain/geo.ts).
+ * Text uses weighted tsvectors (GIN); typos are handled by expanding each query word to the
+ * similar words (pg_trgm) of `search.words`, the vocabulary of event names and keywords. With a
+ * location the relevance is multiplied by 1 + a Gaussian of the distance (1 at the centre, 0.5 at
+ * the radius), like the engines' function_score.
+ */
+export class PostgresBackend implements SearchBackend {
+  readonly name = "postgres" as const;
+  private ext?: ExtensionSchemas;
+  /** earthdistance's Earth radius (earth()), metres. */
+  private pgEarthRadius = 6_378_168;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly opts: PostgresBackendOptions) {
+    this.timeoutMs = opts.queryTimeoutMs ?? 3_000;
+  }
+
+  private get db(): Knex {
+    return this.opts.db;
+  }
+
+  private table(name = LIVE_TABLE): string {
+    return `${q(SCHEMA)}.${q(name)}`;
+  }
+
+  async init(): Promise<void> {
+    this.ext = await extensionSchemas(this.db);
+    const { rows } = await this.db.raw<{ rows: Array<{ r: number }> }>(`SELECT ${q(this.ext.earthdistance)}.earth() AS r`);
+    this.pgEarthRadius = Number(rows[0].r);
+  }
+
+  private extensions(): ExtensionSchemas {
+    if (!this.ext) throw new Error("PostgresBackend.init() was not called");
+    return this.ext;
+  }
+
+  async upsert(docs: DocumentWrite[]): Promise<void> {
+    await this.upsertInto(this.db, LIVE_TABLE, docs);
+  }
+
+  private async upsertInto(db: Knex | Knex.Transaction, table: string, docs: DocumentWrite[]): Promise<void> {
+    if (!docs.length) return;
+    // sorted: concurrent writers take the words' row locks in one order (no deadlocks)
+    const words = [...new Set(docs.flatMap((d) => wordsOf(`${d.event.name} ${d.event.keywords.join(" ")}`, 200)))]
+      .filter((w) => w.length >= 2)
+      .sort();
+    if (words.length) {
+      await db.raw(`INSERT INTO ${this.table(WORDS_TABLE)} (word) SELECT unnest(?::text[]) ON CONFLICT DO NOTHING`, [words]);
+    }
+    const known = docs.filter((d) => d.availableSeats !== undefined);
+    const unknown = docs.filter((d) => d.availableSeats === undefined);
+    const columns = ["starts_at", "event_id", "venue_id", "event_name", "keywords", "category", "venue_name", "city", "lat", "lon", "doc", "total_seats", "indexed_at"];
+    for (const [batch, keepSeats] of [[known, false], [unknown, true]] as const) {
+      if (!batch.length) continue;
+      await db
+        .withSchema(SCHEMA)
+        .table(table)
+        .insert(batch.map(rowOf))
+        .onConflict("showtime_id")
+        .merge(keepSeats ? columns : [...columns, "available_seats"])
+        .whereRaw(`${q(table)}.indexed_at <= excluded.indexed_at`);
+    }
+  }
+
+  async remove(showtimeIds: string[]): Promise<void> {
+    if (!showtimeIds.length) return;
+    await this.db.withSchema(SCHEMA).table(LIVE_TABLE).whereIn("showtime_id", showtimeIds).delete();
+  }
+
+  async setAvailability(entries: Availability[]): Promise<void> {
+    if (!entries.length) return;
+    const values = entries.map(() => "(?::uuid, ?::int)").join(", ");
+    await this.db.raw(
+      `UPDATE ${this.table()} t SET available_seats = v.seats
+         FROM (VALUES ${values}) AS v(id, seats)
+        WHERE t.showtime_id = v.id AND t.available_seats IS DISTINCT FROM v.seats`,
+      entries.flatMap((e) => [e.showtimeId, e.availableSeats]),
+    );
+  }
+
+  async search(query: SearchQuery): Promise<SearchHits> {
+    try {
+      return await withTimeout(this.runSearch(query), this.timeoutMs, "Postgres search");
+    } catch (err) {
+      if (err instanceof SearchUnavailableError) throw err;
+      if (isConnectionFailure(err)) throw new SearchUnavailableError(`Postgres is unavailable: ${(err as Error).message}`, { cause: err });
+      throw err;
+    }
+  }
+
+  private async runSearch(query: SearchQuery): Promise<SearchHits> {
+    const ext = this.extensions();
+    const E = q(ext.earthdistance);
+    const C = q(ext.cube);
+    const T = q(ext.pg_trgm);
+    const where: string[] = ["starts_at >= ?"];
+    const whereArgs: Knex.RawBinding[] = [query.from];
+    if (query.to) {
+      where.push("starts_at <= ?");
+      whereArgs.push(query.to);
+    }
+    if (query.category) {
+      where.push("lower(category) = lower(?)");
+      whereArgs.push(query.category);
+    }
+    if (query.city) {
+      where.push("lower(city) = lower(?)");
+      whereArgs.push(query.city);
+    }
+    // distance in the engines' metres (earthdistance's own radius scaled to EARTH_RADIUS_M)
+    const scale = EARTH_RADIUS_M / this.pgEarthRadius;
+    let distExpr = "NULL::float8";
+    const distArgs: Knex.RawBinding[] = [];
+    if (query.near) {
+      const { lat, lon, radiusKm } = query.near;
+      const radiusM = radiusKm * 1000;
+      distExpr = `(${E}.earth_distance(${E}.ll_to_earth(?, ?), ${E}.ll_to_earth(lat, lon)) * ${scale})`;
+      distArgs.push(lat, lon);
+      // the box (in earthdistance's metres, 1 m of slack) uses the GiST index; the distance is exact
+      where.push(`lat IS NOT NULL AND ${E}.earth_box(${E}.ll_to_earth(?, ?), ?) OPERATOR(${C}.@>) ${E}.ll_to_earth(lat, lon)`);
+      whereArgs.push(lat, lon, radiusM / scale + 1);
+      where.push(`${distExpr} <= ?`);
+      whereArgs.push(...distArgs, radiusM);
+    }
+    let scoreExpr = "0::float8";
+    const scoreArgs: Knex.RawBinding[] = [];
+    const run = async (db: Knex | Knex.Transaction) => {
+      if (query.text) {
+        const words = wordsOf(query.text, 8);
+        // typos: dictionary words similar to each query word (GIN trigram index, small table)
+        await db.raw(`SELECT set_config('pg_trgm.similarity_threshold', ?, true)`, [String(TRGM_THRESHOLD)]);
+        const similar = words.length
+          ? (
+              await db.raw<{ rows: Array<{ token: string; word: string }> }>(
+                `SELECT t.token, s.word FROM unnest(?::text[]) AS t(token)
+                   CROSS JOIN LATERAL (
+                     SELECT word FROM ${this.table(WORDS_TABLE)}
+                      WHERE word OPERATOR(${T}.%) t.token
+                      ORDER BY ${T}.similarity(word, t.token) DESC, word
+                      LIMIT ${SIMILAR_PER_WORD}) s`,
+                [words],
+              )
+            ).rows
+          : [];
+        // per query word: its prefix query, and the typo query of its similar words
+        const perWord = words.map((w) => {
+          const fuzzy = similar.filter((r) => r.token === w && !r.word.startsWith(w)).map((r) => r.word);
+          return { exact: `${w}:*`, fuzzy: fuzzy.length ? [...new Set(fuzzy)].join(" | ") : undefined };
+        });
+        const all = perWord.flatMap((p) => [p.exact, ...(p.fuzzy ? [p.fuzzy] : [])]).join(" | ");
+        // nothing to match with (no letters or digits in the query): no result
+        where.push(all ? `tsv @@ to_tsquery('simple'::regconfig, ?)` : "false");
+        if (all) whereArgs.push(all);
+        // relevance: the sum over the query's words of the better of its exact and its typo
+        // match (typos weigh FUZZY_WEIGHT), each ranked with the A/B/C weights
+        const rank = `ts_rank('${RANK_WEIGHTS}'::float4[], tsv, to_tsquery('simple'::regconfig, ?))`;
+        const parts = perWord.map((p) => {
+          scoreArgs.push(p.exact);
+          if (!p.fuzzy) return rank;
+          scoreArgs.push(p.fuzzy);
+          return `GREATEST(${rank}, ${FUZZY_WEIGHT} * ${rank})`;
+        });
+        let relevance = `(${parts.join(" + ") || "0"})`;
+        if (query.near) {
+          // 1 + gauss(distance): 2 at the centre, 1.5 at the radius, like the engines' function_score
+          relevance = `(${relevance} * (1 + exp(ln(0.5) * power(${distExpr} / ?, 2))))`;
+          scoreArgs.push(...distArgs, query.near.radiusKm * 1000);
+        }
+        scoreExpr = relevance;
+      }
+      const rows = (await db.raw<{ rows: Row[] }>(sql(), [...distArgs, ...scoreArgs, ...whereArgs, query.limit, query.offset])).rows;
+      let total = rows.length ? Number(rows[0].total) : 0;
+      if (!rows.length && query.offset > 0) {
+        total = Number(
+          (await db.raw<{ rows: Array<{ n: string }> }>(`SELECT count(*) AS n FROM ${this.table()} WHERE ${where.join(" AND ")}`, whereArgs)).rows[0].n,
+        );
+      }
+      return { rows, total };
+    };
+    const order = query.text
+      ? ["score DESC", ...(query.near ? ["dist ASC"] : []), "starts_at ASC", "showtime_id ASC"]
+      : [...(query.near ? ["dist ASC"] : []), "starts_at ASC", "showtime_id ASC"];
+    // the page is chosen on narrow rows (id and sort keys); documents are read for its rows only
+    const sql = () => `
+      SELECT s.doc, s.available_seats, p.total
+        FROM (
+          SELECT showtime_id, starts_at, dist, score, count(*) OVER () AS total
+            FROM (
+              SELECT starts_at, showtime_id, ${distExpr} AS dist, ${scoreExpr} AS score
+                FROM ${this.table()}
+               WHERE ${where.join(" AND ")}
+            ) m
+           ORDER BY ${order.join(", ")}
+           LIMIT ? OFFSET ?
+        ) p
+        JOIN ${this.table()} s ON s.showtime_id = p.showtime_id
+       ORDER BY ${order.map((o) => `p.${o}`).join(", ")}`;
+    const { rows, total } = query.text ? await this.db.transaction((trx) => run(trx)) : await run(this.db);
+    return { documents: rows.map((r) => ({ ...r.doc, availableSeats: r.available_seats })), total };
+  }
+
+  async upcoming(from: Date, cursor: UpcomingCursor | undefined, limit: number): Promise<UpcomingCursor[]> {
+    const args: Knex.RawBinding[] = [from];
+    let after = "";
+    if (cursor) {
+      after = "AND (starts_at, showtime_id) > (?::timestamptz, ?::uuid)";
+      args.push(cursor.showtime, cursor.showtimeId);
+    }
+    const { rows } = await this.db.raw<{ rows: Array<{ showtime_id: string; starts_at: Date }> }>(
+      `SELECT showtime_id, starts_at FROM ${this.table()} WHERE starts_at >= ? ${after}
+        ORDER BY starts_at, showtime_id LIMIT ?`,
+      [...args, limit],
+    );
+    return rows.map((r) => ({ showtimeId: r.showtime_id, showtime: r.starts_at.toISOString() }));
+  }
+
+  async showtimeIdsOf(filter: { eventId: string } | { venueId: string }): Promise<string[]> {
+    const where = "eventId" in filter ? { event_id: filter.eventId } : { venue_id: filter.venueId };
+    const rows: Array<{ showtime_id: string }> = await this.db.withSchema(SCHEMA).table(LIVE_TABLE).where(where).select("showtime_id");
+    return rows.map((r) => r.showtime_id);
+  }
+
+  /**
+   * Fills a new table while searches read the live one, then, in one short transaction that
+   * blocks writers (not readers): copies over what activities wrote to the live table since the
+   * rebuild started (newer data wins) and the live seat counts, drops the live table and renames
+   * the new one. Documents of showtimes the catalog no longer lists are gone (`removed`).
+   */
+  async rebuild(source: DocumentSource): Promise<{ indexed: number; removed: number }> {
+    const ext = this.extensions();
+    const suffix = `r${Date.now().toString(36)}`;
+    const build = `showtimes_build_${suffix}`;
+    // leftovers of a rebuild that died half-way
+    const { rows: stale } = await this.db.raw<{ rows: Array<{ tablename: string }> }>(
+      `SELECT tablename FROM pg_tables WHERE schemaname = ? AND tablename LIKE 'showtimes\\_build\\_%'`,
+      [SCHEMA],
+    );
+    for (const s of stale) await this.db.raw(`DROP TABLE IF EXISTS ${this.table(s.tablename)}`);
+    const startedAt: Date = (await this.db.raw<{ rows: Array<{ now: Date }> }>("SELECT now() AS now")).rows[0].now;
+    await createShowtimesTable(this.db, build, suffix, ext);
+    let indexed = 0;
+    try {
+      for await (const page of source) {
+        await this.upsertInto(this.db, build, page);
+        indexed += page.length;
+      }
+      const removed = await this.db.transaction(async (trx) => {
+        await trx.raw(`LOCK TABLE ${this.table()} IN SHARE ROW EXCLUSIVE MODE`);
+        const cols = "showtime_id, starts_at, event_id, venue_id, event_name, keywords, category, venue_name, city, lat, lon, doc, available_seats, total_seats, indexed_at";
+        const updates = cols.split(", ").filter((c) => c !== "showtime_id").map((c) => `${c} = excluded.${c}`).join(", ");
+        await trx.raw(
+          `INSERT INTO ${this.table(build)} (${cols}) SELECT ${cols} FROM ${this.table()} WHERE indexed_at >= ?
+           ON CONFLICT (showtime_id) DO UPDATE SET ${updates} WHERE ${q(build)}.indexed_at <= excluded.indexed_at`,
+          [startedAt],
+        );
+        await trx.raw(
+          `UPDATE ${this.table(build)} b SET available_seats = l.available_seats FROM ${this.table()} l
+            WHERE l.showtime_id = b.showtime_id AND b.available_seats IS DISTINCT FROM l.available_seats`,
+        );
+        const { rows } = await trx.raw<{ rows: Array<{ n: string }> }>(
+          `SELECT count(*) AS n FROM ${this.table()} l WHERE NOT EXISTS (SELECT 1 FROM ${this.table(build)} b WHERE b.showtime_id = l.showtime_id)`,
+        );
+        await trx.raw(`DROP TABLE ${this.table()}`);
+        await trx.raw(`ALTER TABLE ${this.table(build)} RENAME TO ${q(LIVE_TABLE)}`);
+        return Number(rows[0].n);
+      });
+      indexed = Number((await this.db.raw<{ rows: Array<{ n: string }> }>(`SELECT count(*) AS n FROM ${this.table()}`)).rows[0].n);
+      return { indexed, removed };
+    } catch (err) {
+      await this.db.raw(`DROP TABLE IF EXISTS ${this.table(build)}`).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async refresh(): Promise<void> {
+    // Postgres reads its own committed writes
+  }
+
+  async ping(): Promise<void> {
+    await this.db.raw(`SELECT 1 FROM ${this.table()} LIMIT 1`);
+  }
+
+  async close(): Promise<void> {
+    // the knex is the caller's
+  }
+}
+
+function rowOf(d: DocumentWrite) {
+  const doc: ShowDocument = { ...d, availableSeats: d.availableSeats ?? d.totalSeats };
+  return {
+    showtime_id: d.showtimeId,
+    starts_at: d.showtime,
+    event_id: d.event.eventId,
+    venue_id: d.venue.venueId,
+    event_name: d.event.name,
+    keywords: d.event.keywords.join(" "),
+    category: d.event.category,
+    venue_name: d.venue.name,
+    city: d.venue.city,
+    lat: d.venue.location?.lat ?? null,
+    lon: d.venue.location?.lon ?? null,
+    doc: JSON.stringify(doc),
+    available_seats: doc.availableSeats,
+    total_seats: d.totalSeats,
+    indexed_at: d.indexedAt,
+  };
+}

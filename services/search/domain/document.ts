@@ -1,0 +1,87 @@
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import type { ShowtimeDetails } from "../../../gen/ticketing/catalog/v1/catalog_pb.js";
+
+/**
+ * The denormalised search document: one per showtime, the seeds' Elasticsearch document
+ * (showtimeId, showtime, event {eventId, name, category, imageUrl, keywords}, venue {venueId,
+ * name, city, address, location}) plus the seat counts and the time its catalog data was read.
+ * Both backends store exactly this (Postgres in a jsonb column next to its query columns).
+ */
+export interface ShowDocument {
+  showtimeId: string;
+  /** RFC 3339 UTC start time. */
+  showtime: string;
+  event: {
+    eventId: string;
+    name: string;
+    category: string;
+    imageUrl: string;
+    keywords: string[];
+  };
+  venue: {
+    venueId: string;
+    name: string;
+    city: string;
+    address: ShowAddress;
+    /** Absent when the venue has no coordinates (found by city only). */
+    location?: { lat: number; lon: number };
+  };
+  /** Seats available, as last heard from booking; the hall's capacity until booking answers. */
+  availableSeats: number;
+  /** Seats in the hall. */
+  totalSeats: number;
+  /**
+   * When the catalog data of this document was read (RFC 3339). A write never replaces a document
+   * read later: concurrent or replayed indexing cannot bring back stale data.
+   */
+  indexedAt: string;
+}
+
+export interface ShowAddress {
+  street: string;
+  city: string;
+  district: string;
+  state: string;
+  zip: string;
+  country: string;
+}
+
+/** A document to write; availableSeats undefined = keep what the index has (or the capacity). */
+export type DocumentWrite = Omit<ShowDocument, "availableSeats"> & { availableSeats?: number };
+
+/** Builds the document from the catalog's GetShowtimeDetails / ListShowtimeDetails answer. */
+export function documentFromDetails(details: ShowtimeDetails, indexedAt: Date, availableSeats?: number): DocumentWrite {
+  const { showtime, event, venue, hall } = details;
+  if (!showtime?.timestamp || !event || !venue) {
+    throw new Error(`catalog details of showtime ${showtime?.showtimeId ?? "?"} lack the showtime, event or venue`);
+  }
+  const address = venue.address;
+  return {
+    showtimeId: showtime.showtimeId,
+    showtime: timestampDate(showtime.timestamp).toISOString(),
+    event: {
+      eventId: event.eventId,
+      name: event.name,
+      category: event.category,
+      imageUrl: event.imageUrl,
+      keywords: [...event.keywords],
+    },
+    venue: {
+      venueId: venue.venueId,
+      name: venue.name,
+      city: address?.city ?? "",
+      address: {
+        street: address?.street ?? "",
+        city: address?.city ?? "",
+        district: address?.district ?? "",
+        state: address?.state ?? "",
+        zip: address?.zip ?? "",
+        country: address?.country ?? "",
+      },
+      ...(venue.location ? { location: { lat: venue.location.lat, lon: venue.location.lon } } : {}),
+    },
+    availableSeats,
+    totalSeats: hall?.capacity ?? 0,
+    indexedAt: indexedAt.toISOString(),
+  };
+}

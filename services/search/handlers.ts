@@ -1,0 +1,93 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { Code, type ServiceImpl } from "@connectrpc/connect";
+import { SearchService, type ShowResultSchema } from "../../gen/ticketing/search/v1/search_pb.js";
+import { AppError } from "../../lib/errors.js";
+import type { Logger } from "../../lib/logger.js";
+import { SearchUnavailableError, type SearchBackend } from "./backend.js";
+import type { ShowDocument } from "./domain/document.js";
+import { distanceKm } from "./domain/geo.js";
+import { parseSearchRequest, type SearchQuery } from "./domain/query.js";
+import { CatalogRefusedError, type Indexer } from "./indexer.js";
+
+export interface SearchHandlerDeps {
+  backend: SearchBackend;
+  indexer: Indexer;
+  logger: Logger;
+  now: () => Date;
+  /**
+   * Seat counts of the returned page are asked from booking at query time when it answers
+   * within this many ms (the indexed counts, refreshed every few seconds, otherwise); 0 = off.
+   */
+  liveAvailabilityMs: number;
+}
+
+/** 503 with a message a client can show; the engine's own error stays in the logs. */
+function unavailable(err: SearchUnavailableError, logger: Logger): AppError {
+  logger.warn({ err: err.message }, "search engine unavailable");
+  return new AppError(Code.Unavailable, "search is temporarily unavailable (the search index does not answer); try again shortly");
+}
+
+export function resultOf(doc: ShowDocument, query: SearchQuery, seats?: number): MessageInitShape<typeof ShowResultSchema> {
+  const loc = doc.venue.location;
+  return {
+    showtimeId: doc.showtimeId,
+    showtime: timestampFromDate(new Date(doc.showtime)),
+    event: { ...doc.event },
+    venue: {
+      venueId: doc.venue.venueId,
+      name: doc.venue.name,
+      city: doc.venue.city,
+      address: { ...doc.venue.address },
+      ...(loc ? { location: { lat: loc.lat, lon: loc.lon } } : {}),
+    },
+    ...(query.near && loc ? { distanceKm: Math.round(distanceKm(query.near, loc) * 1e6) / 1e6 } : {}),
+    availableSeats: seats ?? doc.availableSeats,
+  };
+}
+
+export function searchHandlers(deps: SearchHandlerDeps): ServiceImpl<typeof SearchService> {
+  const { backend, indexer, logger } = deps;
+
+  /** Live counts for the page, or an empty map when booking is slow or down. */
+  async function liveSeats(ids: string[]): Promise<Map<string, number>> {
+    if (!deps.liveAvailabilityMs || !ids.length) return new Map();
+    let timer: NodeJS.Timeout | undefined;
+    const counts = await Promise.race([
+      indexer.availability(ids, { required: false }),
+      new Promise<[]>((resolve) => (timer = setTimeout(() => resolve([]), deps.liveAvailabilityMs))),
+    ]);
+    clearTimeout(timer);
+    return new Map(counts.map((c) => [c.showtimeId, c.availableSeats]));
+  }
+
+  const guard = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof SearchUnavailableError) throw unavailable(err, logger);
+      if (err instanceof CatalogRefusedError) throw new AppError(Code.FailedPrecondition, err.message);
+      throw err;
+    }
+  };
+
+  return {
+    async searchShows(req) {
+      const query = parseSearchRequest(req, deps.now());
+      const hits = await guard(() => backend.search(query));
+      const seats = await liveSeats(hits.documents.map((d) => d.showtimeId));
+      return {
+        results: hits.documents.map((d) => resultOf(d, query, seats.get(d.showtimeId))),
+        total: hits.total,
+      };
+    },
+
+    async indexShowtime(req) {
+      return guard(() => indexer.indexShowtime(req.showtimeId));
+    },
+
+    async reindexAll() {
+      return guard(() => indexer.reindexAll());
+    },
+  };
+}

@@ -1,0 +1,150 @@
+import { randomUUID } from "node:crypto";
+import { createClient, type Client, type ServiceImpl } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { BookingService } from "../../../gen/ticketing/booking/v1/booking_pb.js";
+import { CatalogService } from "../../../gen/ticketing/catalog/v1/catalog_pb.js";
+import { SearchService } from "../../../gen/ticketing/search/v1/search_pb.js";
+import { serviceCredential } from "../../../lib/auth.js";
+import { createServiceClient } from "../../../lib/clients.js";
+import { openDatabase, type Knex } from "../../../lib/db.js";
+import { silentLogger } from "../../../lib/logger.js";
+import { startServer, type RunningServer } from "../../../lib/server.js";
+import { testAuth, TEST_SERVICE_SECRET } from "../../../test/support/auth.js";
+import { createTestDatabase } from "../../../test/support/db.js";
+import { startCatalog, type CatalogHarness } from "../../catalog/test/harness.js";
+import type { BackendName, SearchBackend } from "../backend.js";
+import { createEngineClient } from "../backends/engine-clients.js";
+import { EngineBackend } from "../backends/engine.js";
+import { PostgresBackend } from "../backends/postgres.js";
+import { migrations, SCHEMA } from "../db/migrations.js";
+import { build, type SearchServer, type SearchServerDeps } from "../server.js";
+
+export type TestBackendName = Exclude<BackendName, "elasticsearch"> | "elasticsearch";
+
+/** A backend of a fresh namespace: its own database (Postgres) or its own alias (engines). */
+export async function openTestBackend(
+  name: TestBackendName,
+  engineUrl?: string,
+): Promise<{ backend: SearchBackend; close(): Promise<void> }> {
+  if (name === "postgres") {
+    const database = await createTestDatabase("search");
+    const db: Knex = await openDatabase({ url: database.url, schema: SCHEMA, migrations, poolMax: 20 });
+    const backend = new PostgresBackend({ db, logger: silentLogger() });
+    await backend.init();
+    return {
+      backend,
+      async close() {
+        await db.destroy();
+        await database.drop();
+      },
+    };
+  }
+  if (!engineUrl) throw new Error(`${name} backend needs an engine URL`);
+  const client = createEngineClient({ engine: name, url: engineUrl });
+  const alias = `showtimes-${randomUUID().slice(0, 8)}`;
+  const backend = new EngineBackend({ client, alias, logger: silentLogger(), swapGraceMs: 200 });
+  await backend.init();
+  return {
+    backend,
+    async close() {
+      for (const index of await client.aliasTargets(alias)) await client.deleteIndex(index);
+      await client.close();
+    },
+  };
+}
+
+/**
+ * Booking's GetSeatAvailability, in memory: the real booking service belongs to another team's
+ * work in progress; search needs only this one read, so the tests serve it over a real Connect
+ * transport with the same auth as every service.
+ */
+export async function startBookingStub(verifier: SearchServerDeps["verifier"]) {
+  const seats = new Map<string, number>();
+  let down = false;
+  const impl: Partial<ServiceImpl<typeof BookingService>> = {
+    async getSeatAvailability(req) {
+      if (down) throw new Error("booking is down (test)");
+      return {
+        showtimes: req.showtimeIds
+          .filter((id) => seats.has(id))
+          .map((id) => ({ showtimeId: id, availableSeats: seats.get(id)!, totalSeats: seats.get(id)! })),
+      };
+    },
+  };
+  const server: RunningServer = await startServer({
+    name: "booking-stub",
+    host: "127.0.0.1",
+    port: 0,
+    logger: silentLogger(),
+    verifier,
+    routes: (router) => router.service(BookingService, impl),
+  });
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    seats,
+    setDown: (d: boolean) => (down = d),
+    close: () => server.close(),
+  };
+}
+
+export interface SearchHarness {
+  name: TestBackendName;
+  backend: SearchBackend;
+  server: SearchServer;
+  client: Client<typeof SearchService>;
+  /** The real catalog service, in process (null when `catalog: false`). */
+  catalog: CatalogHarness;
+  booking: Awaited<ReturnType<typeof startBookingStub>>;
+  /** Call options carrying an internal service credential (IndexShowtime, ReindexAll). */
+  service: { headers: Record<string, string> };
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  engineUrl?: string;
+  now?: () => Date;
+  /** The search process's activity worker (Temporal). */
+  worker?: SearchServerDeps["worker"];
+  refresher?: SearchServerDeps["refresher"];
+  liveAvailabilityMs?: number;
+}
+
+/** The search service in process on port 0, with a real catalog and the booking stub. */
+export async function startSearch(name: TestBackendName, opts: HarnessOptions = {}): Promise<SearchHarness> {
+  const { backend, close: closeBackend } = await openTestBackend(name, opts.engineUrl);
+  const catalog = await startCatalog();
+  const auth = catalog.auth;
+  const booking = await startBookingStub(auth.verifier);
+  const credential = serviceCredential(TEST_SERVICE_SECRET, "search");
+  const server = await build({
+    backend,
+    catalog: createServiceClient(CatalogService, catalog.url, credential),
+    booking: createServiceClient(BookingService, booking.url, credential),
+    verifier: auth.verifier,
+    logger: silentLogger(),
+    host: "127.0.0.1",
+    port: 0,
+    now: opts.now,
+    liveAvailabilityMs: opts.liveAvailabilityMs ?? 0,
+    refresher: opts.refresher,
+    worker: opts.worker,
+  });
+  const client = createClient(SearchService, createConnectTransport({ baseUrl: `http://127.0.0.1:${server.port}`, httpVersion: "1.1" }));
+  return {
+    name,
+    backend,
+    server,
+    client,
+    catalog,
+    booking,
+    service: { headers: { authorization: `Bearer ${await auth.serviceToken("search-test")}` } },
+    async close() {
+      await server.close().catch(() => undefined);
+      await booking.close().catch(() => undefined);
+      await catalog.close().catch(() => undefined);
+      await closeBackend();
+    },
+  };
+}
+
+export { testAuth };
