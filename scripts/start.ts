@@ -347,6 +347,9 @@ class Stack {
         config.inheritedEnv.GATEWAY_SERVICES ?? this.specs.map((spec) => spec.name).filter(isServiceName).join(","),
       // the demo venues, events and showtimes (idempotent: loading twice adds nothing)
       CATALOG_DEMO_DATA: config.inheritedEnv.CATALOG_DEMO_DATA ?? "true",
+      // the development payment gateway sends its signed webhooks to our own gateway
+      PAYMENTS_WEBHOOK_URL:
+        config.inheritedEnv.PAYMENTS_WEBHOOK_URL ?? `http://127.0.0.1:${config.gatewayPort}/api/v1/payments/webhook`,
     };
     for (const name of SERVICE_NAMES) {
       env[portEnvVar(name)] = String(config.services[name].port);

@@ -1,12 +1,12 @@
 /**
  * Workflows started by the catalog's outbox, one per event (id `<EventType>-<eventId>`).
  *
- * ShowtimeCreated initialises the showtime's seat inventory (booking's activity, exactly once).
- * The search indexer (search) fills these in further with activities on its own task queue;
- * until then EventUpdated and VenueUpdated only record that they ran (the event is in their
- * history and they return it).
+ * ShowtimeCreated initialises the showtime's seat inventory (booking's activity, exactly once)
+ * and indexes it for search; EventUpdated and VenueUpdated re-index every showtime they touch.
+ * Each activity runs on its service's own queue and retries until that service answers.
  */
 import { proxyActivities, workflowInfo } from "@temporalio/workflow";
+import type { SearchActivities } from "../services/search/activity-types";
 import type { BookingActivities } from "./booking-types";
 import { activityQueue } from "./task-queues";
 
@@ -43,14 +43,24 @@ export async function showtimeCreatedWorkflow(event: ShowtimeCreatedEvent): Prom
     startToCloseTimeout: "1 minute",
     retry: { initialInterval: "500 milliseconds", maximumInterval: "30 seconds" },
   });
-  await booking.initializeInventory({ showtimeId: event.showtimeId });
-  return { eventId: event.eventId, handled: ["inventory"] };
+  await Promise.all([booking.initializeInventory({ showtimeId: event.showtimeId }), searchActivities().indexShowtime({ showtimeId: event.showtimeId })]);
+  return { eventId: event.eventId, handled: ["inventory", "search"] };
+}
+
+function searchActivities() {
+  return proxyActivities<SearchActivities>({
+    taskQueue: activityQueue("search", workflowInfo().taskQueue),
+    startToCloseTimeout: "1 minute",
+    retry: { initialInterval: "1 second", maximumInterval: "1 minute" },
+  });
 }
 
 export async function eventUpdatedWorkflow(event: EventUpdatedEvent): Promise<HandledEvent> {
-  return { eventId: event.eventId, handled: [] };
+  await searchActivities().reindexEvent({ catalogEventId: event.catalogEventId });
+  return { eventId: event.eventId, handled: ["search"] };
 }
 
 export async function venueUpdatedWorkflow(event: VenueUpdatedEvent): Promise<HandledEvent> {
-  return { eventId: event.eventId, handled: [] };
+  await searchActivities().reindexVenue({ venueId: event.venueId });
+  return { eventId: event.eventId, handled: ["search"] };
 }

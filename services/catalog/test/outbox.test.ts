@@ -125,7 +125,14 @@ describe("outbox → Temporal", () => {
       const handle = temporal.client.workflow.getHandle(`${row.event_type}-${row.event_id}`);
       const d = await handle.describe();
       expect(d.type).toBe(row.event_type === "EventUpdated" ? "eventUpdatedWorkflow" : "venueUpdatedWorkflow");
-      await handle.result();
+      // each asks the search service (this suite's suffixed queue; no search worker here) to re-index
+      const scheduled = await waitFor("the re-index to be scheduled", async () => {
+        const events = (await handle.fetchHistory()).events ?? [];
+        return events.find((e) => e.activityTaskScheduledEventAttributes)?.activityTaskScheduledEventAttributes ?? undefined;
+      });
+      expect(scheduled.activityType?.name).toBe(row.event_type === "EventUpdated" ? "reindexEvent" : "reindexVenue");
+      expect(scheduled.taskQueue?.name).toBe(activityQueue("search", QUEUE));
+      await handle.terminate("test done");
     }
     const byType = Object.fromEntries(rows.map((r) => [r.event_type, r]));
     expect(await startedWith(`EventUpdated-${byType.EventUpdated.event_id}`)).toEqual({
