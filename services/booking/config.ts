@@ -17,6 +17,8 @@ export const bookingVars = {
   usersUrl: urlVar("users"),
   /** Inventory initialisation reads the showtime and its hall's seat layout from the catalog. */
   catalogUrl: urlVar("catalog"),
+  /** PreparePayment and CreateBooking go through the payments service. */
+  paymentsUrl: urlVar("payments"),
   maxSeatsPerHold: int("BOOKING_MAX_SEATS_PER_HOLD", {
     default: "10",
     min: 1,

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type Client, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { PaymentsService } from "../../gen/ticketing/payments/v1/payments_pb.js";
 import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from "@temporalio/client";
 import {
   BookingService,
@@ -33,7 +34,7 @@ import {
   UnknownSeatsError,
   UnpricedSeatError,
 } from "./domain/errors.js";
-import { fromMinorUnits } from "./domain/money.js";
+import { fromMinorUnits, toMinorUnits } from "./domain/money.js";
 import { checkSeatIds, INACTIVE_STATUSES, maskSeat, nameIds, viewerOf, type SeatView } from "./domain/seats.js";
 import { HubClosedError, SubscriberTooSlowError, type InventoryHub } from "./inventory-hub.js";
 import type { BookingWorkflows } from "./workflow-client.js";
@@ -56,6 +57,8 @@ export interface BookingDeps {
   limits: BookingLimits;
   /** How long ConfirmBooking waits for the workflow to settle the booking. Default 5 s. */
   confirmWaitMs?: number;
+  /** The payments service (PreparePayment, CreateBooking); absent = those RPCs are unavailable. */
+  payments?: Client<typeof PaymentsService>;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -153,6 +156,35 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
       if (b.status !== "held" || Date.now() >= deadline) return b;
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  function paymentsClient(): Client<typeof PaymentsService> {
+    if (!deps.payments) throw new AppError(Code.Unavailable, "payments are not configured for this booking service");
+    return deps.payments;
+  }
+
+  function paymentsError(err: unknown): unknown {
+    const ce = ConnectError.from(err);
+    if (ce.code === Code.InvalidArgument || ce.code === Code.FailedPrecondition) return new AppError(ce.code, ce.rawMessage);
+    logger.error({ err }, "payments service call failed");
+    return new AppError(Code.Unavailable, "payments are not available right now; try again");
+  }
+
+  /**
+   * The booking's payment intent (created, or the existing one): the server's amount, never the
+   * client's; a client that sends an amount or currency must send the server's.
+   */
+  async function prepareIntent(b: BookingRecord, sent: { finalAmount?: number; currency?: string }) {
+    if (b.status !== "held") throw failedPrecondition(`bookingId: the booking is ${b.status}; only a held booking can be paid`);
+    if (sent.finalAmount !== undefined && toMinorUnits(sent.finalAmount, b.currency) !== b.amountMinor) {
+      throw invalidArgument("finalAmount", `must be the booking's amount ${fromMinorUnits(b.amountMinor, b.currency)} ${b.currency}`);
+    }
+    if (sent.currency && sent.currency !== b.currency) throw invalidArgument("currency", `must be the booking's currency ${b.currency}`);
+    return paymentsClient()
+      .preparePayment({ bookingId: b.id, userId: b.userId, amountMinor: BigInt(b.amountMinor), currency: b.currency })
+      .catch((err: unknown) => {
+        throw paymentsError(err);
+      });
   }
 
   /** Whom a hold is for: the caller, or (admins and services only) the user named in the body. */
@@ -274,12 +306,35 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
       };
     },
 
-    async preparePayment() {
-      throw new AppError(Code.Unimplemented, "PreparePayment is not available yet: it arrives with the payments service");
+    async preparePayment(req, ctx: HandlerContext) {
+      const b = await visibleBooking(req.bookingId, callerOf(ctx));
+      const intent = await prepareIntent(b, { finalAmount: req.finalAmount, currency: req.currency });
+      return {
+        bookingId: b.id,
+        paymentIntentId: intent.paymentIntentId,
+        clientSecret: intent.clientSecret,
+        amount: fromMinorUnits(b.amountMinor, b.currency),
+        currency: b.currency,
+        gateway: intent.gateway,
+      };
     },
 
-    async createBooking() {
-      throw new AppError(Code.Unimplemented, "CreateBooking is not available yet: it arrives with the payments service");
+    async createBooking(req, ctx: HandlerContext) {
+      const b = await visibleBooking(req.bookingId, callerOf(ctx));
+      if (b.status !== "held") return { booking: bookingOut(b) }; // settled already: unchanged
+      const intent = await prepareIntent(b, {});
+      const confirmed = await paymentsClient()
+        .confirmPaymentWithMethod({ paymentIntentId: intent.paymentIntentId, paymentMethodId: req.paymentMethodId })
+        .catch((err: unknown) => {
+          throw paymentsError(err);
+        });
+      if (confirmed.status !== "succeeded") {
+        throw failedPrecondition(
+          `paymentMethodId: the payment was declined (${confirmed.failureCode || confirmed.status}); the seats stay held until ${b.heldUntil.toISOString()}, try another card`,
+        );
+      }
+      // fulfilment follows the payment's webhook; wait briefly so the answer usually shows it
+      return { booking: bookingOut(await settled(b.id, confirmWaitMs)) };
     },
 
     async confirmBooking(req) {

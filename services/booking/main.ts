@@ -1,4 +1,5 @@
 import { DefaultLogger, Runtime, type LogLevel } from "@temporalio/worker";
+import { PaymentsService } from "../../gen/ticketing/payments/v1/payments_pb.js";
 import { CatalogService } from "../../gen/ticketing/catalog/v1/catalog_pb.js";
 import { serviceCredential } from "../../lib/auth.js";
 import { createServiceClient } from "../../lib/clients.js";
@@ -37,6 +38,7 @@ runMain(logger, async () => {
       db,
       databaseUrl: config.databaseUrl,
       verifier,
+      payments: createServiceClient(PaymentsService, config.paymentsUrl, serviceCredential(config.serviceAuthSecret, "booking")),
       temporal: temporal.client,
       workflowTaskQueue: queues.workflows,
       logger,

@@ -7,7 +7,7 @@ import type { Logger } from "../../lib/logger.js";
 import { startServer, type HealthCheck, type RunningServer } from "../../lib/server.js";
 import { pingTemporal } from "../../lib/temporal.js";
 import { BookingRepo } from "./db/repo.js";
-import { bookingHandlers, type BookingLimits } from "./handlers.js";
+import { bookingHandlers, type BookingDeps, type BookingLimits } from "./handlers.js";
 import { InventoryHub } from "./inventory-hub.js";
 import { temporalBookingWorkflows, type BookingWorkflows } from "./workflow-client.js";
 
@@ -30,6 +30,8 @@ export interface BookingServerDeps {
   limits?: Partial<BookingLimits>;
   /** How long ConfirmBooking waits for the workflow to settle the booking. */
   confirmWaitMs?: number;
+  /** The payments service, for PreparePayment and CreateBooking. */
+  payments?: BookingDeps["payments"];
 }
 
 export interface BookingServer extends RunningServer {
@@ -69,6 +71,7 @@ export async function build(deps: BookingServerDeps): Promise<BookingServer> {
           logger: deps.logger,
           limits: { ...DEFAULT_LIMITS, ...deps.limits },
           confirmWaitMs: deps.confirmWaitMs,
+          payments: deps.payments,
         }),
       ),
     healthChecks,

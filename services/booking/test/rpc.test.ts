@@ -350,12 +350,14 @@ describe("bookings", () => {
     expect(err.rawMessage).toMatch(/the show started at .*; a confirmed booking can no longer be cancelled/);
   });
 
-  it("PreparePayment and CreateBooking answer Unimplemented for now", async () => {
+  it("PreparePayment and CreateBooking: 404 for an unknown booking; 503 when no payments service is configured", async () => {
     const user = await h.user();
-    const prep = await errorOf(h.client.preparePayment({ bookingId: randomUUID() }, user));
-    expect(prep.code).toBe(Code.Unimplemented);
-    expect(prep.rawMessage).toMatch(/payments service/);
-    expect(await codeOf(h.client.createBooking({ bookingId: randomUUID(), paymentMethodId: "pm_card_visa" }, user))).toBe(Code.Unimplemented);
+    expect(await codeOf(h.client.preparePayment({ bookingId: randomUUID() }, user))).toBe(Code.NotFound);
+    const { showtimeId, seatIds } = await seedInventory(h.repo);
+    const booking = await holdDirect(h.repo, { showtimeId, seatIds: seatIds.slice(0, 1), userId: user.userId });
+    const prep = await errorOf(h.client.preparePayment({ bookingId: booking.booking.id }, user));
+    expect(prep.code).toBe(Code.Unavailable);
+    expect(prep.rawMessage).toMatch(/payments/);
   });
 });
 
