@@ -1,4 +1,4 @@
-import { mkdtempSync, chmodSync } from "node:fs";
+import { mkdtempSync, chmodSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./support/ports";
@@ -16,9 +16,12 @@ export default async function globalSetup(): Promise<void> {
   chmodSync(root, 0o755);
   const stops: Array<() => Promise<void>> = [];
   (globalThis as { __engines?: typeof stops }).__engines = stops;
+  // If jest itself is killed (no teardown), the guard stops the engines it was told about.
+  let guard: import("../scripts/dev-infra").ProcessGuard | undefined;
+  const guarded = async () => (guard ??= await infra().startProcessGuard());
 
   if (!process.env.TEST_DATABASE_URL) {
-    const pg = await infra().startEmbeddedPostgres({ dataDir: join(root, "postgres"), port: await freePort() });
+    const pg = await infra().startEmbeddedPostgres({ dataDir: join(root, "postgres"), port: await freePort(), guard: await guarded() });
     stops.push(() => pg.stop());
     process.env.TEST_DATABASE_URL = pg.url;
   }
@@ -31,8 +34,15 @@ export default async function globalSetup(): Promise<void> {
       uiPort: await freePort(),
       dbFile: join(root, "temporal.db"),
       namespace: "default",
+      guard: await guarded(),
     });
     stops.push(() => temporal.stop());
     process.env.TEST_TEMPORAL_ADDRESS = temporal.address;
   }
+  if (guard) {
+    const g = guard;
+    stops.unshift(() => g.close()); // runs last: teardown stops the engines first, then the guard
+  }
+  // the throw-away data goes too
+  stops.unshift(async () => rmSync(root, { recursive: true, force: true }));
 }
