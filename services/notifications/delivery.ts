@@ -1,3 +1,4 @@
+import { PollLoop } from "../../lib/poll-loop.js";
 import type { Logger } from "../../lib/logger.js";
 import { DeliveryError, type EmailTransport, type SmsProvider } from "./channels/types.js";
 import type { NotificationRecord, NotificationsRepo } from "./db/repo.js";
@@ -45,34 +46,31 @@ export function backoffMs(attempt: number, policy: Pick<RetryPolicy, "baseDelayM
  * when something was queued.
  */
 export class DeliveryLoop {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = true;
-  private kicked = false;
+  private readonly loop: PollLoop;
 
-  constructor(private readonly opts: DeliveryOptions) {}
+  constructor(private readonly opts: DeliveryOptions) {
+    this.loop = new PollLoop({
+      name: "delivery loop",
+      logger: opts.logger,
+      runOnce: () => this.runOnce(),
+      nextDueAt: () => opts.repo.nextDueAt(),
+      batchSize: opts.batchSize ?? 10,
+      pollMs: opts.pollMs,
+    });
+  }
 
   start(): void {
-    this.stopped = false;
-    this.schedule(0);
+    this.loop.start();
   }
 
-  /** Stops claiming; waits for the sends in flight to be recorded. */
+  /** Stops the loop; waits for the round in flight to be recorded. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
   }
 
-  /** Something was queued: look now (or right after the round in progress). */
+  /** Work was queued: look now (or right after the round in progress). */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.kicked = true;
-      return;
-    }
-    if (this.timer) clearTimeout(this.timer);
-    this.schedule(0);
+    this.loop.kick();
   }
 
   /** Claims and sends one batch; returns how many messages it handled. */
@@ -103,34 +101,5 @@ export class DeliveryLoop {
         log.info({ reason, retryInMs: delay }, "notification delivery failed; will retry");
       }
     }
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.running = this.tick().finally(() => (this.running = undefined));
-    }, delayMs);
-  }
-
-  private async tick(): Promise<void> {
-    const poll = this.opts.pollMs ?? 1_000;
-    let next = poll;
-    try {
-      this.kicked = false;
-      const handled = await this.runOnce();
-      if (handled === (this.opts.batchSize ?? 10) || this.kicked) {
-        next = 0;
-      } else {
-        // sleep until the next retry falls due, if that comes before the next poll
-        const due = await this.opts.repo.nextDueAt();
-        // (at least a moment: a due row may be locked by a transaction about to commit)
-        if (due) next = Math.max(10, Math.min(poll, due.getTime() - Date.now()));
-      }
-    } catch (err) {
-      this.opts.logger.warn({ err }, "delivery loop failed; will retry");
-      next = Math.max(poll, 1_000);
-    }
-    this.schedule(next);
   }
 }

@@ -1,3 +1,4 @@
+import { PollLoop } from "../../lib/poll-loop.js";
 import { ConnectError, type Client } from "@connectrpc/connect";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { CatalogService } from "../../gen/ticketing/catalog/v1/catalog_pb.js";
@@ -27,32 +28,31 @@ export interface RatingPushOptions {
  * as accepted. `kick()` wakes it after a review commits.
  */
 export class RatingPusher {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = true;
-  private kicked = false;
+  private readonly loop: PollLoop;
 
-  constructor(private readonly opts: RatingPushOptions) {}
+  constructor(private readonly opts: RatingPushOptions) {
+    this.loop = new PollLoop({
+      name: "rating push loop",
+      logger: opts.logger,
+      runOnce: () => this.pushOnce(),
+      nextDueAt: () => opts.repo.nextPushAt(),
+      batchSize: opts.batchSize ?? 50,
+      pollMs: opts.pollMs,
+    });
+  }
 
   start(): void {
-    this.stopped = false;
-    this.schedule(0);
+    this.loop.start();
   }
 
+  /** Stops the loop; waits for the round in flight to be recorded. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
   }
 
+  /** Work was queued: look now (or right after the round in progress). */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.kicked = true;
-      return;
-    }
-    if (this.timer) clearTimeout(this.timer);
-    this.schedule(0);
+    this.loop.kick();
   }
 
   /** Pushes what is due now; returns how many aggregates it tried. */
@@ -79,33 +79,5 @@ export class RatingPusher {
       }),
     );
     return due.length;
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.running = this.tick().finally(() => (this.running = undefined));
-    }, delayMs);
-  }
-
-  private async tick(): Promise<void> {
-    const poll = this.opts.pollMs ?? 1_000;
-    let next = poll;
-    try {
-      this.kicked = false;
-      const n = await this.pushOnce();
-      if (n === (this.opts.batchSize ?? 50) || this.kicked) {
-        next = 0;
-      } else {
-        const due = await this.opts.repo.nextPushAt();
-        // (at least a moment: a due row may be locked by a transaction about to commit)
-        if (due) next = Math.max(10, Math.min(poll, due.getTime() - Date.now()));
-      }
-    } catch (err) {
-      this.opts.logger.warn({ err }, "rating push loop failed; will retry");
-      next = Math.max(poll, 1_000);
-    }
-    this.schedule(next);
   }
 }
