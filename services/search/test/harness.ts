@@ -12,6 +12,7 @@ import { startServer, type RunningServer } from "../../../lib/server.js";
 import { testAuth, TEST_SERVICE_SECRET } from "../../../test/support/auth.js";
 import { createTestDatabase } from "../../../test/support/db.js";
 import { startCatalog, type CatalogHarness } from "../../catalog/test/harness.js";
+import type { CatalogServerDeps } from "../../catalog/server.js";
 import type { BackendName, SearchBackend } from "../backend.js";
 import { createEngineClient } from "../backends/engine-clients.js";
 import { EngineBackend } from "../backends/engine.js";
@@ -107,12 +108,14 @@ export interface HarnessOptions {
   worker?: SearchServerDeps["worker"];
   refresher?: SearchServerDeps["refresher"];
   liveAvailabilityMs?: number;
+  /** The catalog's dependencies, e.g. a Temporal client and relay queue to run its outbox relay. */
+  catalog?: Partial<CatalogServerDeps>;
 }
 
 /** The search service in process on port 0, with a real catalog and the booking stub. */
 export async function startSearch(name: TestBackendName, opts: HarnessOptions = {}): Promise<SearchHarness> {
   const { backend, close: closeBackend } = await openTestBackend(name, opts.engineUrl);
-  const catalog = await startCatalog();
+  const catalog = await startCatalog(opts.catalog);
   const auth = catalog.auth;
   const booking = await startBookingStub(auth.verifier);
   const credential = serviceCredential(TEST_SERVICE_SECRET, "search");
