@@ -2,19 +2,25 @@
  * The workflow worker: runs every workflow in workflows/ on the `ticketing-workflows` task queue.
  * Activities are not here: each service runs its own on its own queue.
  */
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from "@temporalio/worker";
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkflowBundle } from "@temporalio/worker";
 import { createLogger } from "../lib/logger.js";
 import { runMain } from "../lib/server.js";
 import { readWorkerConfig } from "./config.js";
 import { TASK_QUEUES } from "./task-queues.js";
 
-export async function createWorkflowWorker(opts: { address: string; namespace: string; taskQueue?: string }) {
+export async function createWorkflowWorker(opts: {
+  address: string;
+  namespace: string;
+  taskQueue?: string;
+  /** Workflow code bundled before (tests that start several workers bundle once); default: bundle now. */
+  bundle?: WorkflowBundle;
+}) {
   const connection = await NativeConnection.connect({ address: opts.address });
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? TASK_QUEUES.workflows,
-    workflowsPath: require.resolve("./index"),
+    ...(opts.bundle ? { workflowBundle: opts.bundle } : { workflowsPath: require.resolve("./index") }),
   });
   return { worker, connection };
 }

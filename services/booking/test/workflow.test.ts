@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { ApplicationFailure } from "@temporalio/common";
+import { bundleWorkflowCode, type WorkflowBundle } from "@temporalio/worker";
 import { CatalogService } from "../../../gen/ticketing/catalog/v1/catalog_pb.js";
 import { serviceCredential } from "../../../lib/auth.js";
 import { createServiceClient } from "../../../lib/clients.js";
@@ -24,7 +25,9 @@ import { bookingRow, codeOf, holdDirect, seatRows, seedInventory, startBooking, 
 
 let h: BookingHarness;
 let catalog: CatalogHarness;
-let workflowWorker: Awaited<ReturnType<typeof createWorkflowWorker>>;
+let workflowWorker: Awaited<ReturnType<typeof createWorkflowWorker>> | undefined;
+let bundle: WorkflowBundle;
+const quietBundler = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 let workflowRun: Promise<void>;
 let activityWorker: Background;
 let activities: ReturnType<typeof createBookingActivities>;
@@ -48,15 +51,27 @@ beforeAll(async () => {
     activities,
     logger: silentLogger(),
   });
-  workflowWorker = await createWorkflowWorker({ address: process.env.TEST_TEMPORAL_ADDRESS!, namespace: "default", taskQueue: h.queues.workflows });
-  workflowRun = workflowWorker.worker.run();
+  bundle = await bundleWorkflowCode({ workflowsPath: require.resolve("../../../workflows/index"), logger: quietBundler });
+  await startWorkflowWorker();
   await activityWorker.ready;
 }, 120_000);
 
-afterAll(async () => {
-  workflowWorker?.worker.shutdown();
+async function startWorkflowWorker(): Promise<void> {
+  workflowWorker = await createWorkflowWorker({ address: process.env.TEST_TEMPORAL_ADDRESS!, namespace: "default", taskQueue: h.queues.workflows, bundle });
+  workflowRun = workflowWorker.worker.run();
+}
+
+async function stopWorkflowWorker(): Promise<void> {
+  const w = workflowWorker;
+  workflowWorker = undefined;
+  if (!w) return;
+  w.worker.shutdown();
   await workflowRun;
-  await workflowWorker?.connection.close();
+  await w.connection.close();
+}
+
+afterAll(async () => {
+  await stopWorkflowWorker();
   await activityWorker?.close();
   await catalog?.close();
   await h?.close();
@@ -127,6 +142,52 @@ describe("booking lifecycle through the workflow", () => {
     await waitFor("the hold to expire", async () => (await bookingRow(h.db, booking.id)).status === "expired", 15_000);
     const seats = await seatRows(h.db, showtimeId);
     expect(seats.get("R4S1")).toMatchObject({ status: "available", booking_id: null });
+  });
+});
+
+describe("worker restarted mid-hold", () => {
+  afterEach(async () => {
+    if (!workflowWorker) await startWorkflowWorker();
+  });
+
+  /** A booking held for `holdSeconds` and its workflow started, as ReserveSeats does. */
+  async function held(seatIds: string[], holdSeconds: number) {
+    const { showtimeId } = await seedInventory(h.repo);
+    const userId = randomUUID();
+    const { booking } = await holdDirect(h.repo, { showtimeId, seatIds, userId, holdSeconds });
+    await h.server.workflows.start({
+      bookingId: booking.id,
+      showtimeId,
+      userId,
+      seatIds: booking.seatIds,
+      heldUntil: booking.heldUntil.toISOString(),
+      showStartsAt: booking.startsAt.toISOString(),
+      amountMinor: booking.amountMinor,
+      currency: booking.currency,
+    });
+    await waitFor("the workflow to run", async () => (await state(booking.id).catch(() => undefined))?.status === "held");
+    return { bookingId: booking.id, showtimeId };
+  }
+
+  it("the payment arrives while no workflow worker runs: the next worker picks the booking up and confirms it", async () => {
+    const b = await held(["R1S5", "R1S6"], 120);
+    await stopWorkflowWorker();
+    expect(await h.server.workflows.paymentSucceeded(b.bookingId, { paymentIntentId: "pi_restart" })).toBe(true);
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await bookingRow(h.db, b.bookingId)).status).toBe("held"); // nobody ran it
+    await startWorkflowWorker(); // a new worker: nothing cached, it replays the history
+    await waitFor("the booking to be confirmed", async () => (await bookingRow(h.db, b.bookingId)).status === "confirmed", 30_000);
+    expect((await seatRows(h.db, b.showtimeId)).get("R1S5")).toMatchObject({ status: "booked", booking_id: b.bookingId });
+  });
+
+  it("the hold's timer runs out while no workflow worker runs: the next worker releases the seats", async () => {
+    const b = await held(["R2S5"], 3);
+    await stopWorkflowWorker();
+    await new Promise((r) => setTimeout(r, 4_000)); // heldUntil passes with nobody to act on it
+    expect((await bookingRow(h.db, b.bookingId)).status).toBe("held");
+    await startWorkflowWorker();
+    await waitFor("the booking to expire", async () => (await bookingRow(h.db, b.bookingId)).status === "expired", 30_000);
+    expect((await seatRows(h.db, b.showtimeId)).get("R2S5")).toMatchObject({ status: "available", booking_id: null });
   });
 });
 
