@@ -33,8 +33,9 @@ import { activityQueue, TASK_QUEUES } from "../task-queues.js";
  * the test server does not hand a stopped worker's cached workflows to a new worker.
  *
  * Every workflow run here is replayed at the end against the current code, and the histories in
- * workflows/test/histories/ (recorded from earlier versions with RECORD_HISTORIES=1) are replayed
- * too, so a change that breaks running bookings' determinism fails the build.
+ * workflows/test/histories/ (recorded from earlier versions with RECORD_HISTORIES=1, which adds the
+ * scenarios not recorded yet and keeps the rest) are replayed too, so a change that breaks running
+ * bookings' determinism fails the build.
  */
 
 const HISTORIES_DIR = path.join(__dirname, "histories");
@@ -370,7 +371,10 @@ describe("replay", () => {
     if (RECORD) {
       fs.mkdirSync(HISTORIES_DIR, { recursive: true });
       for (const h of histories) {
-        fs.writeFileSync(path.join(HISTORIES_DIR, `${h.name}.json`), JSON.stringify(encodeHistory(h.name, h.workflowId, h.history), null, 1) + "\n");
+        // existing recordings stay: they are what bookings started by earlier versions look like
+        const file = path.join(HISTORIES_DIR, `${h.name}.json`);
+        if (fs.existsSync(file)) continue;
+        fs.writeFileSync(file, JSON.stringify(encodeHistory(h.name, h.workflowId, h.history), null, 1) + "\n");
       }
     }
     const failures: string[] = [];
