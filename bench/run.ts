@@ -9,9 +9,10 @@ import os from "node:os";
 import path from "node:path";
 import { catalogBench } from "./catalog.bench";
 import { restClient, type Benchmark } from "./context";
+import { searchBench } from "./search.bench";
 import { startStack } from "./stack";
 
-const BENCHMARKS: Benchmark[] = [catalogBench];
+const BENCHMARKS: Benchmark[] = [catalogBench, searchBench];
 
 async function main(): Promise<void> {
   const filter = process.argv[2];
