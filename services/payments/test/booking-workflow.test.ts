@@ -8,7 +8,10 @@ import { createPaymentActivities } from "../activities.js";
 import { paymentsTaskQueue, startPaymentsWorker, type RunningPaymentsWorker } from "../worker.js";
 import {
   liveSignals,
+  paymentIntentObject,
   quietTemporalRuntime,
+  sign,
+  stripeEvent,
   startPayments,
   startTestWorkflowWorker,
   startWebhookEndpoint,
@@ -168,6 +171,39 @@ describe("payments activities in the booking workflow", () => {
       return s.history.some((x) => x.event === "charge_refunded") ? s : undefined;
     });
     expect(status.paymentStatus).toBe("refunded");
+    await b.handle.terminate("test done");
+  });
+
+  it("payment_intent.payment_failed delivered after payment_intent.succeeded leaves the booking confirmed and paid", async () => {
+    hold = false;
+    const b = await startBooking(60);
+    await h.gateway.simulate!(b.intentId, "succeeded"); // its signed succeeded event reaches the webhook
+    await waitFor("confirmation", async () => (await b.state()).status === "confirmed");
+
+    // an older attempt's failure, delivered late (Stripe does not promise any order)
+    const late = stripeEvent(
+      "payment_intent.payment_failed",
+      paymentIntentObject({
+        id: b.intentId,
+        bookingId: b.bookingId,
+        userId: b.userId,
+        amount: 4500,
+        status: "requires_payment_method",
+        lastPaymentError: { type: "card_error", code: "card_declined", message: "Your card was declined." },
+      }),
+    );
+    const out = await h.internal.handleWebhook({ payload: new Uint8Array(late), signature: sign(late) });
+    expect(out).toMatchObject({ duplicate: false, eventType: "payment_intent.payment_failed" });
+    // the workflow got the signal (and has run since: queries see every event before them)
+    await waitFor("the paymentFailed signal in the history", async () =>
+      (await b.handle.fetchHistory()).events!.some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === "paymentFailed"),
+    );
+    expect(await b.state()).toEqual({ bookingId: b.bookingId, status: "confirmed", paymentStatus: "paid" });
+    expect(callsFor(b.bookingId)).toEqual(["confirmBookingSeats"]);
+    expect((await h.db("payment_intents").where({ id: b.intentId }).first()).status).toBe("succeeded");
+    const status = await h.internal.getPaymentStatus({ lookup: { case: "bookingId", value: b.bookingId } });
+    expect(status.paymentStatus).toBe("paid");
+    expect(await h.db("refunds").where({ booking_id: b.bookingId })).toHaveLength(0);
     await b.handle.terminate("test done");
   });
 
