@@ -383,10 +383,12 @@ export function catalogHandlers(deps: CatalogDeps): ServiceImpl<typeof CatalogSe
 
     async updateEventRating(req) {
       if (!req.computedAt) throw invalidArgument("computedAt", "is required");
-      const result = await repo.updateEventRating(req.eventId, {
-        averageRating: req.averageRating,
-        reviewCount: req.reviewCount,
-        computedAt: timestampDate(req.computedAt),
+      const computedAt = timestampDate(req.computedAt);
+      const result = await db.transaction(async (trx) => {
+        const r = await repo.updateEventRating(req.eventId, { averageRating: req.averageRating, reviewCount: req.reviewCount, computedAt }, trx);
+        // search shows the rating with every showtime of the event
+        if (r === "applied") await publishEventUpdated(trx, { catalogEventId: req.eventId });
+        return r;
       });
       if (result === "missing") throw notFound("event", req.eventId);
       return { applied: result === "applied" };

@@ -292,14 +292,15 @@ export class CatalogRepo {
   async updateEventRating(
     id: string,
     r: { averageRating: number; reviewCount: number; computedAt: Date },
+    q: Db = this.db,
   ): Promise<"applied" | "stale" | "missing"> {
-    const updated = await this.db("events")
+    const updated = await q("events")
       .where({ id })
       .andWhere((w) => w.whereNull("rating_computed_at").orWhere("rating_computed_at", "<", r.computedAt))
       .update({ average_rating: r.averageRating, review_count: r.reviewCount, rating_computed_at: r.computedAt })
       .returning("id");
     if (updated.length) return "applied";
-    return (await this.db("events").where({ id }).first("id")) ? "stale" : "missing";
+    return (await q("events").where({ id }).first("id")) ? "stale" : "missing";
   }
 
   async eventsByIds(ids: string[], q: Db = this.db): Promise<Map<string, EventRecord>> {

@@ -659,11 +659,15 @@ describe("internal reads and the rating aggregate", () => {
     expect((await errorOf(h.client.listShowtimeDetails({ pageToken: "garbage" }, h.service))).rawMessage).toMatch(/^pageToken: /);
   });
 
-  it("UpdateEventRating keeps the newest aggregate and shows it on the event", async () => {
+  it("UpdateEventRating keeps the newest aggregate and shows it on the event; each applied one publishes EventUpdated for search", async () => {
     const e = await event();
     const at = (s: number) => timestampFromDate(new Date(1_700_000_000_000 + s * 1000));
+    const published = async () => (await h.db("outbox").where({ event_type: "EventUpdated", aggregate_id: e.eventId })).length;
+    const before = await published();
     expect((await h.client.updateEventRating({ eventId: e.eventId, averageRating: 4.5, reviewCount: 2, computedAt: at(10) }, h.service)).applied).toBe(true);
+    expect(await published()).toBe(before + 1);
     expect((await h.client.updateEventRating({ eventId: e.eventId, averageRating: 1, reviewCount: 1, computedAt: at(5) }, h.service)).applied).toBe(false);
+    expect(await published()).toBe(before + 1); // a stale aggregate changes nothing
     expect((await h.client.getEvent({ eventId: e.eventId })).event).toMatchObject({ averageRating: 4.5, reviewCount: 2 });
     expect((await h.client.updateEventRating({ eventId: e.eventId, averageRating: 4, reviewCount: 3, computedAt: at(11) }, h.service)).applied).toBe(true);
     expect((await h.client.getEvent({ eventId: e.eventId })).event).toMatchObject({ averageRating: 4, reviewCount: 3 });
