@@ -8,11 +8,13 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { catalogBench } from "./catalog.bench";
+import { bookingsBench } from "./bookings.bench";
 import { restClient, type Benchmark } from "./context";
+import { holdsBench } from "./holds.bench";
 import { searchBench } from "./search.bench";
 import { startStack } from "./stack";
 
-const BENCHMARKS: Benchmark[] = [catalogBench, searchBench];
+const BENCHMARKS: Benchmark[] = [catalogBench, holdsBench, bookingsBench, searchBench];
 
 async function main(): Promise<void> {
   const filter = process.argv[2];

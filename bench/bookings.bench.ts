@@ -1,0 +1,243 @@
+/**
+ * Full bookings per second (issue 5): reserve → preparePayment → the development payment
+ * gateway's simulated payment → its signed webhook through the public gateway → the booking
+ * workflow confirms → GET shows `confirmed`, all through REST, and the time from the webhook to
+ * `confirmed` measured on the server (webhook_events.received_at → bookings.confirmed_at).
+ * Targets: ≥ 50 bookings/s, p95 webhook → confirmed ≤ 1 s.
+ */
+import knexFactory, { type Knex } from "knex";
+import type { Benchmark, BenchContext } from "./context";
+import { ms, percentile } from "./stats";
+import {
+  adminSession,
+  closedLoopOutcomes,
+  cpuBreakdown,
+  cpuSnapshot,
+  createShowtime,
+  inventoryIntegrity,
+  Outcomes,
+  progress,
+  registerUsers,
+  sleep,
+  type BenchShowtime,
+  type Session,
+} from "./platform";
+
+/** Concurrency levels (closed loop: a client starts its next booking once the last one is confirmed). */
+const LEVELS = [16, 32];
+const PER_LEVEL = 400;
+/** A level stops starting bookings after this long (the ones under way finish). */
+const LEVEL_MAX_SECONDS = 120;
+const WARMUP = 32;
+const SEATS_PER_BOOKING = 2;
+/** How often a client re-reads its booking after the simulated payment: POLL_MS for the first second, then POLL_SLOW_MS. */
+const POLL_MS = 50;
+const POLL_SLOW_MS = 250;
+/** A booking not confirmed this long after its payment counts as failed. */
+const CONFIRM_TIMEOUT_MS = 30_000;
+
+interface Done {
+  bookingId: string;
+  paymentIntentId: string;
+  seatIds: string[];
+}
+
+interface LevelResult {
+  concurrency: number;
+  out: Outcomes;
+  steps: Outcomes;
+  done: Done[];
+  errors: string[];
+  cpu: string;
+  /** Server-side, ms: devgw event created (simulate) → webhook received; webhook received → booking confirmed. */
+  delivery: number[];
+  confirm: number[];
+}
+
+/** Seats for booking number `i` of the showtime: SEATS_PER_BOOKING adjacent seats, never reused. */
+function seatsFor(st: BenchShowtime, i: number): string[] {
+  const perRow = st.seatRows[0].length;
+  const perRowBookings = Math.floor(perRow / SEATS_PER_BOOKING);
+  const row = st.seatRows[Math.floor(i / perRowBookings)];
+  if (!row) throw new Error(`showtime has no seats left for booking ${i}`);
+  const start = (i % perRowBookings) * SEATS_PER_BOOKING;
+  return row.slice(start, start + SEATS_PER_BOOKING);
+}
+
+async function runLevel(
+  ctx: BenchContext,
+  db: Knex,
+  st: BenchShowtime,
+  users: Session[],
+  concurrency: number,
+  total: number,
+  firstBooking: number,
+): Promise<LevelResult> {
+  const { rest } = ctx;
+  const out = new Outcomes();
+  const steps = new Outcomes();
+  const done: Done[] = [];
+  const errors: string[] = [];
+  const fail = (what: string, r: { status: number; body: any }) => { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON of any endpoint
+    const said = r.status === 200 && r.body?.bookingId ? `booking ${r.body.bookingId} ${r.body.status}/${r.body.paymentStatus}` : JSON.stringify(r.body).slice(0, 200);
+    if (errors.length < 5) errors.push(`${what}: ${r.status} ${said}`);
+    return `${what} failed`;
+  };
+  const before = cpuSnapshot();
+  await closedLoopOutcomes(
+    {
+      concurrency,
+      total,
+      maxSeconds: LEVEL_MAX_SECONDS,
+      op: async (i, w) => {
+        const user = users[w];
+        const seatIds = seatsFor(st, firstBooking + i);
+        let t = performance.now();
+        const lap = (step: string) => {
+          const now = performance.now();
+          steps.add(step, now - t);
+          t = now;
+        };
+        const held = await rest("POST", `/api/v1/showtimes/${st.showtimeId}/seats/reserve`, { seatIds }, user.token);
+        if (held.status !== 201) return fail("reserve", held);
+        lap("reserve");
+        const bookingId = held.body.bookingId as string;
+        const prepared = await rest("POST", `/api/v1/bookings/${bookingId}/preparePayment`, {}, user.token);
+        if (prepared.status !== 200) return fail("preparePayment", prepared);
+        lap("preparePayment");
+        const paymentIntentId = prepared.body.paymentIntentId as string;
+        const paid = await rest("POST", "/api/v1/payments/simulate", { paymentIntentId, outcome: "succeeded" }, user.token);
+        if (paid.status !== 202) return fail("simulate", paid);
+        lap("simulate");
+        const paidAt = performance.now();
+        for (;;) {
+          await sleep(performance.now() - paidAt < 1000 ? POLL_MS : POLL_SLOW_MS);
+          const b = await rest("GET", `/api/v1/bookings/${bookingId}`, undefined, user.token);
+          if (b.status === 200 && b.body.status === "confirmed") break;
+          if (b.status !== 200 || b.body.status !== "held") return fail("booking", b);
+          if (performance.now() - paidAt > CONFIRM_TIMEOUT_MS) return fail(`not confirmed within ${CONFIRM_TIMEOUT_MS / 1000} s`, b);
+        }
+        lap("simulate → GET shows confirmed");
+        done.push({ bookingId, paymentIntentId, seatIds });
+        return "confirmed";
+      },
+    },
+    out,
+  );
+  const cpu = cpuBreakdown(before, cpuSnapshot(), out.seconds);
+  progress(`${concurrency} clients: ${out.count("confirmed")} of ${out.count()} confirmed in ${out.seconds.toFixed(1)} s`);
+
+  // server-side: the payment's event (simulate), its webhook's processing, the booking's confirmation
+  const { rows } = await db.raw(
+    `SELECT extract(epoch FROM w.received_at - e.created_at) * 1000 AS delivery_ms,
+            extract(epoch FROM b.confirmed_at - w.received_at) * 1000 AS confirm_ms
+     FROM booking.bookings b
+     JOIN payments.webhook_events w ON w.booking_id = b.id::text AND w.type = 'payment_intent.succeeded'
+     JOIN payments.devgw_events e ON e.id = w.event_id
+     WHERE b.id = ANY(?::uuid[])`,
+    [done.map((d) => d.bookingId)],
+  );
+  const sorted = (k: string) => rows.map((r: Record<string, string>) => Number(r[k])).sort((a: number, b: number) => a - b);
+  return { concurrency, out, steps, done, errors, cpu, delivery: sorted("delivery_ms"), confirm: sorted("confirm_ms") };
+}
+
+/** Every counted booking: confirmed and paid, its seats booked by it, its payment succeeded and handed to the workflow. */
+async function verify(db: Knex, done: Done[]): Promise<{ ok: boolean; text: string }> {
+  const ids = done.map((d) => d.bookingId);
+  const { rows } = await db.raw(
+    `SELECT
+       count(*) FILTER (WHERE b.status = 'confirmed' AND b.payment_status = 'paid')::int AS confirmed_paid,
+       count(*) FILTER (WHERE b.payment_intent_id = pi.id AND pi.status = 'succeeded' AND pi.fulfilment = 'signalled')::int AS paid_intent,
+       count(*) FILTER (WHERE (SELECT count(*) FROM booking.inventory_seats s
+                               WHERE s.showtime_id = b.showtime_id AND s.seat_id = ANY(b.seat_ids)
+                                 AND s.status = 'booked' AND s.booking_id = b.id) = cardinality(b.seat_ids))::int AS seats_booked
+     FROM booking.bookings b
+     LEFT JOIN payments.payment_intents pi ON pi.booking_id = b.id
+     WHERE b.id = ANY(?::uuid[])`,
+    [ids],
+  );
+  const r = rows[0];
+  const ok = r.confirmed_paid === ids.length && r.paid_intent === ids.length && r.seats_booked === ids.length;
+  return {
+    ok,
+    text:
+      `${ids.length} bookings counted: ${r.confirmed_paid} confirmed/paid, ${r.seats_booked} with every seat booked by them, ` +
+      `${r.paid_intent} with their payment intent succeeded and signalled to the workflow`,
+  };
+}
+
+export const bookingsBench: Benchmark = {
+  name: "bookings: reserve to confirmed through payment",
+  async run(ctx) {
+    const adminToken = await adminSession(ctx.rest);
+    const db = knexFactory({ client: "pg", connection: ctx.stack.databaseUrl, pool: { min: 0, max: 2 } });
+    try {
+      const st = await createShowtime(ctx.rest, adminToken, "Bookings", 50, 200); // 10,000 seats
+      const users = await registerUsers(ctx.rest, Math.max(...LEVELS), "bookings");
+      let next = 0;
+      const warm = await runLevel(ctx, db, st, users, Math.min(...LEVELS), WARMUP, next);
+      next += WARMUP;
+      const results: LevelResult[] = [];
+      for (const c of LEVELS) {
+        await sleep(2000);
+        results.push(await runLevel(ctx, db, st, users, c, PER_LEVEL, next));
+        next += PER_LEVEL;
+      }
+      const all = [warm, ...results].flatMap((r) => r.done);
+      const check = await verify(db, all);
+      const integrity = await inventoryIntegrity(db, st.showtimeId);
+
+      const perS = (r: LevelResult) => r.out.count("confirmed") / r.out.seconds;
+      const best = results.reduce((a, b) => (perS(b) > perS(a) ? b : a));
+      const p95confirm = (r: LevelResult) => percentile(r.confirm, 95);
+      const stepNames = ["reserve", "preparePayment", "simulate", "simulate → GET shows confirmed"];
+      return [
+        `Closed loop: each client is one customer who books ${SEATS_PER_BOOKING} adjacent seats (its own, never contended) and ` +
+          "starts the next booking once the last one shows `confirmed`: `POST …/seats/reserve` → `POST /api/v1/bookings/{id}/preparePayment` → " +
+          "`POST /api/v1/payments/simulate` (development gateway, 202) → the gateway's signed `payment_intent.succeeded` webhook to " +
+          "`POST /api/v1/payments/webhook` through the public gateway → HandleWebhook signals the booking workflow → its activity confirms " +
+          `→ the client's \`GET /api/v1/bookings/{id}\` shows \`confirmed\` (polled every ${POLL_MS} ms for a second, then every ${POLL_SLOW_MS} ms; ` +
+          `a booking not confirmed ${CONFIRM_TIMEOUT_MS / 1000} s after its payment counts as failed). All REST through the gateway, one user per ` +
+          `client, a 10,000-seat showtime. Up to ${PER_LEVEL} bookings per concurrency level (no new ones after ${LEVEL_MAX_SECONDS} s) after ` +
+          `${WARMUP} untimed warm-up bookings and 2 s of quiet before each level.`,
+        "",
+        "| clients | bookings | failed | bookings/s | booking p50 | booking p95 | webhook → confirmed p50 | **p95** | simulate → webhook received p50 / p95 |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ...results.map(
+          (r) =>
+            `| ${r.concurrency} | ${r.out.count("confirmed")} | ${r.out.count() - r.out.count("confirmed")} | **${perS(r).toFixed(1)}** | ` +
+            `${ms(r.out.p(50, "confirmed"))} | ${ms(r.out.p(95, "confirmed"))} | ${ms(percentile(r.confirm, 50))} | **${ms(p95confirm(r))}** | ` +
+            `${ms(percentile(r.delivery, 50))} / ${ms(percentile(r.delivery, 95))} |`,
+        ),
+        "",
+        "\"webhook → confirmed\" is server-side, both ends on Postgres' clock: `payments.webhook_events.received_at` (the start of the " +
+          "webhook's transaction, after the signature check) → `booking.bookings.confirmed_at` (the start of the confirming transaction). " +
+          "\"simulate → webhook received\" is `payments.devgw_events.created_at` (the simulated payment's transaction) → `received_at`: " +
+          "the development gateway's delivery. Client-side steps (p50 / p95):",
+        "",
+        "| clients | " + stepNames.join(" | ") + " |",
+        "|---:|" + stepNames.map(() => "---:").join("|") + "|",
+        ...results.map((r) => `| ${r.concurrency} | ${stepNames.map((s) => `${ms(r.steps.p(50, s))} / ${ms(r.steps.p(95, s))}`).join(" | ")} |`),
+        "",
+        `Verified afterwards in the database: ${check.text}; the showtime's inventory: ${integrity.doubleBooked} double-booked seats, ` +
+          `${integrity.booked} booked + ${integrity.held} held + ${integrity.available} available = ${integrity.capacity} ` +
+          `(${integrity.ok ? "consistent" : "INCONSISTENT"}).` +
+          (results.some((r) => r.errors.length) ? ` First errors: ${results.flatMap((r) => r.errors).slice(0, 5).join(" · ")}` : ""),
+        "",
+        "Targets:",
+        "",
+        `- ≥ 50 bookings/s: ${perS(best) >= 50 ? "**met**" : "**missed**"} (best ${perS(best).toFixed(1)} at ${best.concurrency} clients)`,
+        `- p95 webhook → confirmed ≤ 1 s: ${results.every((r) => p95confirm(r) <= 1000) ? "**met**" : "**missed**"} (${results
+          .map((r) => `${ms(p95confirm(r))} at ${r.concurrency} clients`)
+          .join(", ")})`,
+        `- every counted booking confirmed, paid, its seats booked: ${check.ok && integrity.ok ? "**yes**" : "**NO**"}`,
+        "",
+        "CPU of the stack's processes while the bookings ran (utime + stime from /proc):",
+        "",
+        ...results.map((r) => `- ${r.concurrency} clients: ${r.cpu}`),
+      ].join("\n");
+    } finally {
+      await db.destroy();
+    }
+  },
+};
