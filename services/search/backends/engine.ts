@@ -62,6 +62,10 @@ export const SETTINGS = {
   // one replica wherever a second node exists, none on a single node (development, tests)
   auto_expand_replicas: "0-1",
   max_result_window: MAX_RESULT_WINDOW,
+  // Set explicitly on purpose: with the default left implicit, a shard that saw no search for 30 s
+  // goes "search idle" and stops refreshing, so a showtime indexed then is not findable until
+  // the next search has waited for a refresh (seen: 5 s after the write under load).
+  refresh_interval: "1s",
 };
 
 /** Fields of the text match, event name above keywords above the rest (the seeds' multi_match). */

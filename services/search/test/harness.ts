@@ -23,6 +23,12 @@ import { build, type SearchServer, type SearchServerDeps } from "../server.js";
 export type TestBackendName = Exclude<BackendName, "elasticsearch"> | "elasticsearch";
 
 /** A backend of a fresh namespace: its own database (Postgres) or its own alias (engines). */
+/**
+ * The suites test what search answers, on a machine other suites load too: a slow answer is not
+ * a failure here (the 503 on a dead or slow engine has its own tests with their own timeouts).
+ */
+const TEST_QUERY_TIMEOUT_MS = 20_000;
+
 export async function openTestBackend(
   name: TestBackendName,
   engineUrl?: string,
@@ -30,7 +36,7 @@ export async function openTestBackend(
   if (name === "postgres") {
     const database = await createTestDatabase("search");
     const db: Knex = await openDatabase({ url: database.url, schema: SCHEMA, migrations, poolMax: 20 });
-    const backend = new PostgresBackend({ db, logger: silentLogger() });
+    const backend = new PostgresBackend({ db, logger: silentLogger(), queryTimeoutMs: TEST_QUERY_TIMEOUT_MS });
     await backend.init();
     return {
       backend,
@@ -43,7 +49,7 @@ export async function openTestBackend(
   if (!engineUrl) throw new Error(`${name} backend needs an engine URL`);
   const client = createEngineClient({ engine: name, url: engineUrl });
   const alias = `showtimes-${randomUUID().slice(0, 8)}`;
-  const backend = new EngineBackend({ client, alias, logger: silentLogger(), swapGraceMs: 200 });
+  const backend = new EngineBackend({ client, alias, logger: silentLogger(), swapGraceMs: 200, queryTimeoutMs: TEST_QUERY_TIMEOUT_MS });
   await backend.init();
   return {
     backend,
