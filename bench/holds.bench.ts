@@ -30,7 +30,7 @@ import {
 
 const CONCURRENCY = 64;
 /** Timed rounds per scenario, requests per round, and one untimed warm-up round first. */
-const ROUNDS = 6;
+const ROUNDS = 3;
 const PER_ROUND = 320;
 const WARMUP = 128;
 /** services/booking/config.ts: BOOKING_MAX_HELD_SEATS_PER_USER's default (the stack runs with it). */
