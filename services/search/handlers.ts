@@ -33,7 +33,7 @@ export function resultOf(doc: ShowDocument, query: SearchQuery, seats?: number):
   return {
     showtimeId: doc.showtimeId,
     showtime: timestampFromDate(new Date(doc.showtime)),
-    event: { ...doc.event },
+    event: { ...doc.event, averageRating: doc.event.averageRating ?? 0, reviewCount: doc.event.reviewCount ?? 0 },
     venue: {
       venueId: doc.venue.venueId,
       name: doc.venue.name,

@@ -11,6 +11,8 @@ import { Client as OpenSearchClient } from "@opensearch-project/opensearch";
 export interface EngineClient {
   readonly engine: "elasticsearch" | "opensearch";
   createIndex(index: string, body: { settings: object; mappings: object; aliases?: object }): Promise<void>;
+  /** Adds fields to an index's mapping (`PUT <index>/_mapping`). */
+  putMapping(index: string, mappings: object): Promise<void>;
   /** Concrete indices behind an alias; [] when the alias does not exist. */
   aliasTargets(alias: string): Promise<string[]>;
   updateAliases(actions: object[]): Promise<void>;
@@ -71,6 +73,9 @@ function elasticClient(opts: EngineClientOptions): EngineClient {
     async createIndex(index, body) {
       await call(client.indices.create, client.indices)({ index, ...body });
     },
+    async putMapping(index, mappings) {
+      await call(client.indices.putMapping, client.indices)({ index, ...mappings });
+    },
     async aliasTargets(alias) {
       try {
         const res = (await call(client.indices.getAlias, client.indices)({ name: alias })) as Record<string, unknown>;
@@ -121,6 +126,9 @@ function openSearchClient(opts: EngineClientOptions): EngineClient {
     engine: "opensearch",
     async createIndex(index, body) {
       await call(client.indices.create, client.indices)({ index, body });
+    },
+    async putMapping(index, mappings) {
+      await call(client.indices.putMapping, client.indices)({ index, body: mappings });
     },
     async aliasTargets(alias) {
       try {

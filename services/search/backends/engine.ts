@@ -39,6 +39,8 @@ export const MAPPINGS = {
         category: { type: "text", fields: { keyword: { type: "keyword", ignore_above: 256 } } },
         imageUrl: { type: "keyword", index: false },
         keywords: { type: "text", fields: { keyword: { type: "keyword", ignore_above: 256 } } },
+        averageRating: { type: "float", index: false },
+        reviewCount: { type: "integer", index: false },
       },
     },
     venue: {
@@ -141,7 +143,13 @@ export class EngineBackend implements SearchBackend {
   /** Creates `<alias>-v1` behind the alias when the alias does not exist (a fixed name: two
    * starting processes cannot create two indices). */
   async init(): Promise<void> {
-    if ((await this.client.aliasTargets(this.alias)).length) return;
+    const targets = await this.client.aliasTargets(this.alias);
+    if (targets.length) {
+      // an index made by an earlier version gets the fields added since (additions only; the
+      // engines refuse any other change, which needs a reindex)
+      for (const index of targets) await this.client.putMapping(index, MAPPINGS);
+      return;
+    }
     try {
       await this.client.createIndex(`${this.alias}-v1`, { settings: SETTINGS, mappings: MAPPINGS, aliases: { [this.alias]: {} } });
     } catch (err) {

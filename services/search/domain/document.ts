@@ -17,6 +17,9 @@ export interface ShowDocument {
     category: string;
     imageUrl: string;
     keywords: string[];
+    /** Absent in documents indexed before ratings were shown (read as 0). */
+    averageRating?: number;
+    reviewCount?: number;
   };
   venue: {
     venueId: string;
@@ -65,6 +68,8 @@ export function documentFromDetails(details: ShowtimeDetails, indexedAt: Date, a
       category: event.category,
       imageUrl: event.imageUrl,
       keywords: [...event.keywords],
+      averageRating: event.averageRating,
+      reviewCount: event.reviewCount,
     },
     venue: {
       venueId: venue.venueId,

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Client as TemporalClient } from "@temporalio/client";
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from "@temporalio/worker";
 import { CatalogService } from "../../../gen/ticketing/catalog/v1/catalog_pb.js";
@@ -215,4 +216,48 @@ describe.each(BACKENDS)("catalog → outbox → Temporal → search on %s", (bac
     );
     for (const t of timings) expect(t.findableMs).toBeLessThan(BOUND_MS);
   }, 180_000);
+
+  it("an event's new review rating reaches every showtime of the event in search (EventUpdated → reindex)", async () => {
+    const tag = randomUUID().slice(0, 8);
+    const city = `Rating City ${tag}`;
+    const location = { lat: 17.45, lon: 78.49 };
+    const venue = await created("POST", "/api/v1/venue", { name: `Rating Screens ${tag}`, address: { city, country: "IN" }, location });
+    const hall = await created("POST", `/api/v1/venue/${venue.venueId}/hall`, { hallName: "Screen 1", seatLayout: gridLayout(2, 2) });
+    const event = await created("POST", "/api/v1/events", { name: `Rated Premiere ${tag}`, category: "Movie", durationMinutes: 100 });
+    for (const days of [2, 3]) {
+      const timestamp = new Date(Date.now() + days * 86_400_000).toISOString().replace(/\.\d+Z$/, "Z");
+      await created("POST", `/api/v1/events/${event.eventId}/showtimes`, {
+        venueId: venue.venueId,
+        hallId: hall.hallId,
+        timestamp,
+        currency: "INR",
+        prices: [{ seatType: "standard", amount: 200 }],
+      });
+    }
+    const searchPath = `/api/v1/search/shows?${new URLSearchParams({ city, lat: String(location.lat), lon: String(location.lon), distance: "5km" })}`;
+    type Found = { event: { averageRating: number; reviewCount: number } };
+    const results = async (): Promise<Found[]> => {
+      const res = await rest("GET", searchPath);
+      return res.status === 200 ? (res.body.results ?? []) : [];
+    };
+    const until = async (what: string, ok: (r: Found[]) => boolean) => {
+      const deadline = Date.now() + POLL_TIMEOUT_MS;
+      for (;;) {
+        const r = await results();
+        if (ok(r)) return r;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(r)}`);
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    };
+    const indexed = await until("both showtimes", (r) => r.length === 2);
+    for (const r of indexed) expect(r.event).toMatchObject({ averageRating: 0, reviewCount: 0 });
+
+    // what the reviews service sends after each review
+    const { applied } = await h.catalog.client.updateEventRating(
+      { eventId: event.eventId, averageRating: 4.5, reviewCount: 2, computedAt: timestampFromDate(new Date()) },
+      h.catalog.service,
+    );
+    expect(applied).toBe(true);
+    await until("the rating on both showtimes", (r) => r.length === 2 && r.every((x) => x.event.averageRating === 4.5 && x.event.reviewCount === 2));
+  }, 120_000);
 });
