@@ -8,7 +8,16 @@ import {
   type SearchHits,
   type UpcomingCursor,
 } from "../backend.js";
-import { createShowtimesTable, extensionSchemas, LIVE_TABLE, SCHEMA, WORDS_TABLE, type ExtensionSchemas } from "../db/migrations.js";
+import {
+  createShowtimesTable,
+  extensionSchemas,
+  LIVE_TABLE,
+  SCHEMA,
+  SIMILAR_WORDS_FUNCTION,
+  spacetimeKey,
+  WORDS_TABLE,
+  type ExtensionSchemas,
+} from "../db/migrations.js";
 import type { DocumentWrite, ShowDocument } from "../domain/document.js";
 import { EARTH_RADIUS_M } from "../domain/geo.js";
 import type { SearchQuery } from "../domain/query.js";
@@ -22,8 +31,7 @@ export interface PostgresBackendOptions {
   queryTimeoutMs?: number;
 }
 
-/** pg_trgm similarity from which a dictionary word counts as a typo of a query word. */
-export const TRGM_THRESHOLD = 0.3;
+export { TRGM_THRESHOLD } from "../db/migrations.js";
 /** Similar dictionary words taken per query word, most similar first. */
 const SIMILAR_PER_WORD = 8;
 /** Weight of a typo match relative to an exact (prefix) match. */
@@ -31,7 +39,32 @@ const FUZZY_WEIGHT = 0.5;
 /** ts_rank weights {D, C, B, A}: event name A, keywords B, venue name / city / category C. */
 const RANK_WEIGHTS = "{0.1,0.3,0.6,1.0}";
 
+/** The space-time box's end without an end date (epoch seconds, year 33658). */
+const NO_END_S = 1e12;
+
 const q = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
+
+/** A piece of SQL and the values of its `?`s, in order. */
+interface Fragment {
+  sql: string;
+  args: Knex.RawBinding[];
+}
+
+/**
+ * Great-circle distance in metres from (lat, lon) to a row's location: haversine on Lucene's
+ * Earth radius, the formula of domain/geo.ts and the engines' `arc` distance. Plain float8
+ * arithmetic: earthdistance's earth_distance(ll_to_earth(...)) gives the same distance (scaled)
+ * but costs ~10 µs a row (ll_to_earth builds three cubes and checks the `earth` domain's
+ * constraints, calling SQL functions), which made the distance the bulk of a radius search.
+ */
+function haversine(lat: number, lon: number): Fragment {
+  return {
+    sql:
+      `(${2 * EARTH_RADIUS_M}::float8 * asin(least(1::float8, sqrt(` +
+      `power(sin(radians(lat - ?::float8) / 2), 2) + cos(radians(?::float8)) * cos(radians(lat)) * power(sin(radians(lon - ?::float8) / 2), 2)))))`,
+    args: [lat, lat, lon],
+  };
+}
 
 /** Lower-case words (letters and digits) of a text, each once, in order. */
 export function wordsOf(text: string, max = 16): string[] {
@@ -51,11 +84,12 @@ interface Row {
 }
 
 /**
- * The default backend: schema `search` in the platform's Postgres. Radius queries use a GiST
- * index on ll_to_earth(lat, lon) through earth_box (a cube around the centre), then the exact
- * earth_distance, scaled from earthdistance's Earth radius to the engines' (see domain/geo.ts).
- * Text uses weighted tsvectors (GIN); typos are handled by expanding each query word to the
- * similar words (pg_trgm) of `search.words`, the vocabulary of event names and keywords. With a
+ * The default backend: schema `search` in the platform's Postgres. Radius queries read a GiST
+ * index of (ll_to_earth(lat, lon), start) points through a 4-D box (earth_box around the centre ×
+ * the dates), index-only, then the exact haversine distance on the engines' Earth radius (see
+ * domain/geo.ts). Text uses weighted tsvectors (GIN); typos are handled by expanding each query
+ * word to the similar words (pg_trgm) of `search.words`, the vocabulary of event names and
+ * keywords. With a
  * location the relevance is multiplied by 1 + a Gaussian of the distance (1 at the centre, 0.5 at
  * the radius), like the engines' function_score.
  */
@@ -147,110 +181,105 @@ export class PostgresBackend implements SearchBackend {
     const ext = this.extensions();
     const E = q(ext.earthdistance);
     const C = q(ext.cube);
-    const T = q(ext.pg_trgm);
-    const where: string[] = ["starts_at >= ?"];
-    const whereArgs: Knex.RawBinding[] = [query.from];
-    if (query.to) {
-      where.push("starts_at <= ?");
-      whereArgs.push(query.to);
-    }
-    if (query.category) {
-      where.push("lower(category) = lower(?)");
-      whereArgs.push(query.category);
-    }
-    if (query.city) {
-      where.push("lower(city) = lower(?)");
-      whereArgs.push(query.city);
-    }
-    // distance in the engines' metres (earthdistance's own radius scaled to EARTH_RADIUS_M)
-    const scale = EARTH_RADIUS_M / this.pgEarthRadius;
-    let distExpr = "NULL::float8";
-    const distArgs: Knex.RawBinding[] = [];
+    const where: Fragment[] = [{ sql: "starts_at >= ?", args: [query.from] }];
+    if (query.to) where.push({ sql: "starts_at <= ?", args: [query.to] });
+    if (query.category) where.push({ sql: "lower(category) = lower(?)", args: [query.category] });
+    if (query.city) where.push({ sql: "lower(city) = lower(?)", args: [query.city] });
+    let dist: Fragment = { sql: "NULL::float8", args: [] };
     if (query.near) {
       const { lat, lon, radiusKm } = query.near;
       const radiusM = radiusKm * 1000;
-      distExpr = `(${E}.earth_distance(${E}.ll_to_earth(?, ?), ${E}.ll_to_earth(lat, lon)) * ${scale})`;
-      distArgs.push(lat, lon);
-      // the box (in earthdistance's metres, 1 m of slack) uses the GiST index; the distance is exact
-      where.push(`lat IS NOT NULL AND ${E}.earth_box(${E}.ll_to_earth(?, ?), ?) OPERATOR(${C}.@>) ${E}.ll_to_earth(lat, lon)`);
-      whereArgs.push(lat, lon, radiusM / scale + 1);
-      where.push(`${distExpr} <= ?`);
-      whereArgs.push(...distArgs, radiusM);
+      dist = haversine(lat, lon);
+      // the space-time index (GiST): the box around the circle (earthdistance's metres, 1 m of
+      // slack) × the date range (1 s of slack), read without visiting the table; the exact
+      // distance and dates then decide
+      const scale = EARTH_RADIUS_M / this.pgEarthRadius;
+      const fromS = query.from.getTime() / 1000 - 1;
+      const toS = query.to ? query.to.getTime() / 1000 + 1 : NO_END_S;
+      where.push(
+        { sql: "lat IS NOT NULL", args: [] },
+        {
+          sql: `${C}.cube(${E}.earth_box(${E}.ll_to_earth(?, ?), ?), ?::float8, ?::float8) OPERATOR(${C}.@>) ${spacetimeKey(ext)}`,
+          args: [lat, lon, radiusM / scale + 1, fromS, toS],
+        },
+        { sql: `${dist.sql} <= ?`, args: [...dist.args, radiusM] },
+      );
     }
-    let scoreExpr = "0::float8";
-    const scoreArgs: Knex.RawBinding[] = [];
-    const run = async (db: Knex | Knex.Transaction) => {
-      if (query.text) {
-        const words = wordsOf(query.text, 8);
-        // typos: dictionary words similar to each query word (GIN trigram index, small table)
-        await db.raw(`SELECT set_config('pg_trgm.similarity_threshold', ?, true)`, [String(TRGM_THRESHOLD)]);
-        const similar = words.length
-          ? (
-              await db.raw<{ rows: Array<{ token: string; word: string }> }>(
-                `SELECT t.token, s.word FROM unnest(?::text[]) AS t(token)
-                   CROSS JOIN LATERAL (
-                     SELECT word FROM ${this.table(WORDS_TABLE)}
-                      WHERE word OPERATOR(${T}.%) t.token
-                      ORDER BY ${T}.similarity(word, t.token) DESC, word
-                      LIMIT ${SIMILAR_PER_WORD}) s`,
-                [words],
-              )
-            ).rows
-          : [];
-        // per query word: its prefix query, and the typo query of its similar words
-        const perWord = words.map((w) => {
-          const fuzzy = similar.filter((r) => r.token === w && !r.word.startsWith(w)).map((r) => r.word);
-          return { exact: `${w}:*`, fuzzy: fuzzy.length ? [...new Set(fuzzy)].join(" | ") : undefined };
-        });
-        const all = perWord.flatMap((p) => [p.exact, ...(p.fuzzy ? [p.fuzzy] : [])]).join(" | ");
-        // nothing to match with (no letters or digits in the query): no result
-        where.push(all ? `tsv @@ to_tsquery('simple'::regconfig, ?)` : "false");
-        if (all) whereArgs.push(all);
-        // relevance: the sum over the query's words of the better of its exact and its typo
-        // match (typos weigh FUZZY_WEIGHT), each ranked with the A/B/C weights
-        const rank = `ts_rank('${RANK_WEIGHTS}'::float4[], tsv, to_tsquery('simple'::regconfig, ?))`;
-        const parts = perWord.map((p) => {
-          scoreArgs.push(p.exact);
-          if (!p.fuzzy) return rank;
-          scoreArgs.push(p.fuzzy);
-          return `GREATEST(${rank}, ${FUZZY_WEIGHT} * ${rank})`;
-        });
-        let relevance = `(${parts.join(" + ") || "0"})`;
-        if (query.near) {
-          // 1 + gauss(distance): 2 at the centre, 1.5 at the radius, like the engines' function_score
-          relevance = `(${relevance} * (1 + exp(ln(0.5) * power(${distExpr} / ?, 2))))`;
-          scoreArgs.push(...distArgs, query.near.radiusKm * 1000);
-        }
-        scoreExpr = relevance;
+    let score: Fragment = { sql: "0::float8", args: [] };
+    if (query.text) {
+      const words = wordsOf(query.text, 8);
+      // typos: dictionary words similar to each query word (trigram index, small table)
+      const similar = words.length
+        ? (
+            await this.db.raw<{ rows: Array<{ token: string; word: string }> }>(
+              `SELECT token, word FROM ${q(SCHEMA)}.${q(SIMILAR_WORDS_FUNCTION)}(?::text[], ?)`,
+              [words, SIMILAR_PER_WORD],
+            )
+          ).rows
+        : [];
+      // per query word: its prefix query, and the typo query of its similar words
+      const perWord = words.map((w) => {
+        const fuzzy = similar.filter((r) => r.token === w && !r.word.startsWith(w)).map((r) => r.word);
+        return { exact: `${w}:*`, fuzzy: fuzzy.length ? [...new Set(fuzzy)].join(" | ") : undefined };
+      });
+      const all = perWord.flatMap((p) => [p.exact, ...(p.fuzzy ? [p.fuzzy] : [])]).join(" | ");
+      // nothing to match with (no letters or digits in the query): no result
+      where.push(all ? { sql: `tsv @@ to_tsquery('simple'::regconfig, ?)`, args: [all] } : { sql: "false", args: [] });
+      if (all) {
+        // a one-time check first, through the GIN index (or the first rows of the table, for a
+        // frequent word): a query whose words match no showtime at all (a typo with no similar
+        // word) answers at once instead of scanning every candidate of the radius or the city
+        where.push({ sql: `EXISTS (SELECT 1 FROM ${this.table()} WHERE tsv @@ to_tsquery('simple'::regconfig, ?))`, args: [all] });
       }
-      const rows = (await db.raw<{ rows: Row[] }>(sql(), [...distArgs, ...scoreArgs, ...whereArgs, query.limit, query.offset])).rows;
-      let total = rows.length ? Number(rows[0].total) : 0;
-      if (!rows.length && query.offset > 0) {
-        total = Number(
-          (await db.raw<{ rows: Array<{ n: string }> }>(`SELECT count(*) AS n FROM ${this.table()} WHERE ${where.join(" AND ")}`, whereArgs)).rows[0].n,
-        );
+      // relevance: the sum over the query's words of the better of its exact and its typo
+      // match (typos weigh FUZZY_WEIGHT), each ranked with the A/B/C weights
+      const rank = `ts_rank('${RANK_WEIGHTS}'::float4[], tsv, to_tsquery('simple'::regconfig, ?))`;
+      const args: Knex.RawBinding[] = [];
+      const parts = perWord.map((p) => {
+        args.push(p.exact);
+        if (!p.fuzzy) return rank;
+        args.push(p.fuzzy);
+        return `GREATEST(${rank}, ${FUZZY_WEIGHT} * ${rank})`;
+      });
+      score = { sql: `(${parts.join(" + ") || "0"})`, args };
+      if (query.near) {
+        // 1 + gauss(distance): 2 at the centre, 1.5 at the radius, like the engines' function_score
+        score = {
+          sql: `(${score.sql} * (1 + exp(ln(0.5) * power(${dist.sql} / ?, 2))))`,
+          args: [...score.args, ...dist.args, query.near.radiusKm * 1000],
+        };
       }
-      return { rows, total };
-    };
+    }
     const order = query.text
       ? ["score DESC", ...(query.near ? ["dist ASC"] : []), "starts_at ASC", "showtime_id ASC"]
       : [...(query.near ? ["dist ASC"] : []), "starts_at ASC", "showtime_id ASC"];
-    // the page is chosen on narrow rows (id and sort keys); documents are read for its rows only
-    const sql = () => `
+    const filter = where.map((w) => w.sql).join(" AND ");
+    const filterArgs = where.flatMap((w) => w.args);
+    // the page is chosen on narrow rows (id and sort keys, from the indexes alone where they
+    // cover the query); documents are read for its rows only. OFFSET 0 keeps the matches'
+    // projection in the scan: distance and score computed once a row, and the window and the
+    // sort above handle four narrow columns (not `tsv`)
+    const sql = `
       SELECT s.doc, s.available_seats, p.total
         FROM (
           SELECT showtime_id, starts_at, dist, score, count(*) OVER () AS total
             FROM (
-              SELECT starts_at, showtime_id, ${distExpr} AS dist, ${scoreExpr} AS score
+              SELECT starts_at, showtime_id, ${dist.sql} AS dist, ${score.sql} AS score
                 FROM ${this.table()}
-               WHERE ${where.join(" AND ")}
+               WHERE ${filter}
+              OFFSET 0
             ) m
            ORDER BY ${order.join(", ")}
            LIMIT ? OFFSET ?
         ) p
         JOIN ${this.table()} s ON s.showtime_id = p.showtime_id
        ORDER BY ${order.map((o) => `p.${o}`).join(", ")}`;
-    const { rows, total } = query.text ? await this.db.transaction((trx) => run(trx)) : await run(this.db);
+    const { rows } = await this.db.raw<{ rows: Row[] }>(sql, [...dist.args, ...score.args, ...filterArgs, query.limit, query.offset]);
+    let total = rows.length ? Number(rows[0].total) : 0;
+    if (!rows.length && query.offset > 0) {
+      const count = await this.db.raw<{ rows: Array<{ n: string }> }>(`SELECT count(*) AS n FROM ${this.table()} WHERE ${filter}`, filterArgs);
+      total = Number(count.rows[0].n);
+    }
     return { documents: rows.map((r) => ({ ...r.doc, availableSeats: r.available_seats })), total };
   }
 
@@ -299,6 +328,9 @@ export class PostgresBackend implements SearchBackend {
         await this.upsertInto(this.db, build, page);
         indexed += page.length;
       }
+      // statistics for the planner and the visibility map for index-only scans, before searches
+      // read the table (autovacuum would get there, a minute or so later)
+      await this.db.raw(`VACUUM (ANALYZE) ${this.table(build)}`);
       const removed = await this.db.transaction(async (trx) => {
         await trx.raw(`LOCK TABLE ${this.table()} IN SHARE ROW EXCLUSIVE MODE`);
         const cols = "showtime_id, starts_at, event_id, venue_id, event_name, keywords, category, venue_name, city, lat, lon, doc, available_seats, total_seats, indexed_at";

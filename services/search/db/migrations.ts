@@ -41,16 +41,22 @@ const q = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
 /**
  * Creates a showtimes table with its indexes: the live one (migration) and each rebuild's. Index
  * names carry `suffix` so that a rebuilt table, renamed to `showtimes`, never clashes with the
- * names of the table it replaces.
+ * names of the table it replaces. `layout` 1 is what migration 0001 created (kept as it was:
+ * an applied migration does not change); a rebuild creates the current layout, the one the
+ * latest migration brought the live table to (0003).
  *
  * Columns: the document (jsonb, returned as is) plus what queries filter, rank and sort on.
  * `tsv` weighs event name A, keywords B, venue name/city/category C ('simple' configuration: no
  * stemming, the same for every language, as the engines' standard analyser).
  */
-export async function createShowtimesTable(knex: Knex, table: string, suffix: string, ext: ExtensionSchemas): Promise<void> {
+export async function createShowtimesTable(
+  knex: Knex,
+  table: string,
+  suffix: string,
+  ext: ExtensionSchemas,
+  layout: Layout = CURRENT_LAYOUT,
+): Promise<void> {
   const t = `${q(SCHEMA)}.${q(table)}`;
-  const earth = q(ext.earthdistance);
-  const trgm = q(ext.pg_trgm);
   await knex.raw(`
     CREATE TABLE ${t} (
       showtime_id uuid NOT NULL,
@@ -76,16 +82,100 @@ export async function createShowtimesTable(knex: Knex, table: string, suffix: st
       CONSTRAINT ${q(`showtimes_pk_${suffix}`)} PRIMARY KEY (showtime_id),
       CONSTRAINT ${q(`showtimes_location_${suffix}`)} CHECK ((lat IS NULL) = (lon IS NULL))
     )`);
-  const index = (name: string, def: string) => knex.raw(`CREATE INDEX ${q(`showtimes_${name}_${suffix}`)} ON ${t} ${def}`);
-  await index("geo", `USING gist (${earth}.ll_to_earth(lat, lon)) WHERE lat IS NOT NULL`);
-  await index("starts", `(starts_at, showtime_id)`);
-  await index("tsv", `USING gin (tsv)`);
-  await index("name_trgm", `USING gin (event_name ${trgm}.gin_trgm_ops)`);
-  await index("keywords_trgm", `USING gin (keywords ${trgm}.gin_trgm_ops)`);
-  await index("event", `(event_id)`);
-  await index("venue", `(venue_id)`);
-  await index("city", `(lower(city))`);
-  await index("category", `(lower(category))`);
+  const indexes = layout === 1 ? layoutV1Indexes(ext) : layoutV3Indexes(ext);
+  for (const [name, def] of Object.entries(indexes)) {
+    await knex.raw(`CREATE INDEX ${q(`showtimes_${name}_${suffix}`)} ON ${t} ${def}`);
+  }
+}
+
+/** The indexes of migration 0001 (name → definition after `ON table`). */
+function layoutV1Indexes(ext: ExtensionSchemas): Record<string, string> {
+  const earth = q(ext.earthdistance);
+  const trgm = q(ext.pg_trgm);
+  return {
+    geo: `USING gist (${earth}.ll_to_earth(lat, lon)) WHERE lat IS NOT NULL`,
+    starts: `(starts_at, showtime_id)`,
+    tsv: `USING gin (tsv)`,
+    name_trgm: `USING gin (event_name ${trgm}.gin_trgm_ops)`,
+    keywords_trgm: `USING gin (keywords ${trgm}.gin_trgm_ops)`,
+    event: `(event_id)`,
+    venue: `(venue_id)`,
+    city: `(lower(city))`,
+    category: `(lower(category))`,
+  };
+}
+
+/** Index layouts: 1 by migration 0001, 3 by migration 0003 (each kept as it was applied). */
+type Layout = 1 | 3;
+/** The layout a rebuild creates: the one the latest migration brought the live table to. */
+export const CURRENT_LAYOUT: Layout = 3;
+
+/**
+ * The space-time key of a showtime: its point on earthdistance's sphere (x, y, z) plus its start
+ * in epoch seconds as a 4th dimension. Queries (backends/postgres.ts) spell it with this function
+ * too: the planner uses the index only for the very same expression.
+ */
+export function spacetimeKey(ext: ExtensionSchemas): string {
+  return `${q(ext.cube)}.cube(${q(ext.earthdistance)}.ll_to_earth(lat, lon), date_part('epoch', starts_at - '1970-01-01 00:00:00+00'::timestamptz))`;
+}
+
+/**
+ * Columns of the space-time index besides its key: everything a search with a location reads
+ * until it has chosen its page (filters, distance, relevance, sort keys), so that those
+ * searches are index-only scans that never visit the wide rows (the document is read for the
+ * page's rows only).
+ */
+const SPACETIME_INCLUDE = "showtime_id, starts_at, lat, lon, city, category, tsv";
+/** The same for a city without a location (`city` itself: the key is lower(city)). */
+const CITY_INCLUDE = "city, showtime_id, category, tsv";
+
+/** The indexes of migration 0003: layout 1 with `spacetime` and `city_starts` for what it read
+ * from the table, and without the indexes no query used. */
+function layoutV3Indexes(ext: ExtensionSchemas): Record<string, string> {
+  const v1 = layoutV1Indexes(ext);
+  return {
+    // radius + dates in one R-tree: a search reads the showtimes in the box around the circle
+    // *and* in its date range only (the 3-D `geo` index read every date in the box)
+    spacetime: `USING gist (${spacetimeKey(ext)}) INCLUDE (${SPACETIME_INCLUDE}) WHERE lat IS NOT NULL`,
+    // a city without a location (the fallback): that city's showtimes from a date on, with what
+    // the text match and relevance read, without visiting the table
+    city_starts: `(lower(city), starts_at) INCLUDE (${CITY_INCLUDE})`,
+    starts: v1.starts,
+    // no pending list: a search would read all of it (up to 4 MB after a burst of writes, until
+    // the next vacuum) on top of the index
+    tsv: `USING gin (tsv) WITH (fastupdate = off)`,
+    event: v1.event,
+    venue: v1.venue,
+    category: v1.category,
+  };
+}
+
+/**
+ * Brings the live table's indexes from layout 1 to layout 3: drops those layout 3 has not (the 3-D `geo` index, superseded by `spacetime`; `city`, superseded by
+ * `city_starts`; the trigram indexes on names and keywords, which no query used: typos go
+ * through `search.words`) and creates the missing.
+ * The live table may be a rebuilt one (another suffix): its suffix is read from its primary key.
+ */
+async function upgradeLiveIndexesToV3(knex: Knex, ext: ExtensionSchemas): Promise<void> {
+  const { rows } = await knex.raw<{ rows: Array<{ conname: string }> }>(
+    `SELECT conname FROM pg_constraint WHERE conrelid = ?::regclass AND contype = 'p'`,
+    [`${q(SCHEMA)}.${q(LIVE_TABLE)}`],
+  );
+  const suffix = rows[0].conname.replace(/^showtimes_pk_/, "");
+  const wanted = layoutV3Indexes(ext);
+  for (const name of Object.keys(layoutV1Indexes(ext))) {
+    if (!(name in wanted)) await knex.raw(`DROP INDEX IF EXISTS ${q(SCHEMA)}.${q(`showtimes_${name}_${suffix}`)}`);
+  }
+  for (const [name, def] of Object.entries(wanted)) {
+    await knex.raw(`CREATE INDEX IF NOT EXISTS ${q(`showtimes_${name}_${suffix}`)} ON ${q(SCHEMA)}.${q(LIVE_TABLE)} ${def}`);
+  }
+  await withoutPendingList(knex, `showtimes_tsv_${suffix}`);
+}
+
+/** Turns a GIN index's pending list off, moving what it holds into the index. */
+async function withoutPendingList(knex: Knex, index: string): Promise<void> {
+  await knex.raw(`ALTER INDEX ${q(SCHEMA)}.${q(index)} SET (fastupdate = off)`);
+  await knex.raw(`SELECT gin_clean_pending_list(?::regclass)`, [`${q(SCHEMA)}.${q(index)}`]);
 }
 
 /**
@@ -96,12 +186,44 @@ export async function createShowtimesTable(knex: Knex, table: string, suffix: st
  */
 export const WORDS_TABLE = "words";
 
+/** pg_trgm similarity from which a dictionary word counts as a typo of a query word. */
+export const TRGM_THRESHOLD = 0.3;
+
+/**
+ * `search.similar_words(tokens text[], per_token int)`: for each token, the dictionary words at
+ * least TRGM_THRESHOLD similar to it (pg_trgm), most similar first, then alphabetically, at most
+ * `per_token`. One statement, no transaction: the function sets the threshold itself, and turns
+ * sequential scans off for its query, because the planner prices a scan of the whole vocabulary
+ * (pg_trgm's `%` computing trigrams of every word: milliseconds) below the trigram index (tens of
+ * microseconds).
+ */
+export const SIMILAR_WORDS_FUNCTION = "similar_words";
+
+async function createSimilarWordsFunction(knex: Knex, ext: ExtensionSchemas): Promise<void> {
+  const trgm = q(ext.pg_trgm);
+  await knex.raw(`
+    CREATE OR REPLACE FUNCTION ${q(SCHEMA)}.${q(SIMILAR_WORDS_FUNCTION)}(tokens text[], per_token integer)
+    RETURNS TABLE (token text, word text)
+    LANGUAGE sql STABLE STRICT
+    SET pg_trgm.similarity_threshold = ${Number(TRGM_THRESHOLD)}
+    SET enable_seqscan = off
+    AS $fn$
+      SELECT t.token, s.word
+        FROM unnest(tokens) AS t(token)
+       CROSS JOIN LATERAL (
+         SELECT w.word FROM ${q(SCHEMA)}.${q(WORDS_TABLE)} w
+          WHERE w.word OPERATOR(${trgm}.%) t.token
+          ORDER BY ${trgm}.similarity(w.word, t.token) DESC, w.word
+          LIMIT per_token) s
+    $fn$`);
+}
+
 export const migrations: Migration[] = [
   {
     name: "0001_showtimes",
     async up(knex) {
       await createExtensions(knex);
-      await createShowtimesTable(knex, LIVE_TABLE, "v1", await extensionSchemas(knex));
+      await createShowtimesTable(knex, LIVE_TABLE, "v1", await extensionSchemas(knex), 1);
     },
   },
   {
@@ -116,6 +238,19 @@ export const migrations: Migration[] = [
                regexp_split_to_table(lower(event_name || ' ' || keywords), '[^[:alpha:][:digit:]]+') AS w
          WHERE length(w) >= 2
         ON CONFLICT DO NOTHING`);
+    },
+  },
+  {
+    name: "0003_spacetime_index",
+    async up(knex) {
+      await upgradeLiveIndexesToV3(knex, await extensionSchemas(knex));
+    },
+  },
+  {
+    name: "0004_similar_words",
+    async up(knex) {
+      await createSimilarWordsFunction(knex, await extensionSchemas(knex));
+      await withoutPendingList(knex, "words_trgm");
     },
   },
 ];
