@@ -13,7 +13,7 @@ import { createTestDatabase } from "../../test/support/db.js";
 import { createBookingActivities } from "../../services/booking/activities.js";
 import { migrations, SCHEMA } from "../../services/booking/db/migrations.js";
 import { BookingRepo } from "../../services/booking/db/repo.js";
-import { bookingRow, holdDirect, quietTemporal, seatRows, seedInventory } from "../../services/booking/test/harness.js";
+import { bookingRow, holdDirect, quietTemporal, seatRows, seedInventory, waitFor } from "../../services/booking/test/harness.js";
 import { temporalBookingWorkflows, type BookingWorkflows } from "../../services/booking/workflow-client.js";
 import { bookingWorkflowId, QUERIES, SIGNALS, UPDATES, type BookingState, type CancelRequest, type PaymentEvent } from "../booking-types.js";
 import type { BookingNotification } from "../notification-types.js";
@@ -177,15 +177,11 @@ const signal = (h: WorkflowHandle, name: keyof typeof SIGNALS, event: PaymentEve
 const cancel = (h: WorkflowHandle, request: CancelRequest) => h.executeUpdate<BookingState, [CancelRequest]>(UPDATES.cancel, { args: [request] });
 
 /** Polls the workflow's state (real time; the server's clock does not move meanwhile). */
-async function until(h: WorkflowHandle, pred: (s: BookingState) => boolean, what: string): Promise<BookingState> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
+const until = (h: WorkflowHandle, pred: (s: BookingState) => boolean, what: string): Promise<BookingState> =>
+  waitFor(what, async () => {
     const s = await state(h);
-    if (pred(s)) return s;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; state ${JSON.stringify(s)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+    return pred(s) && s;
+  });
 
 const called = (bookingId: string, activity?: string) => calls.filter((c) => c.bookingId === bookingId && (!activity || c.activity === activity));
 const notified = (bookingId: string) =>
