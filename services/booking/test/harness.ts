@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { Client as TemporalClient, Connection } from "@temporalio/client";
 import { DefaultLogger, Runtime } from "@temporalio/worker";
@@ -160,35 +160,6 @@ export async function holdDirect(
   );
 }
 
-/** The ConnectError a call fails with (fails the test when it succeeds). */
-export async function errorOf(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("expected the call to fail");
-}
-
-export async function codeOf(p: Promise<unknown>): Promise<Code | "ok"> {
-  try {
-    await p;
-    return "ok";
-  } catch (err) {
-    return ConnectError.from(err).code;
-  }
-}
-
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** Seat rows as stored, by id. */
 export async function seatRows(db: Knex, showtimeId: string) {
   const rows: Array<{ seat_id: string; status: string; holder_id: string | null; booking_id: string | null; held_until: Date | null }> =
@@ -199,3 +170,5 @@ export async function seatRows(db: Knex, showtimeId: string) {
 export async function bookingRow(db: Knex, id: string) {
   return db("bookings").where({ id }).first();
 }
+
+export { errorOf, codeOf, waitFor } from "../../../test/support/waiting.js";

@@ -1,4 +1,4 @@
-import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { Client as TemporalClient, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from "@temporalio/client";
 import { CatalogService } from "../../../gen/ticketing/catalog/v1/catalog_pb.js";
@@ -90,35 +90,6 @@ export function deadTemporal(port: number): { client: TemporalClient; close(): P
   return { client: new TemporalClient({ connection, namespace: "default" }), close: () => connection.close() };
 }
 
-/** The ConnectError a call fails with (fails the test when it succeeds). */
-export async function errorOf(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("expected the call to fail");
-}
-
-export async function codeOf(p: Promise<unknown>): Promise<Code | "ok"> {
-  try {
-    await p;
-    return "ok";
-  } catch (err) {
-    return ConnectError.from(err).code;
-  }
-}
-
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** The seeds' example seatLayout, verbatim. */
 export const SEEDS_LAYOUT = {
   sections: [
@@ -180,3 +151,5 @@ export function gridLayout(rows: number, perRow: number, seatType = "") {
 }
 
 export const hoursFromNow = (h: number) => new Date(Date.now() + h * 3_600_000);
+
+export { errorOf, codeOf, waitFor } from "../../../test/support/waiting.js";

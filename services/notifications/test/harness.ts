@@ -20,6 +20,7 @@ import { DEFAULT_MAIL_FROM } from "../config.js";
 import { migrations, SCHEMA } from "../db/migrations.js";
 import type { RetryPolicy } from "../delivery.js";
 import { build, type NotificationsServer } from "../server.js";
+import { waitFor as pollUntil } from "../../../test/support/waiting.js";
 
 /**
  * The notifications service in-process on port 0, each instance with its own database, against
@@ -187,14 +188,9 @@ export async function createShow(up: Upstreams, daysAhead = 30): Promise<ShowFix
   return { showtimeId, eventName, venueName, city, startsAt };
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls every 25 ms (this service's background loops are quick); see test/support/waiting.ts. */
+export function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
+  return pollUntil(what, probe, timeoutMs, 25);
+}

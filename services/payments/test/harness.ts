@@ -266,23 +266,6 @@ export async function rowCounts(db: Knex): Promise<Record<string, number>> {
   return out;
 }
 
-export async function errorOf(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("expected the call to fail");
-}
-
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 export const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
+
+export { errorOf, waitFor } from "../../../test/support/waiting.js";

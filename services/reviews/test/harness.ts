@@ -15,6 +15,7 @@ import { createTestDatabase } from "../../../test/support/db.js";
 import { startCatalog, type CatalogHarness } from "../../catalog/test/harness.js";
 import { migrations, SCHEMA } from "../db/migrations.js";
 import { build, type ReviewsServer } from "../server.js";
+import { waitFor as pollUntil } from "../../../test/support/waiting.js";
 
 const DAY = 86_400_000;
 
@@ -159,12 +160,7 @@ export async function startReviewsStack(): Promise<ReviewsStack> {
   return stack;
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+/** Polls every 25 ms (this service's background loops are quick); see test/support/waiting.ts. */
+export function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
+  return pollUntil(what, probe, timeoutMs, 25);
 }
