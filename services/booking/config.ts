@@ -37,6 +37,12 @@ export const bookingVars = {
     max: 1800,
     doc: "booking: how long a hold lasts when the request leaves holdTimeoutSeconds at 0",
   }),
+  workflowStartConcurrency: int("BOOKING_WORKFLOW_START_CONCURRENCY", {
+    default: "16",
+    min: 1,
+    max: 256,
+    doc: "booking: most booking-workflow starts one booking process has in flight at once (holds answer before their workflow starts; docs/adr/0002)",
+  }),
   taskQueueSuffix: optionalStr("BOOKING_TASK_QUEUE_SUFFIX", {
     doc: "booking: suffix of its activity task queue (`booking-activities-<suffix>`) and of the workflows' queue it starts booking workflows and the reaper schedule on (`ticketing-workflows-<suffix>`); tests only",
   }),

@@ -37,7 +37,9 @@ import {
 import { fromMinorUnits, toMinorUnits } from "./domain/money.js";
 import { checkSeatIds, INACTIVE_STATUSES, maskSeat, nameIds, viewerOf, type SeatView } from "./domain/seats.js";
 import { HubClosedError, SubscriberTooSlowError, type InventoryHub } from "./inventory-hub.js";
+import type { BookingWorkflowInput } from "../../workflows/booking-types.js";
 import type { BookingWorkflows } from "./workflow-client.js";
+import type { WorkflowStarter } from "./workflow-starts.js";
 
 export interface BookingLimits {
   /** Most seats in one hold. */
@@ -52,6 +54,8 @@ export interface BookingDeps {
   db: Knex;
   repo: BookingRepo;
   workflows: BookingWorkflows;
+  /** Starts the workflows of committed holds (workflow-starts.ts). */
+  starter: WorkflowStarter;
   hub: InventoryHub;
   logger: Logger;
   limits: BookingLimits;
@@ -136,7 +140,7 @@ function holdError(err: unknown, showtimeId: string): unknown {
 }
 
 export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingService> {
-  const { db, repo, workflows, hub, logger, limits } = deps;
+  const { db, repo, workflows, starter, hub, logger, limits } = deps;
   const confirmWaitMs = deps.confirmWaitMs ?? 5_000;
 
   /** The booking if the caller may see it; 404 for anybody else (existence must not leak). */
@@ -145,6 +149,17 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
     const visible = b && (caller.kind === "service" || isAdmin(caller) || (caller.kind === "user" && caller.userId === b.userId));
     if (!b || !visible) throw notFound("booking", bookingId);
     return b;
+  }
+
+  /**
+   * The booking's workflow runs (or ran) when this returns: anything that talks to it (payment,
+   * confirm, cancel) comes after its start, even when the starter has not got to it yet.
+   */
+  async function workflowStarted(bookingId: string): Promise<void> {
+    await starter.ensureStarted(bookingId).catch((err: unknown) => {
+      logger.error({ err, bookingId }, "the booking workflow could not be started");
+      throw new AppError(Code.Unavailable, "the booking cannot be processed right now (its workflow did not start); try again");
+    });
   }
 
   /** Re-reads a booking until it has left `held` or `waitMs` passed. */
@@ -180,6 +195,8 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
       throw invalidArgument("finalAmount", `must be the booking's amount ${fromMinorUnits(b.amountMinor, b.currency)} ${b.currency}`);
     }
     if (sent.currency && sent.currency !== b.currency) throw invalidArgument("currency", `must be the booking's currency ${b.currency}`);
+    // the intent's signals (prepared, succeeded, failed) must find the workflow
+    await workflowStarted(b.id);
     return paymentsClient()
       .preparePayment({ bookingId: b.id, userId: b.userId, amountMinor: BigInt(b.amountMinor), currency: b.currency })
       .catch((err: unknown) => {
@@ -254,9 +271,9 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
 
       const bookingId = randomUUID();
       let trx: Knex.Transaction | undefined;
-      const { booking } = await transactionFor(ctx, db, (t) => {
+      const { booking } = await transactionFor(ctx, db, async (t) => {
         trx = t;
-        return repo.hold(t, {
+        const held = await repo.hold(t, {
           bookingId,
           showtimeId: req.showtimeId,
           userId,
@@ -264,36 +281,27 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
           holdSeconds,
           maxHeldPerUser: limits.maxHeldSeatsPerUser,
         });
+        // the workflow starts after the commit (workflow-starts.ts); its input is the hold's outcome
+        const input: BookingWorkflowInput = {
+          bookingId,
+          showtimeId: held.booking.showtimeId,
+          userId,
+          seatIds: held.booking.seatIds,
+          heldUntil: held.booking.heldUntil.toISOString(),
+          showStartsAt: held.booking.startsAt.toISOString(),
+          amountMinor: held.booking.amountMinor,
+          currency: held.booking.currency,
+          requestId: currentRequestId(),
+        };
+        await repo.enqueueWorkflowStart(t, bookingId, input);
+        return held;
       }).catch((err: unknown) => {
         throw holdError(err, req.showtimeId);
       });
-      // Without an Idempotency-Key the hold has committed by now. With one, it commits with the
-      // stored response after we return, so a failed start below rolls it back by itself.
-      const committed = trx?.isCompleted() ?? true;
-
-      try {
-        await workflows.start({
-          bookingId,
-          showtimeId: booking.showtimeId,
-          userId,
-          seatIds: booking.seatIds,
-          heldUntil: booking.heldUntil.toISOString(),
-          showStartsAt: booking.startsAt.toISOString(),
-          amountMinor: booking.amountMinor,
-          currency: booking.currency,
-          requestId: currentRequestId(),
-        });
-      } catch (err) {
-        logger.error({ err, bookingId }, "booking workflow did not start; releasing the hold");
-        if (committed) {
-          // compensate; should this fail too, the hold runs out by itself and the reaper releases it
-          await repo
-            .releaseHold(bookingId, "cancelled")
-            .then(() => repo.recordCancellation(bookingId, "service:booking", "the booking workflow could not be started"))
-            .catch((e: unknown) => logger.error({ err: e, bookingId }, "could not release the hold; it expires at heldUntil"));
-        }
-        throw new AppError(Code.Unavailable, "seats cannot be held right now (the booking workflow did not start); nothing is held, try again");
-      }
+      // Without an Idempotency-Key the hold has committed by now; with one, it commits with the
+      // stored response after we return.
+      if (trx && !trx.isCompleted()) trx.executionPromise.then(() => starter.kick(), () => undefined);
+      else starter.kick();
       logger.info({ bookingId, showtimeId: req.showtimeId, seats: booking.seatIds.length }, "seats held");
       return {
         bookingId,
@@ -341,6 +349,7 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
       const b = await repo.getBooking(req.bookingId);
       if (!b) throw notFound("booking", req.bookingId);
       if (b.status !== "held") return { booking: bookingOut(b) }; // settled already: unchanged
+      await workflowStarted(b.id);
       const signalled = await workflows
         .paymentSucceeded(req.bookingId, { paymentIntentId: req.paymentIntentId || undefined })
         .catch((err: unknown) => {
@@ -359,6 +368,7 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
         throw failedPrecondition(`bookingId: the show started at ${b.startsAt.toISOString()}; a confirmed booking can no longer be cancelled`);
       }
       const by = actor(caller);
+      await workflowStarted(b.id);
       let state;
       try {
         const request = { by, reason: req.reason || undefined };

@@ -24,7 +24,8 @@ runMain(logger, async () => {
   const queues = bookingQueues(config.taskQueueSuffix);
   const db = await openDatabase({ url: config.databaseUrl, schema: SCHEMA, migrations, poolMax: config.databasePoolMax });
   try {
-    // Lazy: the service starts and serves seat maps while Temporal is down (holds answer 503)
+    // Lazy: the service starts, serves seat maps and takes holds while Temporal is down (their
+    // workflows start when it is back; payments answer 503 until then)
     const temporal = connectTemporal({ address: config.temporalAddress, namespace: config.temporalNamespace });
     const verifier = createServiceVerifier({
       service: "booking",
@@ -49,6 +50,7 @@ runMain(logger, async () => {
         maxHeldSeatsPerUser: config.maxHeldSeatsPerUser,
         defaultHoldSeconds: config.defaultHoldSeconds,
       },
+      starter: { concurrency: config.workflowStartConcurrency },
     });
     const catalog = createServiceClient(CatalogService, config.catalogUrl, serviceCredential(config.serviceAuthSecret, "booking"));
     const worker = startActivityWorker({

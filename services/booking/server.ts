@@ -10,6 +10,7 @@ import { BookingRepo } from "./db/repo.js";
 import { bookingHandlers, type BookingDeps, type BookingLimits } from "./handlers.js";
 import { InventoryHub } from "./inventory-hub.js";
 import { temporalBookingWorkflows, type BookingWorkflows } from "./workflow-client.js";
+import { WorkflowStarter, type WorkflowStarterOptions } from "./workflow-starts.js";
 
 export const DEFAULT_LIMITS: BookingLimits = { maxSeatsPerHold: 10, maxHeldSeatsPerUser: 10, defaultHoldSeconds: 600 };
 
@@ -32,24 +33,29 @@ export interface BookingServerDeps {
   confirmWaitMs?: number;
   /** The payments service, for PreparePayment and CreateBooking. */
   payments?: BookingDeps["payments"];
+  /** Tuning of the workflow starter (concurrency, poll interval). */
+  starter?: Pick<WorkflowStarterOptions, "concurrency" | "pollMs" | "leaseSeconds">;
 }
 
 export interface BookingServer extends RunningServer {
   repo: BookingRepo;
   hub: InventoryHub;
   workflows: BookingWorkflows;
+  starter: WorkflowStarter;
 }
 
 /**
  * Builds the booking service: the BookingService RPCs (REST comes from the gateway's
- * transcoder), Idempotency-Key support, live seat maps (one LISTEN connection), and health
- * (Postgres and Temporal: without Temporal no seat can be held). Importing this starts nothing;
- * the activity worker and the reaper schedule are started by main.ts.
+ * transcoder), Idempotency-Key support, live seat maps (one LISTEN connection), the starter of
+ * booking workflows (running until close), and health (Postgres and Temporal: without Temporal
+ * seats can still be held, but no booking workflow starts and nothing can be paid). Importing
+ * this starts nothing; the activity worker and the reaper schedule are started by main.ts.
  */
 export async function build(deps: BookingServerDeps): Promise<BookingServer> {
   const repo = new BookingRepo(deps.db);
   const hub = new InventoryHub({ databaseUrl: deps.databaseUrl, repo, logger: deps.logger });
   const workflows = deps.workflows ?? temporalBookingWorkflows(deps.temporal, { taskQueue: deps.workflowTaskQueue });
+  const starter = new WorkflowStarter({ repo, workflows, logger: deps.logger, ...deps.starter });
   const healthChecks: Record<string, HealthCheck> = {
     postgres: () => pingDatabase(deps.db),
     temporal: () => pingTemporal(deps.temporal),
@@ -67,6 +73,7 @@ export async function build(deps: BookingServerDeps): Promise<BookingServer> {
           db: deps.db,
           repo,
           workflows,
+          starter,
           hub,
           logger: deps.logger,
           limits: { ...DEFAULT_LIMITS, ...deps.limits },
@@ -77,14 +84,17 @@ export async function build(deps: BookingServerDeps): Promise<BookingServer> {
     healthChecks,
     interceptors: [idempotencyInterceptor(deps.db)],
   });
+  starter.start();
   return {
     port: server.port,
     repo,
     hub,
     workflows,
+    starter,
     async close() {
       await hub.close(); // ends the live streams, which would otherwise hold the listener open
       await server.close();
+      await starter.stop(); // after the last hold; what is left starts at the next start
     },
   };
 }

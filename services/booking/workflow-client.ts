@@ -1,4 +1,5 @@
-import { WorkflowNotFoundError, type Client } from "@temporalio/client";
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from "@temporalio/client";
+import { WorkflowIdReusePolicy } from "@temporalio/common";
 import {
   BOOKING_WORKFLOW,
   bookingWorkflowId,
@@ -17,7 +18,10 @@ import { TASK_QUEUES } from "../../workflows/task-queues.js";
  * deadline: a user's request never hangs on Temporal.
  */
 export interface BookingWorkflows {
-  /** Starts the workflow of a booking whose hold has just been written. */
+  /**
+   * Starts the workflow of a held booking. Idempotent: a workflow of that booking that runs (or
+   * ran) already counts as started.
+   */
   start(input: BookingWorkflowInput): Promise<void>;
   /** Sends the payment signal; false when the workflow no longer exists (or never did). */
   paymentSucceeded(bookingId: string, event: PaymentEvent): Promise<boolean>;
@@ -56,6 +60,8 @@ export function temporalBookingWorkflows(client: Client, opts: TemporalWorkflows
         client.workflow.start(BOOKING_WORKFLOW, {
           taskQueue,
           workflowId: bookingWorkflowId(input.bookingId),
+          // one run per booking, ever: a retried start must not begin a second one after the first ended
+          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
           args: [input],
           typedSearchAttributes: [
             { key: SA_SHOWTIME_ID, value: input.showtimeId },
@@ -64,7 +70,9 @@ export function temporalBookingWorkflows(client: Client, opts: TemporalWorkflows
           ],
           memo: input.requestId ? { requestId: input.requestId } : undefined,
         }),
-      );
+      ).catch((err: unknown) => {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      });
     },
 
     async paymentSucceeded(bookingId, event) {

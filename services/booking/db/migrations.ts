@@ -15,6 +15,7 @@ export const INVENTORY_CHANNEL = "booking_inventory";
  * - `inventory_seats`: one row per seat of the showtime, keyed (showtime_id, seat_id). A hold
  *   locks and rewrites only its own few rows, so its cost does not grow with the hall.
  * - `bookings`: one row per hold, which becomes the booking.
+ * - `workflow_starts`: holds whose booking workflow has not been started yet.
  *
  * The seeds' `seatMap` JSON document is what GetInventory *serves*, built from these rows.
  */
@@ -97,6 +98,31 @@ export const migrations: Migration[] = [
       await knex.raw(`DROP TABLE ${SCHEMA}.bookings`);
       await knex.raw(`DROP TABLE ${SCHEMA}.inventory_seats`);
       await knex.raw(`DROP TABLE ${SCHEMA}.showtime_inventory`);
+    },
+  },
+  {
+    /**
+     * Booking workflows waiting to be started (docs/adr/0002-hold-before-workflow-start.md): the
+     * hold writes its row in its own transaction, the service's starter starts the workflow and
+     * deletes the row. `claimed_until` leases a row to one starter at a time (across replicas);
+     * a start that failed is retried once its lease (the backoff) has passed.
+     */
+    name: "0002_workflow_starts",
+    async up(knex) {
+      await knex.raw(`
+        CREATE TABLE ${SCHEMA}.workflow_starts (
+          booking_id     uuid PRIMARY KEY REFERENCES ${SCHEMA}.bookings (id) ON DELETE CASCADE,
+          -- the workflow's input (workflows/booking-types.ts BookingWorkflowInput)
+          input          jsonb NOT NULL,
+          created_at     timestamptz NOT NULL DEFAULT now(),
+          claimed_until  timestamptz,
+          attempts       integer NOT NULL DEFAULT 0,
+          last_error     text
+        )`);
+      await knex.raw(`CREATE INDEX workflow_starts_due ON ${SCHEMA}.workflow_starts (created_at)`);
+    },
+    async down(knex) {
+      await knex.raw(`DROP TABLE ${SCHEMA}.workflow_starts`);
     },
   },
 ];

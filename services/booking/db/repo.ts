@@ -182,6 +182,14 @@ function notify(q: Db, showtimeId: string, seatIds: readonly string[]) {
  * the seat rows it touches in seat_id order (so overlapping transactions queue instead of
  * deadlocking) and sends a NOTIFY that commits with it.
  */
+export interface PendingWorkflowStart {
+  bookingId: string;
+  /** The workflow's input, as the hold wrote it. */
+  input: unknown;
+  /** How many times it was claimed, this time included. */
+  attempts: number;
+}
+
 export class BookingRepo {
   constructor(readonly db: Knex) {}
 
@@ -459,6 +467,58 @@ export class BookingRepo {
     return booking;
   }
 
+  // ─── booking workflows still to be started (workflow-starts.ts) ───
+
+  /** Records, in the hold's transaction, that the booking's workflow is to be started with `input`. */
+  async enqueueWorkflowStart(trx: Knex.Transaction, bookingId: string, input: object): Promise<void> {
+    await trx.raw(`INSERT INTO workflow_starts (booking_id, input) VALUES (?, ?::jsonb)`, [bookingId, JSON.stringify(input)]);
+  }
+
+  /**
+   * Leases up to `limit` due starts (oldest first) for `leaseSeconds`; rows another starter is
+   * leasing right now are skipped, so replicas never start the same workflows side by side.
+   */
+  async claimWorkflowStarts(limit: number, leaseSeconds: number): Promise<PendingWorkflowStart[]> {
+    const { rows } = await this.db.raw(
+      `UPDATE workflow_starts w
+       SET claimed_until = now() + make_interval(secs => ?), attempts = w.attempts + 1
+       FROM (SELECT booking_id FROM workflow_starts
+             WHERE claimed_until IS NULL OR claimed_until < now()
+             ORDER BY created_at LIMIT ? FOR UPDATE SKIP LOCKED) due
+       WHERE w.booking_id = due.booking_id
+       RETURNING w.booking_id, w.input, w.attempts`,
+      [leaseSeconds, limit],
+    );
+    return rows.map((r: { booking_id: string; input: unknown; attempts: number }) => ({ bookingId: r.booking_id, input: r.input, attempts: r.attempts }));
+  }
+
+  /** The input of a booking's workflow when it is still to be started, else undefined. */
+  async pendingWorkflowStart(bookingId: string): Promise<unknown> {
+    const row = await this.db("workflow_starts").where({ booking_id: bookingId }).first("input");
+    return row?.input;
+  }
+
+  /** The workflows of these bookings run (or ran): nothing left to start. */
+  async workflowStartsDone(bookingIds: string[]): Promise<void> {
+    if (bookingIds.length) await this.db.raw(`DELETE FROM workflow_starts WHERE booking_id = ANY(?::uuid[])`, [bookingIds]);
+  }
+
+  /** A start failed: try again in `retryInSeconds` (the row stays leased until then). */
+  async workflowStartFailed(bookingId: string, error: string, retryInSeconds: number): Promise<void> {
+    await this.db.raw(
+      `UPDATE workflow_starts SET claimed_until = now() + make_interval(secs => ?), last_error = ? WHERE booking_id = ?`,
+      [retryInSeconds, error.slice(0, 1000), bookingId],
+    );
+  }
+
+  /** How many workflows wait to be started, and how long the oldest has waited (seconds). */
+  async workflowStartBacklog(): Promise<{ pending: number; oldestSeconds: number }> {
+    const { rows } = await this.db.raw(
+      `SELECT count(*)::int AS pending, coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest FROM workflow_starts`,
+    );
+    return { pending: rows[0].pending, oldestSeconds: rows[0].oldest };
+  }
+
   /**
    * Releases a held booking's seats (only those still held by it: an expired hold may have been
    * taken over by another booking) and sets its final status. No-op unless the booking is held.
@@ -597,9 +657,11 @@ export class BookingRepo {
 
   /** Held bookings whose hold ran out more than `graceSeconds` ago, oldest first. */
   async lapsedHolds(limit: number, graceSeconds: number): Promise<Array<{ id: string; heldUntil: Date }>> {
+    // a hold whose workflow is still to be started is left to that workflow (the starter retries)
     const { rows } = await this.db.raw(
-      `SELECT id, held_until FROM bookings
+      `SELECT id, held_until FROM bookings b
        WHERE status = 'held' AND held_until < now() - make_interval(secs => ?)
+         AND NOT EXISTS (SELECT 1 FROM workflow_starts w WHERE w.booking_id = b.id)
        ORDER BY held_until LIMIT ?`,
       [graceSeconds, limit],
     );

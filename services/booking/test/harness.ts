@@ -1,13 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { Client as TemporalClient, Connection } from "@temporalio/client";
+import { Client as TemporalClient, Connection, WorkflowNotFoundError, type WorkflowExecutionDescription } from "@temporalio/client";
 import { DefaultLogger, Runtime } from "@temporalio/worker";
 import { BookingService } from "../../../gen/ticketing/booking/v1/booking_pb.js";
 import { openDatabase, type Knex } from "../../../lib/db.js";
 import { silentLogger } from "../../../lib/logger.js";
 import { testAuth } from "../../../test/support/auth.js";
 import { createTestDatabase } from "../../../test/support/db.js";
+import { waitFor } from "../../../test/support/waiting.js";
+import { bookingWorkflowId } from "../../../workflows/booking-types.js";
 import { TASK_QUEUES } from "../../../workflows/task-queues.js";
 import { migrations, SCHEMA } from "../db/migrations.js";
 import { BookingRepo } from "../db/repo.js";
@@ -172,3 +174,22 @@ export async function bookingRow(db: Knex, id: string) {
 }
 
 export { errorOf, codeOf, waitFor } from "../../../test/support/waiting.js";
+
+/**
+ * The booking's workflow once it exists: a hold answers before its workflow is started
+ * (services/booking/workflow-starts.ts), so a test that looks at the workflow waits for it.
+ */
+export async function startedWorkflow(temporal: TemporalClient, bookingId: string, timeoutMs = 20_000): Promise<WorkflowExecutionDescription> {
+  return waitFor(
+    `the workflow of booking ${bookingId}`,
+    () =>
+      temporal.workflow
+        .getHandle(bookingWorkflowId(bookingId))
+        .describe()
+        .catch((err: unknown) => {
+          if (err instanceof WorkflowNotFoundError) return undefined;
+          throw err;
+        }),
+    timeoutMs,
+  );
+}

@@ -16,6 +16,8 @@ import {
   seatRows,
   seedInventory,
   startBooking,
+  startedWorkflow,
+  waitFor,
   type BookingHarness,
 } from "./harness.js";
 
@@ -37,8 +39,8 @@ afterAll(async () => {
 const countBookings = async (showtimeId: string) =>
   Number((await h.db("bookings").where({ showtime_id: showtimeId }).count<{ count: string }[]>("* as count"))[0].count);
 
-async function startedInput(workflowId: string): Promise<BookingWorkflowInput> {
-  const history = await h.temporal.workflow.getHandle(workflowId).fetchHistory();
+async function startedInput(on: BookingHarness, workflowId: string): Promise<BookingWorkflowInput> {
+  const history = await on.temporal.workflow.getHandle(workflowId).fetchHistory();
   const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
   return defaultPayloadConverter.fromPayload(payload!);
 }
@@ -52,15 +54,14 @@ describe("ReserveSeats", () => {
     const heldUntil = timestampDate(res.heldUntil!).getTime();
     expect(Math.abs(heldUntil - (Date.now() + 600_000))).toBeLessThan(5_000);
 
-    const handle = h.temporal.workflow.getHandle(bookingWorkflowId(res.bookingId));
-    const d = await handle.describe();
+    const d = await startedWorkflow(h.temporal, res.bookingId);
     expect(d.type).toBe("bookingWorkflow");
     expect(d.taskQueue).toBe(h.queues.workflows);
     expect(d.status.name).toBe("RUNNING");
     expect(d.typedSearchAttributes.get(SA_SHOWTIME_ID)).toBe(showtimeId);
     expect(d.typedSearchAttributes.get(SA_USER_ID)).toBe(user.userId);
     expect(d.typedSearchAttributes.get(SA_BOOKING_STATUS)).toBe("held");
-    const input = await startedInput(bookingWorkflowId(res.bookingId));
+    const input = await startedInput(h, bookingWorkflowId(res.bookingId));
     expect(input).toMatchObject({
       bookingId: res.bookingId,
       showtimeId,
@@ -160,44 +161,80 @@ describe("ReserveSeats", () => {
     expect(await countBookings(showtimeId)).toBe(2);
     const other = await errorOf(h.client.reserveSeats({ showtimeId, seatIds: ["R4S6"] }, key));
     expect(other.code).toBe(Code.AlreadyExists);
-    expect(await h.temporal.workflow.getHandle(bookingWorkflowId(first.bookingId)).describe()).toBeTruthy();
+    expect(await startedWorkflow(h.temporal, first.bookingId)).toBeTruthy();
   });
 });
 
 describe("ReserveSeats while Temporal is down", () => {
   let down: BookingHarness;
+  /** Temporal is "down" while true: starts go to a dead port (real connection errors), else to the real server. */
+  let outage = true;
   beforeAll(async () => {
     const connection = Connection.lazy({
       address: `127.0.0.1:${await freePort()}`,
       interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 2 }))],
       connectTimeout: 1_000,
     });
-    const dead = new TemporalClient({ connection, namespace: "default" });
-    down = await startBooking("rpc-down", { workflows: temporalBookingWorkflows(dead, { callTimeoutMs: 2_000 }) });
+    const dead = temporalBookingWorkflows(new TemporalClient({ connection, namespace: "default" }), { callTimeoutMs: 2_000 });
+    let live: ReturnType<typeof temporalBookingWorkflows> | undefined;
+    const pick = () => (outage ? dead : live!);
+    down = await startBooking("rpc-down", {
+      workflows: {
+        start: (input) => pick().start(input),
+        paymentSucceeded: (id, event) => pick().paymentSucceeded(id, event),
+        cancel: (id, request) => pick().cancel(id, request),
+        isRunning: (id) => pick().isRunning(id),
+      },
+      starter: { pollMs: 200 },
+    });
+    live = temporalBookingWorkflows(down.temporal, { taskQueue: down.queues.workflows, updateTimeoutMs: 2_000 });
   });
   afterAll(async () => {
     await down?.close();
   });
 
-  it("503, and the committed hold is released again (compensation): the seats are available, the booking cancelled", async () => {
-    const { showtimeId } = await seedInventory(down.repo);
-    const err = await errorOf(down.client.reserveSeats({ showtimeId, seatIds: ["R1S1", "R1S2"] }, await down.user()));
-    expect(err.code).toBe(Code.Unavailable);
-    const seats = await seatRows(down.db, showtimeId);
-    expect(seats.get("R1S1")!.status).toBe("available");
-    const rows = await down.db("bookings").where({ showtime_id: showtimeId });
-    expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ status: "cancelled", cancelled_by: "service:booking" });
-  });
-
-  it("with an Idempotency-Key the hold never commits at all: no booking row, and the key can be retried", async () => {
+  it("the hold still succeeds; its workflow waits in workflow_starts and starts once Temporal answers; confirm and cancel answer 503 meanwhile", async () => {
+    outage = true;
     const { showtimeId } = await seedInventory(down.repo);
     const user = await down.user();
-    const key = { headers: { ...user.headers, "idempotency-key": randomUUID() } };
-    expect(await codeOf(down.client.reserveSeats({ showtimeId, seatIds: ["R1S1"] }, key))).toBe(Code.Unavailable);
-    expect(await down.db("bookings").where({ showtime_id: showtimeId })).toHaveLength(0);
-    expect((await seatRows(down.db, showtimeId)).get("R1S1")!.status).toBe("available");
-    expect(await codeOf(down.client.reserveSeats({ showtimeId, seatIds: ["R1S1"] }, key))).toBe(Code.Unavailable);
+    const res = await down.client.reserveSeats({ showtimeId, seatIds: ["R1S1", "R1S2"] }, user);
+    expect(res.status).toBe("held");
+    const seats = await seatRows(down.db, showtimeId);
+    expect(seats.get("R1S1")).toMatchObject({ status: "held", booking_id: res.bookingId });
+    // the starter tried, failed, and keeps the start for later
+    const pending = await waitFor("a failed start attempt", async () => {
+      const row = await down.db("workflow_starts").where({ booking_id: res.bookingId }).first();
+      return row?.attempts >= 1 && row.last_error ? row : undefined;
+    });
+    expect(pending.input).toMatchObject({ bookingId: res.bookingId, showtimeId, seatIds: ["R1S1", "R1S2"], userId: user.userId });
+    // anything that needs the workflow says so, and changes nothing
+    const confirm = await errorOf(down.client.confirmBooking({ bookingId: res.bookingId, paymentStatus: "paid" }, down.service));
+    expect(confirm.code).toBe(Code.Unavailable);
+    expect(confirm.rawMessage).toMatch(/workflow did not start/);
+    expect(await codeOf(down.client.cancelBooking({ bookingId: res.bookingId }, user))).toBe(Code.Unavailable);
+    expect((await bookingRow(down.db, res.bookingId)).status).toBe("held");
+
+    outage = false; // Temporal is back: the starter's next retry (backoff ≤ 4 s here) starts it
+    const d = await startedWorkflow(down.temporal, res.bookingId, 30_000);
+    expect(d.status.name).toBe("RUNNING");
+    expect(await startedInput(down, d.workflowId)).toMatchObject({ bookingId: res.bookingId, heldUntil: timestampDate(res.heldUntil!).toISOString() });
+    await waitFor("the workflow_starts row to go", async () => !(await down.db("workflow_starts").where({ booking_id: res.bookingId }).first()));
+    expect((await bookingRow(down.db, res.bookingId)).status).toBe("held");
+  });
+
+  it("a cancel while the start is pending starts the workflow inline first, then cancels through it", async () => {
+    outage = true;
+    const { showtimeId } = await seedInventory(down.repo);
+    const user = await down.user();
+    const res = await down.client.reserveSeats({ showtimeId, seatIds: ["R2S1"] }, user);
+    await waitFor("a failed start attempt", async () => (await down.db("workflow_starts").where({ booking_id: res.bookingId }).first())?.attempts >= 1);
+    outage = false;
+    // no worker runs this suite's workflows: the cancel update cannot complete, but it reached the
+    // workflow, which therefore runs, and the pending start is gone
+    await codeOf(down.client.cancelBooking({ bookingId: res.bookingId }, user));
+    expect((await startedWorkflow(down.temporal, res.bookingId)).status.name).toBe("RUNNING");
+    expect(await down.db("workflow_starts").where({ booking_id: res.bookingId }).first()).toBeUndefined();
+    await down.temporal.workflow.getHandle(bookingWorkflowId(res.bookingId)).terminate("test done");
   });
 });
 

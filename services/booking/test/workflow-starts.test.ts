@@ -1,0 +1,154 @@
+import { randomUUID } from "node:crypto";
+import { silentLogger } from "../../../lib/logger.js";
+import { bookingWorkflowId, type BookingWorkflowInput } from "../../../workflows/booking-types.js";
+import { createBookingActivities } from "../activities.js";
+import { temporalBookingWorkflows, type BookingWorkflows } from "../workflow-client.js";
+import { WorkflowStarter } from "../workflow-starts.js";
+import { bookingRow, holdDirect, seedInventory, startBooking, startedWorkflow, waitFor, type BookingHarness } from "./harness.js";
+
+/**
+ * The starter of booking workflows (workflow-starts.ts) on real Postgres and the real Temporal
+ * dev server: holds answer before their workflow starts, so the starter must start each one
+ * exactly once, across replicas, through crashes and outages. No worker runs this suite's
+ * workflows: they stay RUNNING and are terminated at the end.
+ */
+
+/** Counts every start call per booking, on the way to the real Temporal client. */
+function counting(inner: () => BookingWorkflows) {
+  const starts = new Map<string, number>();
+  let failNext = 0;
+  const workflows: BookingWorkflows = {
+    async start(input) {
+      starts.set(input.bookingId, (starts.get(input.bookingId) ?? 0) + 1);
+      if (failNext > 0) {
+        failNext--;
+        throw new Error("injected: Temporal did not answer");
+      }
+      return inner().start(input);
+    },
+    paymentSucceeded: (id, e) => inner().paymentSucceeded(id, e),
+    cancel: (id, r) => inner().cancel(id, r),
+    isRunning: (id) => inner().isRunning(id),
+  };
+  return { workflows, starts, failNextStarts: (n: number) => (failNext = n) };
+}
+
+let h: BookingHarness;
+let real: BookingWorkflows;
+const calls = counting(() => real);
+
+beforeAll(async () => {
+  // the service's own starter polls rarely here, so the replicas below do the work
+  h = await startBooking("starts", { workflows: calls.workflows, starter: { pollMs: 60_000 } });
+  real = temporalBookingWorkflows(h.temporal, { taskQueue: h.queues.workflows });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const started: string[] = [];
+afterAll(async () => {
+  await Promise.all(started.map((id) => h.temporal.workflow.getHandle(bookingWorkflowId(id)).terminate("test done").catch(() => undefined)));
+});
+
+/** A hold as ReserveSeats writes it: seats, booking and its pending workflow start, in one transaction. */
+async function queuedHold(showtimeId: string, seatIds: string[]): Promise<BookingWorkflowInput> {
+  return h.db.transaction(async (trx) => {
+    const { booking } = await h.repo.hold(trx, { bookingId: randomUUID(), showtimeId, userId: randomUUID(), seatIds, holdSeconds: 600, maxHeldPerUser: 10 });
+    const input: BookingWorkflowInput = {
+      bookingId: booking.id,
+      showtimeId,
+      userId: booking.userId,
+      seatIds,
+      heldUntil: booking.heldUntil.toISOString(),
+      showStartsAt: booking.startsAt.toISOString(),
+      amountMinor: booking.amountMinor,
+      currency: booking.currency,
+    };
+    await h.repo.enqueueWorkflowStart(trx, booking.id, input);
+    started.push(booking.id);
+    return input;
+  });
+}
+
+const pendingRows = (ids: string[]) => h.db("workflow_starts").whereIn("booking_id", ids).select("booking_id", "attempts", "claimed_until", "last_error");
+
+describe("the workflow starter", () => {
+  it("three replicas draining one table side by side start each of 120 queued workflows exactly once", async () => {
+    const { showtimeId, seatIds } = await seedInventory(h.repo, { rows: 12, perRow: 10 });
+    const inputs = await Promise.all(seatIds.map((seat) => queuedHold(showtimeId, [seat])));
+    const ids = inputs.map((i) => i.bookingId);
+    const replicas = [1, 2].map(() => new WorkflowStarter({ repo: h.repo, workflows: calls.workflows, logger: silentLogger(), concurrency: 8 }));
+    await Promise.all([...replicas.map((r) => r.drain()), h.server.starter.drain()]);
+
+    expect(await pendingRows(ids)).toHaveLength(0);
+    expect(ids.map((id) => calls.starts.get(id))).toEqual(ids.map(() => 1));
+    for (const id of [ids[0], ids[59], ids[119]]) {
+      const d = await startedWorkflow(h.temporal, id, 5_000);
+      expect(d.status.name).toBe("RUNNING");
+    }
+  });
+
+  it("a start repeated after a crash (workflow started, row not yet deleted) finds the workflow and only clears the row", async () => {
+    const { showtimeId } = await seedInventory(h.repo);
+    const input = await queuedHold(showtimeId, ["R1S1"]);
+    await real.start(input); // the crash: started, but the row stayed
+    const before = await startedWorkflow(h.temporal, input.bookingId, 5_000);
+    await new WorkflowStarter({ repo: h.repo, workflows: real, logger: silentLogger() }).drain();
+    expect(await pendingRows([input.bookingId])).toHaveLength(0);
+    const after = await startedWorkflow(h.temporal, input.bookingId, 5_000);
+    expect(after.runId).toBe(before.runId);
+  });
+
+  it("a failed start keeps its row, leased for the backoff (no replica retries it early), and the next try starts it", async () => {
+    const { showtimeId } = await seedInventory(h.repo);
+    const input = await queuedHold(showtimeId, ["R1S2"]);
+    calls.failNextStarts(1);
+    const starter = new WorkflowStarter({ repo: h.repo, workflows: calls.workflows, logger: silentLogger() });
+    await starter.drain();
+    const [row] = await pendingRows([input.bookingId]);
+    expect(row).toMatchObject({ attempts: 1, last_error: expect.stringMatching(/injected/) });
+    expect(new Date(row.claimed_until).getTime()).toBeGreaterThan(Date.now());
+    await starter.drain(); // still leased: nothing happens
+    expect(calls.starts.get(input.bookingId)).toBe(1);
+    await waitFor("the retry after the backoff", async () => {
+      await starter.drain();
+      return (await pendingRows([input.bookingId])).length === 0;
+    });
+    expect(calls.starts.get(input.bookingId)).toBe(2);
+    expect((await startedWorkflow(h.temporal, input.bookingId, 5_000)).status.name).toBe("RUNNING");
+  });
+
+  it("ensureStarted starts a pending workflow inline; for one already started (or a booking without a pending start) it does nothing", async () => {
+    const { showtimeId } = await seedInventory(h.repo);
+    const input = await queuedHold(showtimeId, ["R1S3"]);
+    await h.server.starter.ensureStarted(input.bookingId);
+    expect(await pendingRows([input.bookingId])).toHaveLength(0);
+    expect((await startedWorkflow(h.temporal, input.bookingId, 5_000)).status.name).toBe("RUNNING");
+    const count = calls.starts.get(input.bookingId);
+    await h.server.starter.ensureStarted(input.bookingId);
+    await h.server.starter.ensureStarted(randomUUID());
+    expect(calls.starts.get(input.bookingId)).toBe(count);
+  });
+
+  it("the reaper leaves a lapsed hold whose workflow is still to be started to that workflow", async () => {
+    const { showtimeId } = await seedInventory(h.repo);
+    const pending = await queuedHold(showtimeId, ["R1S4"]);
+    // leased far ahead, so no starter takes it during the test
+    await h.db("workflow_starts").where({ booking_id: pending.bookingId }).update({ claimed_until: new Date(Date.now() + 3_600_000) });
+    const orphan = await holdDirect(h.repo, { showtimeId, seatIds: ["R1S5"], holdSeconds: 1 });
+    await h.db("bookings").whereIn("id", [pending.bookingId]).update({ held_until: new Date(Date.now() - 60_000) });
+    await new Promise((r) => setTimeout(r, 1_100));
+    const activities = createBookingActivities({
+      repo: h.repo,
+      catalog: undefined as never, // not used by the reaper
+      workflows: real,
+      logger: silentLogger(),
+      reaperGraceSeconds: 0,
+    });
+    await activities.reapExpiredHolds({ limit: 100 });
+    expect((await bookingRow(h.db, orphan.booking.id)).status).toBe("expired");
+    expect((await bookingRow(h.db, pending.bookingId)).status).toBe("held");
+    await h.db("workflow_starts").where({ booking_id: pending.bookingId }).delete();
+  });
+});
