@@ -176,8 +176,8 @@ describe("ReserveSeats while Temporal is down", () => {
       connectTimeout: 1_000,
     });
     const dead = temporalBookingWorkflows(new TemporalClient({ connection, namespace: "default" }), { callTimeoutMs: 2_000 });
-    let live: ReturnType<typeof temporalBookingWorkflows> | undefined;
-    const pick = () => (outage ? dead : live!);
+    // `live` is defined below, once the harness (and its Temporal client) exists; nothing picks it before `outage` ends
+    const pick = () => (outage ? dead : live);
     down = await startBooking("rpc-down", {
       workflows: {
         start: (input) => pick().start(input),
@@ -187,7 +187,7 @@ describe("ReserveSeats while Temporal is down", () => {
       },
       starter: { pollMs: 200 },
     });
-    live = temporalBookingWorkflows(down.temporal, { taskQueue: down.queues.workflows, updateTimeoutMs: 2_000 });
+    const live = temporalBookingWorkflows(down.temporal, { taskQueue: down.queues.workflows, updateTimeoutMs: 2_000 });
   });
   afterAll(async () => {
     await down?.close();
