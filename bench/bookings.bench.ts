@@ -5,6 +5,7 @@
  * `confirmed` measured on the server (webhook_events.received_at → bookings.confirmed_at).
  * Targets: ≥ 50 bookings/s, p95 webhook → confirmed ≤ 1 s.
  */
+import os from "node:os";
 import knexFactory, { type Knex } from "knex";
 import type { Benchmark, BenchContext } from "./context";
 import { ms, percentile } from "./stats";
@@ -49,6 +50,8 @@ interface LevelResult {
   done: Done[];
   errors: string[];
   cpu: string;
+  /** CPU of the whole stack (and of the Temporal server alone) per confirmed booking. */
+  cpuPerBookingMs: { all: number; temporal: number };
   /** Server-side, ms: devgw event created (simulate) → webhook received; webhook received → booking confirmed. */
   delivery: number[];
   confirm: number[];
@@ -124,7 +127,11 @@ async function runLevel(
     },
     out,
   );
-  const cpu = cpuBreakdown(before, cpuSnapshot(), out.seconds);
+  const after = cpuSnapshot();
+  const cpu = cpuBreakdown(before, after, out.seconds);
+  const used = (k?: string) => [...after].filter(([name]) => !k || name === k).reduce((sum, [name, v]) => sum + Math.max(0, v - (before.get(name) ?? 0)), 0);
+  const confirmed = Math.max(1, out.count("confirmed"));
+  const cpuPerBookingMs = { all: (used() / confirmed) * 1000, temporal: (used("temporal server") / confirmed) * 1000 };
   progress(`${concurrency} clients: ${out.count("confirmed")} of ${out.count()} confirmed in ${out.seconds.toFixed(1)} s`);
 
   // server-side: the payment's event (simulate), its webhook's processing, the booking's confirmation
@@ -138,7 +145,7 @@ async function runLevel(
     [done.map((d) => d.bookingId)],
   );
   const sorted = (k: string) => rows.map((r: Record<string, string>) => Number(r[k])).sort((a: number, b: number) => a - b);
-  return { concurrency, out, steps, done, errors, cpu, delivery: sorted("delivery_ms"), confirm: sorted("confirm_ms") };
+  return { concurrency, out, steps, done, errors, cpu, cpuPerBookingMs, delivery: sorted("delivery_ms"), confirm: sorted("confirm_ms") };
 }
 
 /** Every counted booking: confirmed and paid, its seats booked by it, its payment succeeded and handed to the workflow. */
@@ -235,6 +242,15 @@ export const bookingsBench: Benchmark = {
         "CPU of the stack's processes while the bookings ran (utime + stime from /proc):",
         "",
         ...results.map((r) => `- ${r.concurrency} clients: ${r.cpu}`),
+        "",
+        `What the machine allows: CPU-seconds per confirmed booking, divided into the machine's ${os.cpus().length} cores, is the most ` +
+          "bookings/s it could complete if nothing waited on anything (the load generator's status polling included):",
+        "",
+        ...results.map(
+          (r) =>
+            `- ${r.concurrency} clients: ${r.cpuPerBookingMs.all.toFixed(0)} CPU-ms per booking → at most ${((os.cpus().length * 1000) / r.cpuPerBookingMs.all).toFixed(1)} bookings/s; ` +
+            `the Temporal dev server's share alone ${r.cpuPerBookingMs.temporal.toFixed(0)} CPU-ms → at most ${((os.cpus().length * 1000) / r.cpuPerBookingMs.temporal).toFixed(1)} bookings/s if it had the machine to itself`,
+        ),
       ].join("\n");
     } finally {
       await db.destroy();

@@ -6,6 +6,7 @@
  * never a seat held or booked twice (checked in the database after every round).
  */
 import { randomUUID } from "node:crypto";
+import os from "node:os";
 import { Client, Connection } from "@temporalio/client";
 import knexFactory, { type Knex } from "knex";
 import { SA_BOOKING_STATUS, SA_SHOWTIME_ID, SA_USER_ID } from "../workflows/search-attributes";
@@ -60,7 +61,12 @@ interface ScenarioResult {
   note: string;
   /** Per timed round: booking workflows not yet started when the round's last hold answered, and how long until all were. */
   starts: Array<{ pending: number; drainMs: number }>;
+  /** CPU of the whole stack per request (hold or 409), the round's queued workflow starts included. */
+  cpuPerRequestMs?: number;
 }
+
+const cpuTotal = (before: Map<string, number>, after: Map<string, number>) =>
+  [...after].reduce((sum, [k, v]) => sum + Math.max(0, v - (before.get(k) ?? 0)), 0);
 
 /**
  * Holds answer before their workflow starts (docs/adr/0002): how many starts were still queued
@@ -103,6 +109,8 @@ async function restScenario(ctx: BenchContext, db: Knex, label: string, st: Benc
   let cancelRetries = 0;
   const cpuBefore = new Map<string, number>();
   const cpuAfter = new Map<string, number>();
+  const fullBefore = new Map<string, number>();
+  const fullAfter = new Map<string, number>();
 
   const round = async (total: number, into: Outcomes, warmUp = false) => {
     const heldSeats = new Map<number, number>(); // user index → seats held this round
@@ -140,7 +148,6 @@ async function restScenario(ctx: BenchContext, db: Knex, label: string, st: Benc
 
   const starts: Array<{ pending: number; drainMs: number }> = [];
   const settle = async (held: Array<{ bookingId: string; token: string; seatIds: string[] }>, check: boolean) => {
-    if (check) starts.push(await startBacklog(db));
     if (check) {
       integrity.push(await inventoryIntegrity(db, st.showtimeId));
       const seen = new Set<string>();
@@ -174,6 +181,8 @@ async function restScenario(ctx: BenchContext, db: Knex, label: string, st: Benc
     const held = await round(PER_ROUND, out);
     addDelta(cpuBefore, cpuAfter, before, cpuSnapshot());
     progress(`${label}: round ${r + 1}/${ROUNDS}, ${out.count("held")} holds of ${out.count()} requests in ${out.seconds.toFixed(1)} s`);
+    starts.push(await startBacklog(db));
+    addDelta(fullBefore, fullAfter, before, cpuSnapshot()); // the round and its queued workflow starts
     await settle(held, true);
   }
   integrity.push(await inventoryIntegrity(db, st.showtimeId)); // after the last cancel: all free again
@@ -186,6 +195,7 @@ async function restScenario(ctx: BenchContext, db: Knex, label: string, st: Benc
     errors,
     cpu: cpuBreakdown(cpuBefore, cpuAfter, out.seconds),
     starts,
+    cpuPerRequestMs: (cpuTotal(fullBefore, fullAfter) / out.count()) * 1000,
     note:
       `inventory ready ${(st.inventoryReadyMs / 1000).toFixed(1)} s after the showtime's 201` +
       (cancelRetries ? `; ${cancelRetries} cancellations answered 503 and were retried` : ""),
@@ -308,6 +318,7 @@ async function rawScenario(ctx: BenchContext, db: Knex, st: BenchShowtime): Prom
     errors,
     cpu: cpuBreakdown(cpuBefore, cpuAfter, out.seconds),
     starts: [],
+    cpuPerRequestMs: (cpuTotal(cpuBefore, cpuAfter) / out.count()) * 1000,
     note: `pool of ${poolSize} connections`,
     poolSize,
   };
@@ -388,6 +399,7 @@ async function temporalScenario(ctx: BenchContext): Promise<ScenarioResult> {
     errors,
     cpu: cpuBreakdown(cpuBefore, cpuAfter, out.seconds),
     starts: [],
+    cpuPerRequestMs: (cpuTotal(cpuBefore, cpuAfter) / out.count()) * 1000,
     note: "no seats involved",
   };
 }
@@ -478,6 +490,14 @@ export const holdsBench: Benchmark = {
           `hold p50, REST / Postgres floor: ${(r1k.out.p(50, "held") / floor.out.p(50, "held")).toFixed(1)}× (1,000 seats)`,
         `- REST holds/s / bare Temporal starts/s: ${(holdsPerS(r1k) / holdsPerS(temporal)).toFixed(2)} (1,000 seats), ${(holdsPerS(r20k) / holdsPerS(temporal)).toFixed(2)} (20,000 seats); ` +
           `REST 409 p50 vs hold p50: ${ms(r1k.out.p(50, "taken"))} vs ${ms(r1k.out.p(50, "held"))} (1,000 seats)`,
+        "",
+        `What the machine allows: CPU-seconds of the whole stack (every process, the load generator included) per request, ` +
+          `divided into the machine's ${os.cpus().length} cores, is the most requests/s it could serve if nothing waited on anything:`,
+        "",
+        ...results.map((r) => {
+          const per = r.cpuPerRequestMs ?? Number.NaN;
+          return `- ${r.label}: ${per.toFixed(1)} CPU-ms per request${r.starts.length ? " (its workflow start included)" : ""} → at most ${f1((os.cpus().length * 1000) / per)} requests/s`;
+        }),
         "",
         "Targets:",
         "",
