@@ -26,6 +26,8 @@ export function createServiceClient<T extends DescService>(
     baseUrl,
     interceptors: [internalCallInterceptor(credential)],
     defaultTimeoutMs: 10_000,
+    // loopback or data-centre hops: compressing answers costs CPU on both ends and saves nothing
+    acceptCompression: [],
   });
   return createClient(service, transport);
 }

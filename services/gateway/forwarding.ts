@@ -17,7 +17,9 @@ export function createBackend(name: string, baseUrl: string): Backend {
   const sessionManager = new Http2SessionManager(baseUrl);
   // no default deadline on the transport: server streams (live seat maps) stay open; unary calls
   // get the caller's deadline or the gateway's upstream timeout per call
-  const transport = createGrpcTransport({ baseUrl, sessionManager, readMaxBytes: 64 * 1024 * 1024 });
+  // acceptCompression []: the backends answer uncompressed (gzip on an internal hop costs CPU on
+  // both ends and saves nothing); what the gateway sends its own clients is its business
+  const transport = createGrpcTransport({ baseUrl, sessionManager, readMaxBytes: 64 * 1024 * 1024, acceptCompression: [] });
   return { name, baseUrl, transport, close: () => sessionManager.abort() };
 }
 
