@@ -18,6 +18,7 @@ export interface WebhookSenderOptions {
   timeoutMs?: number;
   /** Stripe gives up after three days. */
   giveUpAfterMs?: number;
+  /** Most deliveries in flight at once (each is claimed as soon as there is room). Default 20. */
   batchSize?: number;
 }
 
@@ -44,6 +45,8 @@ export class WebhookSender {
   private wake?: () => void;
   private kicked = false;
   private readonly inFlight = new Set<AbortController>();
+  private readonly deliveries = new Set<Promise<void>>();
+  private full = false;
 
   constructor(private readonly opts: WebhookSenderOptions) {}
 
@@ -67,20 +70,32 @@ export class WebhookSender {
     await this.loop;
   }
 
+  /**
+   * Keeps up to `batchSize` deliveries in flight: a new event is claimed as soon as there is room,
+   * not when a whole batch has been answered (a slow endpoint must not hold up the events behind it).
+   */
   private async run(): Promise<void> {
     const pollMs = this.opts.pollMs ?? 1_000;
+    const maxInFlight = this.opts.batchSize ?? 20;
     while (this.running) {
-      let sent = 0;
-      try {
-        sent = await this.sendDue();
-      } catch (err) {
-        if (this.running) this.opts.logger.warn({ err }, "webhook sender: could not read due events");
+      const room = maxInFlight - this.deliveries.size;
+      let claimed = 0;
+      if (room > 0) {
+        try {
+          claimed = await this.sendDue(room);
+        } catch (err) {
+          if (this.running) this.opts.logger.warn({ err }, "webhook sender: could not read due events");
+        }
       }
-      if (sent > 0 || !this.running) continue;
-      if (this.kicked) {
+      if (!this.running) break;
+      if (room > 0 && claimed === room) continue; // there may be more due
+      if (room > 0 && this.kicked) {
         this.kicked = false;
         continue;
       }
+      // full: wait for a delivery to finish (it wakes us); else for a kick or the next poll
+      this.full = room <= 0;
+      if (this.full && this.deliveries.size < maxInFlight) continue; // one finished meanwhile
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, pollMs);
         this.wake = () => {
@@ -90,10 +105,14 @@ export class WebhookSender {
       });
       this.wake = undefined;
     }
+    await Promise.all(this.deliveries);
   }
 
-  /** Claims the due events (a lease: nobody else takes them meanwhile) and delivers them. */
-  private async sendDue(): Promise<number> {
+  /**
+   * Claims up to `limit` due events (a lease: nobody else takes them meanwhile) and starts their
+   * deliveries; a finished delivery wakes the loop, which then has room again.
+   */
+  private async sendDue(limit: number): Promise<number> {
     this.kicked = false;
     const { db } = this.opts;
     const leaseMs = (this.opts.timeoutMs ?? 10_000) + 20_000;
@@ -104,9 +123,17 @@ export class WebhookSender {
            WHERE delivered_at IS NULL AND abandoned_at IS NULL AND next_attempt_at <= now()
            ORDER BY seq LIMIT ? FOR UPDATE SKIP LOCKED)
         RETURNING seq, id, type, payload, attempts, created_at`,
-      [leaseMs / 1000, this.opts.batchSize ?? 20],
+      [leaseMs / 1000, limit],
     );
-    await Promise.all(rows.map((e) => this.deliver(e)));
+    for (const e of rows) {
+      const delivery: Promise<void> = this.deliver(e)
+        .catch((err: unknown) => this.opts.logger.error({ err, eventId: e.id }, "webhook delivery crashed; retried when its lease ends"))
+        .finally(() => {
+          this.deliveries.delete(delivery);
+          if (this.full) this.wake?.();
+        });
+      this.deliveries.add(delivery);
+    }
     return rows.length;
   }
 
