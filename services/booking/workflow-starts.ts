@@ -39,6 +39,8 @@ export class WorkflowStarter {
   private kicked = false;
   private running = false;
   private inFlight = 0;
+  /** This process's starts in flight, by booking: ensureStarted waits for one rather than racing it. */
+  private readonly starting = new Map<string, Promise<unknown>>();
   private readonly settledWaiters: Array<() => void> = [];
 
   constructor(private readonly opts: WorkflowStarterOptions) {
@@ -74,6 +76,8 @@ export class WorkflowStarter {
    * (or ran). Throws when Temporal cannot start it: the caller must not go on as if it ran.
    */
   async ensureStarted(bookingId: string): Promise<void> {
+    const inFlight = this.starting.get(bookingId);
+    if (inFlight) await inFlight; // it either started the workflow (row gone) or failed (row stays)
     const input = await this.opts.repo.pendingWorkflowStart(bookingId);
     if (input === undefined) return;
     await this.opts.workflows.start(input as BookingWorkflowInput);
@@ -126,7 +130,7 @@ export class WorkflowStarter {
   private launch(row: PendingWorkflowStart): void {
     this.inFlight++;
     const { repo, workflows, logger } = this.opts;
-    workflows
+    const started = workflows
       .start(row.input as BookingWorkflowInput)
       .then(
         () => repo.workflowStartsDone([row.bookingId]),
@@ -139,8 +143,10 @@ export class WorkflowStarter {
       .catch((err: unknown) => logger.error({ err, bookingId: row.bookingId }, "workflow starter could not record a start; its lease runs out and it is retried"))
       .finally(() => {
         this.inFlight--;
+        this.starting.delete(row.bookingId);
         this.settledWaiters.splice(0).forEach((wake) => wake());
       });
+    this.starting.set(row.bookingId, started);
   }
 
   private oneSettled(): Promise<void> {

@@ -17,9 +17,11 @@ import { bookingRow, holdDirect, seedInventory, startBooking, startedWorkflow, w
 function counting(inner: () => BookingWorkflows) {
   const starts = new Map<string, number>();
   let failNext = 0;
+  let delayMs = 0;
   const workflows: BookingWorkflows = {
     async start(input) {
       starts.set(input.bookingId, (starts.get(input.bookingId) ?? 0) + 1);
+      if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
       if (failNext > 0) {
         failNext--;
         throw new Error("injected: Temporal did not answer");
@@ -30,7 +32,7 @@ function counting(inner: () => BookingWorkflows) {
     cancel: (id, r) => inner().cancel(id, r),
     isRunning: (id) => inner().isRunning(id),
   };
-  return { workflows, starts, failNextStarts: (n: number) => (failNext = n) };
+  return { workflows, starts, failNextStarts: (n: number) => (failNext = n), delayStarts: (ms: number) => (delayMs = ms) };
 }
 
 let h: BookingHarness;
@@ -129,6 +131,22 @@ describe("the workflow starter", () => {
     await h.server.starter.ensureStarted(input.bookingId);
     await h.server.starter.ensureStarted(randomUUID());
     expect(calls.starts.get(input.bookingId)).toBe(count);
+  });
+
+  it("ensureStarted waits for this process's start in flight instead of starting the workflow a second time", async () => {
+    const { showtimeId } = await seedInventory(h.repo);
+    calls.delayStarts(500);
+    try {
+      const input = await queuedHold(showtimeId, ["R1S6"]);
+      h.server.starter.kick();
+      await waitFor("the starter to claim it", async () => (await pendingRows([input.bookingId]))[0]?.attempts === 1, 5_000, 10);
+      await h.server.starter.ensureStarted(input.bookingId);
+      expect(calls.starts.get(input.bookingId)).toBe(1);
+      expect(await pendingRows([input.bookingId])).toHaveLength(0);
+      expect((await startedWorkflow(h.temporal, input.bookingId, 5_000)).status.name).toBe("RUNNING");
+    } finally {
+      calls.delayStarts(0);
+    }
   });
 
   it("the reaper leaves a lapsed hold whose workflow is still to be started to that workflow", async () => {
