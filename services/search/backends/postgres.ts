@@ -34,6 +34,8 @@ export interface PostgresBackendOptions {
 export { TRGM_THRESHOLD } from "../db/migrations.js";
 /** Similar dictionary words taken per query word, most similar first. */
 const SIMILAR_PER_WORD = 8;
+/** Words up to this long also match dictionary words one edit away (oneEditAway). */
+const SHORT_WORD = 5;
 /** Weight of a typo match relative to an exact (prefix) match. */
 const FUZZY_WEIGHT = 0.5;
 /** ts_rank weights {D, C, B, A}: event name A, keywords B, venue name / city / category C. */
@@ -69,6 +71,33 @@ function haversine(lat: number, lon: number): Fragment {
 /** Lower-case words (letters and digits) of a text, each once, in order. */
 export function wordsOf(text: string, max = 16): string[] {
   return [...new Set(text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])].slice(0, max);
+}
+
+const EDIT_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+/**
+ * Every string one edit away from `word`: a letter deleted, two neighbours swapped, a letter
+ * replaced or inserted (the engines' fuzziness for words of 3–5 letters, a swap counting as one
+ * edit). Trigram similarity misses these for short words: "jzaz" shares no trigram with "jazz".
+ * Letters outside a–z/0–9 that the word itself has are tried too. Empty below 3 letters.
+ */
+export function oneEditAway(word: string): string[] {
+  const letters = [...word];
+  if (letters.length < 3) return [];
+  const alphabet = [...new Set([...EDIT_ALPHABET, ...letters])];
+  const out = new Set<string>();
+  for (let i = 0; i <= letters.length; i++) {
+    const head = letters.slice(0, i).join("");
+    const tail = letters.slice(i);
+    if (tail.length) out.add(head + tail.slice(1).join("")); // delete
+    if (tail.length > 1) out.add(head + tail[1] + tail[0] + tail.slice(2).join("")); // swap
+    for (const c of alphabet) {
+      if (tail.length && c !== tail[0]) out.add(head + c + tail.slice(1).join("")); // replace
+      out.add(head + c + tail.join("")); // insert
+    }
+  }
+  out.delete(word);
+  return [...out];
 }
 
 /** The query words as a prefix OR query ('simple' configuration), or undefined without words. */
@@ -208,19 +237,25 @@ export class PostgresBackend implements SearchBackend {
     let score: Fragment = { sql: "0::float8", args: [] };
     if (query.text) {
       const words = wordsOf(query.text, 8);
-      // typos: dictionary words similar to each query word (trigram index, small table)
+      // typos: dictionary words similar to each query word (trigram index, small table), and
+      // those one edit away from a short word (exact lookups), in one round trip
+      const edits = words.filter((w) => [...w].length <= SHORT_WORD).flatMap((w) => oneEditAway(w).map((e) => [w, e] as const));
       const similar = words.length
         ? (
             await this.db.raw<{ rows: Array<{ token: string; word: string }> }>(
-              `SELECT token, word FROM ${q(SCHEMA)}.${q(SIMILAR_WORDS_FUNCTION)}(?::text[], ?)`,
-              [words, SIMILAR_PER_WORD],
+              `SELECT token, word FROM ${q(SCHEMA)}.${q(SIMILAR_WORDS_FUNCTION)}(?::text[], ?)
+               UNION
+               SELECT e.token, w.word FROM unnest(?::text[], ?::text[]) AS e(token, word)
+                 JOIN ${this.table(WORDS_TABLE)} w ON w.word = e.word`,
+              [words, SIMILAR_PER_WORD, edits.map((e) => e[0]), edits.map((e) => e[1])],
             )
           ).rows
         : [];
       // per query word: its prefix query, and the typo query of its similar words
       const perWord = words.map((w) => {
         const fuzzy = similar.filter((r) => r.token === w && !r.word.startsWith(w)).map((r) => r.word);
-        return { exact: `${w}:*`, fuzzy: fuzzy.length ? [...new Set(fuzzy)].join(" | ") : undefined };
+        const some = [...new Set(fuzzy)].slice(0, 2 * SIMILAR_PER_WORD);
+        return { exact: `${w}:*`, fuzzy: some.length ? some.join(" | ") : undefined };
       });
       const all = perWord.flatMap((p) => [p.exact, ...(p.fuzzy ? [p.fuzzy] : [])]).join(" | ");
       // nothing to match with (no letters or digits in the query): no result

@@ -326,6 +326,9 @@ describe.each(BACKENDS)("search on %s", (backendName) => {
       // name beats keyword: "superhero" is a keyword of the Dark Knight only; "jazz" is a name
       const jazz = await search(h, { city, query: "jazz" });
       expect(jazz.results.map((r) => r.event!.name)).toEqual(["Jazz Night", "Jazz Night", "Jazz Night"]);
+      // two letters swapped in a short word is one edit, though "jzaz" shares no trigram with "jazz"
+      const swapped = await search(h, { city, query: "jzaz" });
+      expect(swapped.results.map((r) => r.event!.name)).toEqual(["Jazz Night", "Jazz Night", "Jazz Night"]);
       expect((await search(h, { city, query: "zzzqqq" })).total).toBe(0);
     });
 
