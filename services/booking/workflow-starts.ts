@@ -42,6 +42,7 @@ export class WorkflowStarter {
   /** This process's starts in flight, by booking: ensureStarted waits for one rather than racing it. */
   private readonly starting = new Map<string, Promise<unknown>>();
   private readonly settledWaiters: Array<() => void> = [];
+  private lastBacklogCheck = 0;
 
   constructor(private readonly opts: WorkflowStarterOptions) {
     this.concurrency = opts.concurrency ?? 16;
@@ -97,6 +98,7 @@ export class WorkflowStarter {
       if (!this.running || this.pumping) return;
       this.pumping = this.pump()
         .catch((err: unknown) => this.opts.logger.warn({ err }, "workflow starter: could not claim starts; will retry"))
+        .then(() => this.warnOfBacklog())
         .finally(() => {
           this.pumping = undefined;
           if (!this.running) return;
@@ -109,6 +111,16 @@ export class WorkflowStarter {
         });
     }, ms);
     this.timer.unref();
+  }
+
+  /** Once a minute at most: a warning for operators when starts have waited longer than that. */
+  private async warnOfBacklog(): Promise<void> {
+    if (Date.now() - this.lastBacklogCheck < 60_000) return;
+    this.lastBacklogCheck = Date.now();
+    const backlog = await this.opts.repo.workflowStartBacklog().catch(() => undefined);
+    if (backlog && backlog.oldestSeconds > 60) {
+      this.opts.logger.warn(backlog, "booking workflows have waited over a minute to be started (is Temporal reachable?); their holds are safe, payments wait");
+    }
   }
 
   /** Keeps up to `concurrency` starts in flight while rows are due. */
