@@ -1,5 +1,5 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from "@temporalio/client";
-import { NativeConnection, Worker } from "@temporalio/worker";
+import { startActivityWorker as startSharedWorker } from "../../lib/activity-worker.js";
 import type { Logger } from "../../lib/logger.js";
 import type { BookingActivities } from "../../workflows/booking-types.js";
 import { TASK_QUEUES } from "../../workflows/task-queues.js";
@@ -48,62 +48,12 @@ const sleep = (ms: number, stop: AbortSignal) =>
   });
 
 /**
- * Runs the booking activities' Temporal worker (NativeConnection) on the booking task queue.
- * It connects in the background and reconnects with backoff, so the service starts and serves
- * reads while Temporal is down (its holds answer 503 until Temporal is back). `close()` stops
- * polling, lets running activities finish, then closes the connection.
+ * Runs the booking activities' Temporal worker on the booking task queue (lib/activity-worker.ts:
+ * it connects in the background and reconnects with backoff, so the service serves reads and
+ * takes holds while Temporal is down; their workflows start when it is back).
  */
 export function startActivityWorker(opts: ActivityWorkerOptions): Background {
-  const taskQueue = opts.taskQueue ?? TASK_QUEUES.booking;
-  const stop = new AbortController();
-  let worker: Worker | undefined;
-  let markReady!: () => void;
-  const ready = new Promise<void>((r) => (markReady = r));
-
-  const loop = async () => {
-    let delay = 500;
-    while (!stop.signal.aborted) {
-      let connection: NativeConnection | undefined;
-      try {
-        connection = await NativeConnection.connect({ address: opts.address });
-        if (stop.signal.aborted) break;
-        worker = await Worker.create({ connection, namespace: opts.namespace, taskQueue, activities: opts.activities });
-        const running = worker.run();
-        if (stop.signal.aborted) {
-          worker.shutdown(); // close() came while we were creating it
-        } else {
-          opts.logger.info({ taskQueue }, "booking activity worker running");
-          markReady();
-          delay = 500;
-        }
-        await running; // returns after shutdown(); throws when the worker died
-      } catch (err) {
-        if (!stop.signal.aborted) opts.logger.warn({ err, taskQueue }, "booking activity worker is down; retrying");
-      } finally {
-        worker = undefined;
-        await connection?.close().catch(() => undefined);
-      }
-      if (stop.signal.aborted) break;
-      await sleep(delay, stop.signal);
-      delay = Math.min(delay * 2, 30_000);
-    }
-  };
-  const done = loop();
-
-  return {
-    ready,
-    async close() {
-      stop.abort();
-      const w = worker;
-      if (w && w.getState() === "RUNNING") {
-        w.shutdown();
-        await done; // running activities finish first
-      } else {
-        // still connecting (Temporal down): do not wait for an attempt that cannot be cut short
-        await Promise.race([done, sleep(2_000, new AbortController().signal)]);
-      }
-    },
-  };
+  return startSharedWorker({ name: "booking", ...opts, taskQueue: opts.taskQueue ?? TASK_QUEUES.booking });
 }
 
 /**

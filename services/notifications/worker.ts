@@ -1,4 +1,4 @@
-import { NativeConnection, Worker } from "@temporalio/worker";
+import { startActivityWorker as startSharedWorker } from "../../lib/activity-worker.js";
 import type { Logger } from "../../lib/logger.js";
 import type { NotificationActivities } from "../../workflows/notification-types.js";
 import { TASK_QUEUES } from "../../workflows/task-queues.js";
@@ -28,72 +28,11 @@ export interface ActivityWorker {
   close(): Promise<void>;
 }
 
-const sleep = (ms: number, stop: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    stop.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
-  });
-
 /**
- * Runs the notifications activities' Temporal worker. It connects in the background and
- * reconnects with backoff, so the service starts and serves its message log while Temporal is
- * down. `close()` stops polling, lets running activities finish, then closes the connection.
+ * Runs the notifications activities' Temporal worker (lib/activity-worker.ts: it connects in the
+ * background and reconnects with backoff, so the service serves its message log while Temporal
+ * is down).
  */
 export function startActivityWorker(opts: ActivityWorkerOptions): ActivityWorker {
-  const stop = new AbortController();
-  let worker: Worker | undefined;
-  let markReady!: () => void;
-  const ready = new Promise<void>((r) => (markReady = r));
-
-  const loop = async () => {
-    let delay = 500;
-    while (!stop.signal.aborted) {
-      let connection: NativeConnection | undefined;
-      try {
-        connection = await NativeConnection.connect({ address: opts.address });
-        if (stop.signal.aborted) break;
-        worker = await Worker.create({
-          connection,
-          namespace: opts.namespace,
-          taskQueue: opts.taskQueue,
-          activities: opts.activities,
-        });
-        const running = worker.run();
-        if (stop.signal.aborted) {
-          worker.shutdown(); // close() came while we were creating it
-        } else {
-          opts.logger.info({ taskQueue: opts.taskQueue }, "notifications activity worker running");
-          markReady();
-          delay = 500;
-        }
-        await running; // returns after shutdown(); throws when the worker died
-      } catch (err) {
-        if (!stop.signal.aborted) opts.logger.warn({ err, taskQueue: opts.taskQueue }, "notifications activity worker is down; retrying");
-      } finally {
-        worker = undefined;
-        await connection?.close().catch(() => undefined);
-      }
-      if (stop.signal.aborted) break;
-      await sleep(delay, stop.signal);
-      delay = Math.min(delay * 2, 30_000);
-    }
-  };
-  const done = loop();
-
-  return {
-    ready,
-    async close() {
-      stop.abort();
-      const w = worker;
-      if (w && w.getState() === "RUNNING") w.shutdown();
-      await done;
-    },
-  };
+  return startSharedWorker({ name: "notifications", ...opts });
 }

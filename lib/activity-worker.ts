@@ -1,0 +1,102 @@
+import { NativeConnection, Worker, type WorkerOptions } from "@temporalio/worker";
+import type { Logger } from "./logger.js";
+
+export interface ActivityWorkerOptions {
+  /** Who runs it, for logs: "booking", "payments", … */
+  name: string;
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  activities: object;
+  logger: Logger;
+  /** First pause before reconnecting while Temporal is unreachable; doubles up to 30 s. Default 500 ms. */
+  retryMs?: number;
+  /** Further Temporal worker options (e.g. maxConcurrentActivityTaskExecutions). */
+  tuning?: Pick<WorkerOptions, "maxConcurrentActivityTaskExecutions">;
+}
+
+export interface ActivityWorker {
+  readonly taskQueue: string;
+  /** Resolves once the worker polls its task queue (the first time); never rejects. */
+  readonly ready: Promise<void>;
+  /** Stops polling, lets running activities finish, closes the connection. */
+  close(): Promise<void>;
+}
+
+const MAX_RETRY_MS = 30_000;
+/** How long close() waits for a connection attempt still under way (Temporal down) to give up. */
+const CLOSE_WHILE_CONNECTING_MS = 2_000;
+
+/**
+ * Runs a service's Temporal activity worker. It does not need Temporal at start-up: it connects
+ * in the background, retrying with backoff, and reconnects when the worker stops on an error, so
+ * the service starts and serves what it can while Temporal is down.
+ */
+export function startActivityWorker(opts: ActivityWorkerOptions): ActivityWorker {
+  const { name, taskQueue, logger } = opts;
+  const firstRetryMs = opts.retryMs ?? 500;
+  const stop = new AbortController();
+  let worker: Worker | undefined;
+  let markReady!: () => void;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+
+  const pause = (ms: number, signal: AbortSignal) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      signal.addEventListener(
+        "abort",
+        () => {
+          clearTimeout(t);
+          resolve();
+        },
+        { once: true },
+      );
+    });
+
+  const loop = (async () => {
+    let delay = firstRetryMs;
+    while (!stop.signal.aborted) {
+      let connection: NativeConnection | undefined;
+      try {
+        connection = await NativeConnection.connect({ address: opts.address });
+        if (stop.signal.aborted) break;
+        worker = await Worker.create({ connection, namespace: opts.namespace, taskQueue, activities: opts.activities, ...opts.tuning });
+        const running = worker.run();
+        while (worker.getState() === "INITIALIZED") await pause(20, stop.signal);
+        if (stop.signal.aborted) {
+          if (worker.getState() === "RUNNING") worker.shutdown(); // close() came while it was being made
+        } else if (worker.getState() === "RUNNING") {
+          logger.info({ taskQueue }, `${name} activity worker running`);
+          markReady();
+          delay = firstRetryMs;
+        }
+        await running; // returns after shutdown(); throws when the worker died
+        if (!stop.signal.aborted) logger.warn({ taskQueue }, `${name} activity worker stopped; restarting`);
+      } catch (err) {
+        if (!stop.signal.aborted) logger.warn({ err, taskQueue, retryInMs: delay }, `${name} activity worker is down (Temporal unreachable?); retrying`);
+      } finally {
+        worker = undefined;
+        await connection?.close().catch(() => undefined);
+      }
+      if (stop.signal.aborted) break;
+      await pause(delay, stop.signal);
+      delay = Math.min(delay * 2, MAX_RETRY_MS);
+    }
+  })();
+
+  return {
+    taskQueue,
+    ready,
+    async close() {
+      stop.abort();
+      const w = worker;
+      if (w && w.getState() === "RUNNING") {
+        w.shutdown();
+        await loop; // running activities finish first
+      } else {
+        // still connecting: an attempt against a Temporal that is down cannot be cut short
+        await Promise.race([loop, pause(CLOSE_WHILE_CONNECTING_MS, new AbortController().signal)]);
+      }
+    },
+  };
+}
