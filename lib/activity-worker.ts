@@ -42,15 +42,15 @@ export function startActivityWorker(opts: ActivityWorkerOptions): ActivityWorker
 
   const pause = (ms: number, signal: AbortSignal) =>
     new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms);
-      signal.addEventListener(
-        "abort",
-        () => {
-          clearTimeout(t);
-          resolve();
-        },
-        { once: true },
-      );
+      const onAbort = () => {
+        clearTimeout(t);
+        resolve();
+      };
+      const t = setTimeout(() => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      }, ms);
+      signal.addEventListener("abort", onAbort, { once: true });
     });
 
   const loop = (async () => {
@@ -60,7 +60,10 @@ export function startActivityWorker(opts: ActivityWorkerOptions): ActivityWorker
       try {
         connection = await NativeConnection.connect({ address: opts.address });
         if (stop.signal.aborted) break;
-        worker = await Worker.create({ connection, namespace: opts.namespace, taskQueue, activities: opts.activities, ...opts.tuning });
+        const created = await Worker.create({ connection, namespace: opts.namespace, taskQueue, activities: opts.activities, ...opts.tuning });
+        // close() came while it was being made (and may have returned already): never poll
+        if (stop.signal.aborted) break;
+        worker = created;
         const running = worker.run();
         while (worker.getState() === "INITIALIZED") await pause(20, stop.signal);
         if (stop.signal.aborted) {

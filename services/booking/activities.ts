@@ -114,6 +114,7 @@ export function createBookingActivities(deps: ActivityDeps): BookingActivities {
         }
         if (running) continue; // its timer releases it
         const r = await repo.releaseHold(lapsed.id, "expired");
+        await repo.workflowStartsDone([lapsed.id]); // a start that kept failing: give it up
         if (r.changed) {
           released++;
           logger.warn({ bookingId: lapsed.id, heldUntil: lapsed.heldUntil, seats: r.released }, "reaper released a hold with no workflow");

@@ -85,9 +85,9 @@ export class WorkflowStarter {
     await this.opts.repo.workflowStartsDone([bookingId]);
   }
 
-  /** Claims and starts what is due until nothing is; resolves when every start has settled. */
+  /** Claims and starts what is due until nothing is; resolves when every start has settled (tests, tools). */
   async drain(): Promise<void> {
-    await this.pump();
+    await this.pump(true);
     while (this.inFlight > 0) await this.oneSettled();
   }
 
@@ -123,9 +123,13 @@ export class WorkflowStarter {
     }
   }
 
-  /** Keeps up to `concurrency` starts in flight while rows are due. */
-  private async pump(): Promise<void> {
+  /**
+   * Keeps up to `concurrency` starts in flight while rows are due, until the starter stops (what
+   * is left then stays queued for the next start of the service; `drain` goes on regardless).
+   */
+  private async pump(regardless = false): Promise<void> {
     for (;;) {
+      if (!this.running && !regardless) return;
       this.kicked = false;
       const room = this.concurrency - this.inFlight;
       if (room <= 0) {

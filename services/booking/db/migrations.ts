@@ -125,4 +125,17 @@ export const migrations: Migration[] = [
       await knex.raw(`DROP TABLE ${SCHEMA}.workflow_starts`);
     },
   },
+  {
+    // the claim looks for rows whose lease is over (or never began), oldest first: while Temporal
+    // is down every row is leased, and an index on created_at alone had the claim walk them all
+    name: "0003_workflow_starts_due",
+    async up(knex) {
+      await knex.raw(`DROP INDEX ${SCHEMA}.workflow_starts_due`);
+      await knex.raw(`CREATE INDEX workflow_starts_due ON ${SCHEMA}.workflow_starts ((coalesce(claimed_until, '-infinity')), created_at)`);
+    },
+    async down(knex) {
+      await knex.raw(`DROP INDEX ${SCHEMA}.workflow_starts_due`);
+      await knex.raw(`CREATE INDEX workflow_starts_due ON ${SCHEMA}.workflow_starts (created_at)`);
+    },
+  },
 ];

@@ -182,6 +182,9 @@ function notify(q: Db, showtimeId: string, seatIds: readonly string[]) {
  * the seat rows it touches in seat_id order (so overlapping transactions queue instead of
  * deadlocking) and sends a NOTIFY that commits with it.
  */
+/** Failed starts after which the reaper releases a lapsed hold whose workflow never started. */
+export const REAP_AFTER_FAILED_STARTS = 5;
+
 export interface PendingWorkflowStart {
   bookingId: string;
   /** The workflow's input, as the hold wrote it. */
@@ -483,8 +486,8 @@ export class BookingRepo {
       `UPDATE workflow_starts w
        SET claimed_until = now() + make_interval(secs => ?), attempts = w.attempts + 1
        FROM (SELECT booking_id FROM workflow_starts
-             WHERE claimed_until IS NULL OR claimed_until < now()
-             ORDER BY created_at LIMIT ? FOR UPDATE SKIP LOCKED) due
+             WHERE coalesce(claimed_until, '-infinity') < now()
+             ORDER BY coalesce(claimed_until, '-infinity'), created_at LIMIT ? FOR UPDATE SKIP LOCKED) due
        WHERE w.booking_id = due.booking_id
        RETURNING w.booking_id, w.input, w.attempts`,
       [leaseSeconds, limit],
@@ -657,13 +660,15 @@ export class BookingRepo {
 
   /** Held bookings whose hold ran out more than `graceSeconds` ago, oldest first. */
   async lapsedHolds(limit: number, graceSeconds: number): Promise<Array<{ id: string; heldUntil: Date }>> {
-    // a hold whose workflow is still to be started is left to that workflow (the starter retries)
+    // a hold whose workflow is still to be started is left to that workflow (the starter retries),
+    // unless its start has failed so often that Temporal must be refusing it (not unreachable:
+    // the reaper itself runs on Temporal)
     const { rows } = await this.db.raw(
       `SELECT id, held_until FROM bookings b
        WHERE status = 'held' AND held_until < now() - make_interval(secs => ?)
-         AND NOT EXISTS (SELECT 1 FROM workflow_starts w WHERE w.booking_id = b.id)
+         AND NOT EXISTS (SELECT 1 FROM workflow_starts w WHERE w.booking_id = b.id AND w.attempts < ?)
        ORDER BY held_until LIMIT ?`,
-      [graceSeconds, limit],
+      [graceSeconds, REAP_AFTER_FAILED_STARTS, limit],
     );
     return rows.map((r: { id: string; held_until: Date }) => ({ id: r.id, heldUntil: r.held_until }));
   }

@@ -243,10 +243,14 @@ export class PostgresBackend implements SearchBackend {
       const similar = words.length
         ? (
             await this.db.raw<{ rows: Array<{ token: string; word: string }> }>(
-              `SELECT token, word FROM ${q(SCHEMA)}.${q(SIMILAR_WORDS_FUNCTION)}(?::text[], ?)
-               UNION
-               SELECT e.token, w.word FROM unnest(?::text[], ?::text[]) AS e(token, word)
-                 JOIN ${this.table(WORDS_TABLE)} w ON w.word = e.word`,
+              `SELECT token, word FROM (
+                 SELECT token, word, 0 AS source, row_number() OVER () AS rank
+                   FROM ${q(SCHEMA)}.${q(SIMILAR_WORDS_FUNCTION)}(?::text[], ?)
+                 UNION ALL
+                 SELECT e.token, w.word, 1, row_number() OVER (PARTITION BY e.token ORDER BY w.word)
+                   FROM unnest(?::text[], ?::text[]) AS e(token, word)
+                   JOIN ${this.table(WORDS_TABLE)} w ON w.word = e.word) found
+               ORDER BY source, rank`,
               [words, SIMILAR_PER_WORD, edits.map((e) => e[0]), edits.map((e) => e[1])],
             )
           ).rows
