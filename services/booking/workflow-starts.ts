@@ -1,4 +1,5 @@
 import type { Logger } from "../../lib/logger.js";
+import { PollLoop } from "../../lib/poll-loop.js";
 import type { BookingWorkflowInput } from "../../workflows/booking-types.js";
 import type { BookingRepo, PendingWorkflowStart } from "./db/repo.js";
 import type { BookingWorkflows } from "./workflow-client.js";
@@ -7,7 +8,8 @@ import type { BookingWorkflows } from "./workflow-client.js";
  * Starts the booking workflows of committed holds (docs/adr/0002-hold-before-workflow-start.md).
  *
  * A hold writes its seats, its booking row and a `workflow_starts` row in one transaction and
- * answers at once; starting the workflow is this starter's job. It keeps up to `concurrency`
+ * answers at once; starting the workflow is this starter's job. The hold kicks it; otherwise it
+ * looks every `pollMs`, or when a failed start's retry falls due (lib/poll-loop.ts). It keeps up to `concurrency`
  * starts in flight, leasing rows so that replicas share the work without starting anything
  * twice, deletes a row once its workflow runs, and retries a failed start with backoff (1 s, 2 s,
  * 4 s … at most 60 s), so a Temporal outage delays workflows but loses none. A start is
@@ -32,11 +34,8 @@ export interface WorkflowStarterOptions {
 
 export class WorkflowStarter {
   private readonly concurrency: number;
-  private readonly pollMs: number;
   private readonly leaseSeconds: number;
-  private timer: NodeJS.Timeout | undefined;
-  private pumping: Promise<void> | undefined;
-  private kicked = false;
+  private readonly loop: PollLoop;
   private running = false;
   private inFlight = 0;
   /** This process's starts in flight, by booking: ensureStarted waits for one rather than racing it. */
@@ -46,30 +45,39 @@ export class WorkflowStarter {
 
   constructor(private readonly opts: WorkflowStarterOptions) {
     this.concurrency = opts.concurrency ?? 16;
-    this.pollMs = opts.pollMs ?? 1_000;
     this.leaseSeconds = opts.leaseSeconds ?? 30;
+    this.loop = new PollLoop({
+      name: "workflow starter",
+      logger: opts.logger,
+      runOnce: async () => {
+        const claimed = await this.pump();
+        await this.warnOfBacklog();
+        return claimed;
+      },
+      // the next failed start's retry, when it comes before the next poll
+      nextDueAt: () => opts.repo.nextWorkflowStartDue(),
+      // pump claims until nothing is due; only a kick that came meanwhile runs it again at once
+      batchSize: Number.POSITIVE_INFINITY,
+      pollMs: opts.pollMs ?? 1_000,
+    });
   }
 
   /** Starts polling (and answering kicks). */
   start(): void {
     this.running = true;
-    this.schedule(0);
+    this.loop.start();
   }
 
   /** Stops claiming and waits for the starts in flight; rows not yet claimed stay for the next start. */
   async stop(): Promise<void> {
     this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.pumping;
+    await this.loop.stop();
     while (this.inFlight > 0) await this.oneSettled();
   }
 
   /** A hold has just committed: start its workflow now rather than at the next poll. */
   kick(): void {
-    if (!this.running) return;
-    if (this.pumping) this.kicked = true;
-    else this.schedule(0);
+    this.loop.kick();
   }
 
   /**
@@ -91,28 +99,6 @@ export class WorkflowStarter {
     while (this.inFlight > 0) await this.oneSettled();
   }
 
-  private schedule(ms: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      if (!this.running || this.pumping) return;
-      this.pumping = this.pump()
-        .catch((err: unknown) => this.opts.logger.warn({ err }, "workflow starter: could not claim starts; will retry"))
-        .then(() => this.warnOfBacklog())
-        .finally(() => {
-          this.pumping = undefined;
-          if (!this.running) return;
-          if (this.kicked) {
-            this.kicked = false;
-            this.schedule(0);
-          } else {
-            this.schedule(this.pollMs);
-          }
-        });
-    }, ms);
-    this.timer.unref();
-  }
-
   /** Once a minute at most: a warning for operators when starts have waited longer than that. */
   private async warnOfBacklog(): Promise<void> {
     if (Date.now() - this.lastBacklogCheck < 60_000) return;
@@ -126,11 +112,12 @@ export class WorkflowStarter {
   /**
    * Keeps up to `concurrency` starts in flight while rows are due, until the starter stops (what
    * is left then stays queued for the next start of the service; `drain` goes on regardless).
+   * Returns how many rows it claimed.
    */
-  private async pump(regardless = false): Promise<void> {
+  private async pump(regardless = false): Promise<number> {
+    let claimedTotal = 0;
     for (;;) {
-      if (!this.running && !regardless) return;
-      this.kicked = false;
+      if (!this.running && !regardless) return claimedTotal;
       const room = this.concurrency - this.inFlight;
       if (room <= 0) {
         await this.oneSettled();
@@ -138,8 +125,8 @@ export class WorkflowStarter {
       }
       const claimed = await this.opts.repo.claimWorkflowStarts(room, this.leaseSeconds);
       for (const row of claimed) this.launch(row);
-      // nothing more due right now (a kick that came meanwhile reschedules at once)
-      if (claimed.length < room) return;
+      claimedTotal += claimed.length;
+      if (claimed.length < room) return claimedTotal; // nothing more due right now
     }
   }
 

@@ -514,6 +514,12 @@ export class BookingRepo {
     );
   }
 
+  /** When the next leased start falls due again (a failed start's retry), if any. */
+  async nextWorkflowStartDue(): Promise<Date | undefined> {
+    const { rows } = await this.db.raw(`SELECT min(coalesce(claimed_until, '-infinity')) AS due FROM workflow_starts WHERE coalesce(claimed_until, '-infinity') > now()`);
+    return rows[0].due ?? undefined;
+  }
+
   /** How many workflows wait to be started, and how long the oldest has waited (seconds). */
   async workflowStartBacklog(): Promise<{ pending: number; oldestSeconds: number }> {
     const { rows } = await this.db.raw(
