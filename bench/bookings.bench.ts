@@ -14,6 +14,7 @@ import {
   closedLoopOutcomes,
   cpuBreakdown,
   cpuSnapshot,
+  cpuUsed,
   createShowtime,
   inventoryIntegrity,
   Outcomes,
@@ -134,9 +135,8 @@ async function runLevel(
   );
   const after = cpuSnapshot();
   const cpu = cpuBreakdown(before, after, out.seconds);
-  const used = (k?: string) => [...after].filter(([name]) => !k || name === k).reduce((sum, [name, v]) => sum + Math.max(0, v - (before.get(name) ?? 0)), 0);
   const confirmed = Math.max(1, out.count("confirmed"));
-  const cpuPerBookingMs = { all: (used() / confirmed) * 1000, temporal: (used("temporal server") / confirmed) * 1000 };
+  const cpuPerBookingMs = { all: (cpuUsed(before, after) / confirmed) * 1000, temporal: (cpuUsed(before, after, "temporal server") / confirmed) * 1000 };
   progress(`${concurrency} clients: ${out.count("confirmed")} of ${out.count()} confirmed in ${out.seconds.toFixed(1)} s`);
 
   // server-side: the payment's event (simulate), its webhook's processing, the booking's confirmation

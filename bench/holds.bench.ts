@@ -17,6 +17,7 @@ import {
   closedLoopOutcomes,
   cpuBreakdown,
   cpuSnapshot,
+  cpuUsed,
   createShowtime,
   inventoryIntegrity,
   Outcomes,
@@ -65,8 +66,6 @@ interface ScenarioResult {
   cpuPerRequestMs?: number;
 }
 
-const cpuTotal = (before: Map<string, number>, after: Map<string, number>) =>
-  [...after].reduce((sum, [k, v]) => sum + Math.max(0, v - (before.get(k) ?? 0)), 0);
 
 /**
  * Holds answer before their workflow starts (docs/adr/0002): how many starts were still queued
@@ -195,7 +194,7 @@ async function restScenario(ctx: BenchContext, db: Knex, label: string, st: Benc
     errors,
     cpu: cpuBreakdown(cpuBefore, cpuAfter, out.seconds),
     starts,
-    cpuPerRequestMs: (cpuTotal(fullBefore, fullAfter) / out.count()) * 1000,
+    cpuPerRequestMs: (cpuUsed(fullBefore, fullAfter) / out.count()) * 1000,
     note:
       `inventory ready ${(st.inventoryReadyMs / 1000).toFixed(1)} s after the showtime's 201` +
       (cancelRetries ? `; ${cancelRetries} cancellations answered 503 and were retried` : ""),
@@ -318,7 +317,7 @@ async function rawScenario(ctx: BenchContext, db: Knex, st: BenchShowtime): Prom
     errors,
     cpu: cpuBreakdown(cpuBefore, cpuAfter, out.seconds),
     starts: [],
-    cpuPerRequestMs: (cpuTotal(cpuBefore, cpuAfter) / out.count()) * 1000,
+    cpuPerRequestMs: (cpuUsed(cpuBefore, cpuAfter) / out.count()) * 1000,
     note: `pool of ${poolSize} connections`,
     poolSize,
   };
@@ -399,7 +398,7 @@ async function temporalScenario(ctx: BenchContext): Promise<ScenarioResult> {
     errors,
     cpu: cpuBreakdown(cpuBefore, cpuAfter, out.seconds),
     starts: [],
-    cpuPerRequestMs: (cpuTotal(cpuBefore, cpuAfter) / out.count()) * 1000,
+    cpuPerRequestMs: (cpuUsed(cpuBefore, cpuAfter) / out.count()) * 1000,
     note: "no seats involved",
   };
 }

@@ -257,6 +257,13 @@ export function cpuSnapshot(): Map<string, number> {
 }
 
 /** CPU seconds used per component between two snapshots, largest first, as "name 1.2 s (34%)". */
+/** CPU-seconds used between two snapshots, by every process or by the one named. */
+export function cpuUsed(before: Map<string, number>, after: Map<string, number>, processName?: string): number {
+  let sum = 0;
+  for (const [name, v] of after) if (!processName || name === processName) sum += Math.max(0, v - (before.get(name) ?? 0));
+  return sum;
+}
+
 export function cpuBreakdown(before: Map<string, number>, after: Map<string, number>, wallSeconds: number): string {
   const used = [...after].map(([k, v]) => [k, v - (before.get(k) ?? 0)] as const).filter(([, v]) => v > 0.05);
   used.sort((a, b) => b[1] - a[1]);
