@@ -167,6 +167,8 @@ export interface ReceivedWebhook {
  */
 export async function startWebhookEndpoint(opts: {
   respond?: (n: number) => number;
+  /** Answers a delivery only once this resolves (a slow endpoint). */
+  answerAfter?: (hook: ReceivedWebhook) => Promise<void> | undefined;
   forwardTo?: () => Client<typeof PaymentsService> | undefined;
 } = {}): Promise<{ url: string; received: ReceivedWebhook[]; close(): Promise<void> }> {
   const received: ReceivedWebhook[] = [];
@@ -192,8 +194,14 @@ export async function startWebhookEndpoint(opts: {
         );
         return;
       }
-      res.writeHead(opts.respond?.(received.length) ?? 200);
-      res.end("{}");
+      const n = received.length;
+      const answer = () => {
+        res.writeHead(opts.respond?.(n) ?? 200);
+        res.end("{}");
+      };
+      const wait = opts.answerAfter?.(hook);
+      if (wait) void wait.then(answer);
+      else answer();
     });
   });
   server.on("connection", (s) => {

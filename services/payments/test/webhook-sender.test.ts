@@ -6,6 +6,7 @@ import { createTestDatabase } from "../../../test/support/db.js";
 import { waitFor } from "../../../test/support/waiting.js";
 import { migrations, SCHEMA } from "../db/migrations.js";
 import { WebhookSender } from "../gateways/webhook-sender.js";
+import { startWebhookEndpoint, type ReceivedWebhook } from "./harness.js";
 
 /**
  * The development gateway's webhook sender on its own database, against an endpoint that answers
@@ -24,37 +25,17 @@ afterAll(async () => {
   await drop?.();
 });
 
+/** The harness's webhook endpoint, answering the event `stallId` only once released. */
 async function stallingEndpoint(stallId: string) {
-  const received: Array<{ id: string; at: number }> = [];
   let release: () => void = () => undefined;
   const released = new Promise<void>((r) => (release = r));
-  const sockets = new Set<net.Socket>();
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const { id } = JSON.parse(Buffer.concat(chunks).toString()) as { id: string };
-      received.push({ id, at: Date.now() });
-      const answer = () => res.writeHead(200).end("{}");
-      if (id === stallId) void released.then(answer);
-      else answer();
-    });
-  });
-  server.on("connection", (s) => {
-    sockets.add(s);
-    s.once("close", () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as net.AddressInfo;
+  const idOf = (hook: ReceivedWebhook) => (JSON.parse(hook.body.toString()) as { id: string }).id;
+  const endpoint = await startWebhookEndpoint({ answerAfter: (hook) => (idOf(hook) === stallId ? released : undefined) });
   return {
-    url: `http://127.0.0.1:${port}/api/v1/payments/webhook`,
-    received,
+    url: endpoint.url,
+    received: () => endpoint.received.map(idOf),
     release,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
+    close: endpoint.close,
   };
 }
 
@@ -67,11 +48,11 @@ it("an event enqueued while another's delivery hangs is delivered at once, not a
     sender.start();
     await db("devgw_events").insert(event("evt_slow"));
     sender.kick();
-    await waitFor("the slow delivery to arrive", () => endpoint.received.some((r) => r.id === "evt_slow"));
+    await waitFor("the slow delivery to arrive", () => endpoint.received().includes("evt_slow"));
 
     await db("devgw_events").insert(event("evt_next"));
     sender.kick();
-    await waitFor("the next event, while the slow one still hangs", () => endpoint.received.some((r) => r.id === "evt_next"), 5_000);
+    await waitFor("the next event, while the slow one still hangs", () => endpoint.received().includes("evt_next"), 5_000);
     const rows = await db("devgw_events").select("id", "delivered_at");
     expect(rows.find((r) => r.id === "evt_slow")!.delivered_at).toBeNull();
     await waitFor("evt_next recorded as delivered", async () => (await db("devgw_events").where({ id: "evt_next" }).first()).delivered_at);
