@@ -37,9 +37,8 @@ import {
 import { fromMinorUnits, toMinorUnits } from "./domain/money.js";
 import { checkSeatIds, INACTIVE_STATUSES, maskSeat, nameIds, viewerOf, type SeatView } from "./domain/seats.js";
 import { HubClosedError, SubscriberTooSlowError, type InventoryHub } from "./inventory-hub.js";
-import type { BookingWorkflowInput } from "../../workflows/booking-types.js";
 import type { BookingWorkflows } from "./workflow-client.js";
-import type { WorkflowStarter } from "./workflow-starts.js";
+import { workflowInputOf, type WorkflowStarter } from "./workflow-starts.js";
 
 export interface BookingLimits {
   /** Most seats in one hold. */
@@ -282,17 +281,7 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
           maxHeldPerUser: limits.maxHeldSeatsPerUser,
         });
         // the workflow starts after the commit (workflow-starts.ts); its input is the hold's outcome
-        const input: BookingWorkflowInput = {
-          bookingId,
-          showtimeId: held.booking.showtimeId,
-          userId,
-          seatIds: held.booking.seatIds,
-          heldUntil: held.booking.heldUntil.toISOString(),
-          showStartsAt: held.booking.startsAt.toISOString(),
-          amountMinor: held.booking.amountMinor,
-          currency: held.booking.currency,
-          requestId: currentRequestId(),
-        };
+        const input = workflowInputOf(held.booking, currentRequestId());
         await repo.enqueueWorkflowStart(t, bookingId, input);
         return held;
       }).catch((err: unknown) => {

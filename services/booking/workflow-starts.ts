@@ -1,7 +1,7 @@
 import type { Logger } from "../../lib/logger.js";
 import { PollLoop } from "../../lib/poll-loop.js";
 import type { BookingWorkflowInput } from "../../workflows/booking-types.js";
-import type { BookingRepo, PendingWorkflowStart } from "./db/repo.js";
+import type { BookingRecord, BookingRepo, PendingWorkflowStart } from "./db/repo.js";
 import type { BookingWorkflows } from "./workflow-client.js";
 
 /**
@@ -20,6 +20,21 @@ import type { BookingWorkflows } from "./workflow-client.js";
  * inline when the starter has not got to it yet: a payment is never prepared, confirmed or
  * cancelled for a booking whose workflow does not run.
  */
+/** A held booking's workflow input: the hold's outcome (the first event of the workflow's history). */
+export function workflowInputOf(booking: BookingRecord, requestId?: string): BookingWorkflowInput {
+  return {
+    bookingId: booking.id,
+    showtimeId: booking.showtimeId,
+    userId: booking.userId,
+    seatIds: booking.seatIds,
+    heldUntil: booking.heldUntil.toISOString(),
+    showStartsAt: booking.startsAt.toISOString(),
+    amountMinor: booking.amountMinor,
+    currency: booking.currency,
+    requestId,
+  };
+}
+
 export interface WorkflowStarterOptions {
   repo: BookingRepo;
   workflows: BookingWorkflows;

@@ -4,7 +4,7 @@ import { bookingWorkflowId, type BookingWorkflowInput } from "../../../workflows
 import { createBookingActivities } from "../activities.js";
 import { REAP_AFTER_FAILED_STARTS } from "../db/repo.js";
 import { temporalBookingWorkflows, type BookingWorkflows } from "../workflow-client.js";
-import { WorkflowStarter } from "../workflow-starts.js";
+import { workflowInputOf, WorkflowStarter } from "../workflow-starts.js";
 import { bookingRow, holdDirect, seedInventory, startBooking, startedWorkflow, waitFor, type BookingHarness } from "./harness.js";
 
 /**
@@ -58,16 +58,7 @@ afterAll(async () => {
 async function queuedHold(showtimeId: string, seatIds: string[]): Promise<BookingWorkflowInput> {
   return h.db.transaction(async (trx) => {
     const { booking } = await h.repo.hold(trx, { bookingId: randomUUID(), showtimeId, userId: randomUUID(), seatIds, holdSeconds: 600, maxHeldPerUser: 10 });
-    const input: BookingWorkflowInput = {
-      bookingId: booking.id,
-      showtimeId,
-      userId: booking.userId,
-      seatIds,
-      heldUntil: booking.heldUntil.toISOString(),
-      showStartsAt: booking.startsAt.toISOString(),
-      amountMinor: booking.amountMinor,
-      currency: booking.currency,
-    };
+    const input = workflowInputOf(booking);
     await h.repo.enqueueWorkflowStart(trx, booking.id, input);
     started.push(booking.id);
     return input;

@@ -13,6 +13,7 @@ import { createWorkflowWorker } from "../../../workflows/worker.js";
 import { SEEDS_LAYOUT, startCatalog, type CatalogHarness } from "../../catalog/test/harness.js";
 import { createBookingActivities } from "../activities.js";
 import { temporalBookingWorkflows } from "../workflow-client.js";
+import { workflowInputOf } from "../workflow-starts.js";
 import { ensureReaperSchedule, startActivityWorker, type Background } from "../worker.js";
 import { bookingRow, codeOf, holdDirect, seatRows, seedInventory, startBooking, waitFor, type BookingHarness } from "./harness.js";
 
@@ -129,16 +130,7 @@ describe("booking lifecycle through the workflow", () => {
     const userId = randomUUID();
     // a 2-second hold (the API's minimum is 60 s), started the way ReserveSeats starts it
     const { booking } = await holdDirect(h.repo, { showtimeId, seatIds: ["R4S1", "R4S2"], userId, holdSeconds: 2 });
-    await h.server.workflows.start({
-      bookingId: booking.id,
-      showtimeId,
-      userId,
-      seatIds: booking.seatIds,
-      heldUntil: booking.heldUntil.toISOString(),
-      showStartsAt: booking.startsAt.toISOString(),
-      amountMinor: booking.amountMinor,
-      currency: booking.currency,
-    });
+    await h.server.workflows.start(workflowInputOf(booking));
     await waitFor("the hold to expire", async () => (await bookingRow(h.db, booking.id)).status === "expired", 15_000);
     const seats = await seatRows(h.db, showtimeId);
     expect(seats.get("R4S1")).toMatchObject({ status: "available", booking_id: null });
@@ -155,16 +147,7 @@ describe("worker restarted mid-hold", () => {
     const { showtimeId } = await seedInventory(h.repo);
     const userId = randomUUID();
     const { booking } = await holdDirect(h.repo, { showtimeId, seatIds, userId, holdSeconds });
-    await h.server.workflows.start({
-      bookingId: booking.id,
-      showtimeId,
-      userId,
-      seatIds: booking.seatIds,
-      heldUntil: booking.heldUntil.toISOString(),
-      showStartsAt: booking.startsAt.toISOString(),
-      amountMinor: booking.amountMinor,
-      currency: booking.currency,
-    });
+    await h.server.workflows.start(workflowInputOf(booking));
     await waitFor("the workflow to run", async () => (await state(booking.id).catch(() => undefined))?.status === "held");
     return { bookingId: booking.id, showtimeId };
   }
@@ -265,16 +248,7 @@ describe("the hold reaper", () => {
     const orphan = await holdDirect(h.repo, { showtimeId, seatIds: ["R1S5"], holdSeconds: 1 });
     const watched = await holdDirect(h.repo, { showtimeId, seatIds: ["R1S6"], holdSeconds: 1 });
     // its workflow runs on a queue no worker polls: it stays RUNNING, so the reaper must leave it
-    await temporalBookingWorkflows(h.temporal, { taskQueue: `${h.queues.workflows}-idle` }).start({
-      bookingId: watched.booking.id,
-      showtimeId,
-      userId: watched.booking.userId,
-      seatIds: watched.booking.seatIds,
-      heldUntil: watched.booking.heldUntil.toISOString(),
-      showStartsAt: watched.booking.startsAt.toISOString(),
-      amountMinor: watched.booking.amountMinor,
-      currency: watched.booking.currency,
-    });
+    await temporalBookingWorkflows(h.temporal, { taskQueue: `${h.queues.workflows}-idle` }).start(workflowInputOf(watched.booking));
     const confirmed = await holdDirect(h.repo, { showtimeId, seatIds: ["R1S7"] });
     await h.repo.confirm(confirmed.booking.id);
     await h.db("inventory_seats").where({ showtime_id: showtimeId, seat_id: "R1S7" }).update({ status: "available", holder_id: null, booking_id: null });
