@@ -19,7 +19,7 @@ import {
   type ExtensionSchemas,
 } from "../db/migrations.js";
 import type { DocumentWrite, ShowDocument } from "../domain/document.js";
-import { EARTH_RADIUS_M } from "../domain/geo.js";
+import { EARTH_RADIUS_M, gridCover } from "../domain/geo.js";
 import type { SearchQuery } from "../domain/query.js";
 import { isConnectionFailure, withTimeout } from "./timeout.js";
 
@@ -36,10 +36,21 @@ export { TRGM_THRESHOLD } from "../db/migrations.js";
 const SIMILAR_PER_WORD = 8;
 /** Words up to this long also match dictionary words one edit away (oneEditAway). */
 const SHORT_WORD = 5;
+/** How long a query word's similar dictionary words are reused (the vocabulary only grows). */
+const SIMILAR_CACHE_MS = 30_000;
+/** Query words whose similar words are kept at most (oldest dropped first). */
+const SIMILAR_CACHE_SIZE = 10_000;
 /** Weight of a typo match relative to an exact (prefix) match. */
 const FUZZY_WEIGHT = 0.5;
 /** ts_rank weights {D, C, B, A}: event name A, keywords B, venue name / city / category C. */
 const RANK_WEIGHTS = "{0.1,0.3,0.6,1.0}";
+
+/**
+ * A radius whose bounding box spans up to this many grid cells (0.1°: about 100 km of radius)
+ * is read through the grid index; a wider one through the space-time R-tree, whose cost does
+ * not grow with the number of cells.
+ */
+export const MAX_GRID_CELLS = 400;
 
 /** The space-time box's end without an end date (epoch seconds, year 33658). */
 const NO_END_S = 1e12;
@@ -127,6 +138,13 @@ export class PostgresBackend implements SearchBackend {
   private ext?: ExtensionSchemas;
   /** earthdistance's Earth radius (earth()), metres. */
   private pgEarthRadius = 6_378_168;
+  /**
+   * Query word → its similar dictionary words, most similar first, for SIMILAR_CACHE_MS: the
+   * words people search for repeat, and the lookup is a round trip of its own. Cleared when this
+   * backend adds a word to the dictionary; other replicas see new words within the TTL (exact
+   * and prefix matches never depend on it).
+   */
+  private readonly similarCache = new Map<string, { at: number; words: string[] }>();
   private readonly timeoutMs: number;
 
   constructor(private readonly opts: PostgresBackendOptions) {
@@ -163,7 +181,11 @@ export class PostgresBackend implements SearchBackend {
       .filter((w) => w.length >= 2)
       .sort();
     if (words.length) {
-      await db.raw(`INSERT INTO ${this.table(WORDS_TABLE)} (word) SELECT unnest(?::text[]) ON CONFLICT DO NOTHING`, [words]);
+      const added = await db.raw<{ rows: unknown[] }>(
+        `INSERT INTO ${this.table(WORDS_TABLE)} (word) SELECT unnest(?::text[]) ON CONFLICT DO NOTHING RETURNING word`,
+        [words],
+      );
+      if (added.rows.length) this.similarCache.clear();
     }
     const known = docs.filter((d) => d.availableSeats !== undefined);
     const unknown = docs.filter((d) => d.availableSeats === undefined);
@@ -219,45 +241,35 @@ export class PostgresBackend implements SearchBackend {
       const { lat, lon, radiusKm } = query.near;
       const radiusM = radiusKm * 1000;
       dist = haversine(lat, lon);
-      // the space-time index (GiST): the box around the circle (earthdistance's metres, 1 m of
-      // slack) × the date range (1 s of slack), read without visiting the table; the exact
-      // distance and dates then decide
-      const scale = EARTH_RADIUS_M / this.pgEarthRadius;
-      const fromS = query.from.getTime() / 1000 - 1;
-      const toS = query.to ? query.to.getTime() / 1000 + 1 : NO_END_S;
-      where.push(
-        { sql: "lat IS NOT NULL", args: [] },
-        {
+      where.push({ sql: "lat IS NOT NULL", args: [] });
+      const cover = gridCover(lat, lon, radiusM, MAX_GRID_CELLS);
+      if (cover) {
+        // the grid index: the cells around the circle in the date range (btree ranges), then
+        // the circle's bounding box (plain comparisons) before the exact distance
+        where.push(
+          { sql: "cell = ANY(?::integer[])", args: [cover.cells] },
+          { sql: "lat BETWEEN ? AND ?", args: [cover.latMin, cover.latMax] },
+          ...(cover.lon ? [{ sql: "lon BETWEEN ? AND ?", args: [cover.lon.min, cover.lon.max] }] : []),
+        );
+      } else {
+        // the space-time index (GiST): the box around the circle (earthdistance's metres, 1 m of
+        // slack) × the date range (1 s of slack), read without visiting the table
+        const scale = EARTH_RADIUS_M / this.pgEarthRadius;
+        const fromS = query.from.getTime() / 1000 - 1;
+        const toS = query.to ? query.to.getTime() / 1000 + 1 : NO_END_S;
+        where.push({
           sql: `${C}.cube(${E}.earth_box(${E}.ll_to_earth(?, ?), ?), ?::float8, ?::float8) OPERATOR(${C}.@>) ${spacetimeKey(ext)}`,
           args: [lat, lon, radiusM / scale + 1, fromS, toS],
-        },
-        { sql: `${dist.sql} <= ?`, args: [...dist.args, radiusM] },
-      );
+        });
+      }
     }
     let score: Fragment = { sql: "0::float8", args: [] };
     if (query.text) {
       const words = wordsOf(query.text, 8);
-      // typos: dictionary words similar to each query word (trigram index, small table), and
-      // those one edit away from a short word (exact lookups), in one round trip
-      const edits = words.filter((w) => [...w].length <= SHORT_WORD).flatMap((w) => oneEditAway(w).map((e) => [w, e] as const));
-      const similar = words.length
-        ? (
-            await this.db.raw<{ rows: Array<{ token: string; word: string }> }>(
-              `SELECT token, word FROM (
-                 SELECT token, word, 0 AS source, row_number() OVER () AS rank
-                   FROM ${q(SCHEMA)}.${q(SIMILAR_WORDS_FUNCTION)}(?::text[], ?)
-                 UNION ALL
-                 SELECT e.token, w.word, 1, row_number() OVER (PARTITION BY e.token ORDER BY w.word)
-                   FROM unnest(?::text[], ?::text[]) AS e(token, word)
-                   JOIN ${this.table(WORDS_TABLE)} w ON w.word = e.word) found
-               ORDER BY source, rank`,
-              [words, SIMILAR_PER_WORD, edits.map((e) => e[0]), edits.map((e) => e[1])],
-            )
-          ).rows
-        : [];
+      const similar = await this.similarWords(words);
       // per query word: its prefix query, and the typo query of its similar words
       const perWord = words.map((w) => {
-        const fuzzy = similar.filter((r) => r.token === w && !r.word.startsWith(w)).map((r) => r.word);
+        const fuzzy = (similar.get(w) ?? []).filter((s) => !s.startsWith(w));
         const some = [...new Set(fuzzy)].slice(0, 2 * SIMILAR_PER_WORD);
         return { exact: `${w}:*`, fuzzy: some.length ? some.join(" | ") : undefined };
       });
@@ -284,8 +296,8 @@ export class PostgresBackend implements SearchBackend {
       if (query.near) {
         // 1 + gauss(distance): 2 at the centre, 1.5 at the radius, like the engines' function_score
         score = {
-          sql: `(${score.sql} * (1 + exp(ln(0.5) * power(${dist.sql} / ?, 2))))`,
-          args: [...score.args, ...dist.args, query.near.radiusKm * 1000],
+          sql: `(${score.sql} * (1 + exp(ln(0.5) * power(dist / ?, 2))))`,
+          args: [...score.args, query.near.radiusKm * 1000],
         };
       }
     }
@@ -295,17 +307,23 @@ export class PostgresBackend implements SearchBackend {
     const filter = where.map((w) => w.sql).join(" AND ");
     const filterArgs = where.flatMap((w) => w.args);
     // the page is chosen on narrow rows (id and sort keys, from the indexes alone where they
-    // cover the query); documents are read for its rows only. OFFSET 0 keeps the matches'
-    // projection in the scan: distance and score computed once a row, and the window and the
-    // sort above handle four narrow columns (not `tsv`)
+    // cover the query); documents are read for its rows only. The OFFSET 0s keep each level's
+    // projection in its scan: the distance computed once a candidate (then filtered on), the
+    // relevance once a match, and the window and the sort above handle four narrow columns
+    const within: Fragment = query.near ? { sql: "WHERE dist <= ?", args: [query.near.radiusKm * 1000] } : { sql: "", args: [] };
     const sql = `
       SELECT s.doc, s.available_seats, p.total
         FROM (
           SELECT showtime_id, starts_at, dist, score, count(*) OVER () AS total
             FROM (
-              SELECT starts_at, showtime_id, ${dist.sql} AS dist, ${score.sql} AS score
-                FROM ${this.table()}
-               WHERE ${filter}
+              SELECT starts_at, showtime_id, dist, ${score.sql} AS score
+                FROM (
+                  SELECT starts_at, showtime_id, tsv, ${dist.sql} AS dist
+                    FROM ${this.table()}
+                   WHERE ${filter}
+                  OFFSET 0
+                ) c
+               ${within.sql}
               OFFSET 0
             ) m
            ORDER BY ${order.join(", ")}
@@ -313,13 +331,58 @@ export class PostgresBackend implements SearchBackend {
         ) p
         JOIN ${this.table()} s ON s.showtime_id = p.showtime_id
        ORDER BY ${order.map((o) => `p.${o}`).join(", ")}`;
-    const { rows } = await this.db.raw<{ rows: Row[] }>(sql, [...dist.args, ...score.args, ...filterArgs, query.limit, query.offset]);
+    const { rows } = await this.db.raw<{ rows: Row[] }>(sql, [
+      ...score.args,
+      ...dist.args,
+      ...filterArgs,
+      ...within.args,
+      query.limit,
+      query.offset,
+    ]);
     let total = rows.length ? Number(rows[0].total) : 0;
     if (!rows.length && query.offset > 0) {
-      const count = await this.db.raw<{ rows: Array<{ n: string }> }>(`SELECT count(*) AS n FROM ${this.table()} WHERE ${filter}`, filterArgs);
+      const count = await this.db.raw<{ rows: Array<{ n: string }> }>(
+        `SELECT count(*) AS n FROM (SELECT ${dist.sql} AS dist FROM ${this.table()} WHERE ${filter} OFFSET 0) c ${within.sql}`,
+        [...dist.args, ...filterArgs, ...within.args],
+      );
       total = Number(count.rows[0].n);
     }
     return { documents: rows.map((r) => ({ ...r.doc, availableSeats: r.available_seats })), total };
+  }
+
+  /**
+   * Typos: for each word, the dictionary words similar to it (trigram index, small table), then
+   * those one edit away from a short word (exact lookups), from the cache or in one round trip.
+   */
+  private async similarWords(words: string[]): Promise<Map<string, string[]>> {
+    const now = Date.now();
+    const found = new Map<string, string[]>();
+    for (const w of words) {
+      const hit = this.similarCache.get(w);
+      if (hit && now - hit.at < SIMILAR_CACHE_MS) found.set(w, hit.words);
+    }
+    const missing = words.filter((w) => !found.has(w));
+    if (!missing.length) return found;
+    const edits = missing.filter((w) => [...w].length <= SHORT_WORD).flatMap((w) => oneEditAway(w).map((e) => [w, e] as const));
+    const { rows } = await this.db.raw<{ rows: Array<{ token: string; word: string }> }>(
+      `SELECT token, word FROM (
+         SELECT token, word, 0 AS source, row_number() OVER () AS rank
+           FROM ${q(SCHEMA)}.${q(SIMILAR_WORDS_FUNCTION)}(?::text[], ?)
+         UNION ALL
+         SELECT e.token, w.word, 1, row_number() OVER (PARTITION BY e.token ORDER BY w.word)
+           FROM unnest(?::text[], ?::text[]) AS e(token, word)
+           JOIN ${this.table(WORDS_TABLE)} w ON w.word = e.word) found
+       ORDER BY source, rank`,
+      [missing, SIMILAR_PER_WORD, edits.map((e) => e[0]), edits.map((e) => e[1])],
+    );
+    for (const w of missing) {
+      const similar = rows.filter((r) => r.token === w).map((r) => r.word);
+      found.set(w, similar);
+      this.similarCache.delete(w);
+      this.similarCache.set(w, { at: now, words: similar });
+    }
+    while (this.similarCache.size > SIMILAR_CACHE_SIZE) this.similarCache.delete(this.similarCache.keys().next().value!);
+    return found;
   }
 
   async upcoming(from: Date, cursor: UpcomingCursor | undefined, limit: number): Promise<UpcomingCursor[]> {

@@ -1,4 +1,5 @@
 import type { Knex, Migration } from "../../../lib/db.js";
+import { GRID_CELLS_PER_DEGREE } from "../domain/geo.js";
 
 /** The search service's own schema (Postgres backend only). */
 export const SCHEMA = "search";
@@ -43,7 +44,7 @@ const q = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
  * names carry `suffix` so that a rebuilt table, renamed to `showtimes`, never clashes with the
  * names of the table it replaces. `layout` 1 is what migration 0001 created (kept as it was:
  * an applied migration does not change); a rebuild creates the current layout, the one the
- * latest migration brought the live table to (0003).
+ * latest migration brought the live table to (0005).
  *
  * Columns: the document (jsonb, returned as is) plus what queries filter, rank and sort on.
  * `tsv` weighs event name A, keywords B, venue name/city/category C ('simple' configuration: no
@@ -78,11 +79,12 @@ export async function createShowtimesTable(
         setweight(to_tsvector('simple'::regconfig, event_name), 'A') ||
         setweight(to_tsvector('simple'::regconfig, keywords), 'B') ||
         setweight(to_tsvector('simple'::regconfig, venue_name || ' ' || city || ' ' || category), 'C')
-      ) STORED,
+      ) STORED,${layout >= 5 ? `
+      ${GRID_CELL_COLUMN},` : ""}
       CONSTRAINT ${q(`showtimes_pk_${suffix}`)} PRIMARY KEY (showtime_id),
       CONSTRAINT ${q(`showtimes_location_${suffix}`)} CHECK ((lat IS NULL) = (lon IS NULL))
     )`);
-  const indexes = layout === 1 ? layoutV1Indexes(ext) : layoutV3Indexes(ext);
+  const indexes = layout === 1 ? layoutV1Indexes(ext) : layout === 3 ? layoutV3Indexes(ext) : layoutV5Indexes(ext);
   for (const [name, def] of Object.entries(indexes)) {
     await knex.raw(`CREATE INDEX ${q(`showtimes_${name}_${suffix}`)} ON ${t} ${def}`);
   }
@@ -105,10 +107,19 @@ function layoutV1Indexes(ext: ExtensionSchemas): Record<string, string> {
   };
 }
 
-/** Index layouts: 1 by migration 0001, 3 by migration 0003 (each kept as it was applied). */
-type Layout = 1 | 3;
+/** Index layouts: 1 by migration 0001, 3 by 0003, 5 by 0005 (each kept as it was applied). */
+type Layout = 1 | 3 | 5;
 /** The layout a rebuild creates: the one the latest migration brought the live table to. */
-export const CURRENT_LAYOUT: Layout = 3;
+export const CURRENT_LAYOUT: Layout = 5;
+
+/**
+ * The grid cell of a showtime's venue (domain/geo.ts, gridCellOf: the same formula), NULL
+ * without coordinates. Layout 5's `grid` index is (cell, starts_at).
+ */
+const GRID_CELL_COLUMN =
+  `cell integer GENERATED ALWAYS AS (` +
+  `(floor(lat * ${GRID_CELLS_PER_DEGREE})::integer + ${90 * GRID_CELLS_PER_DEGREE}) * ${360 * GRID_CELLS_PER_DEGREE + 1} + ` +
+  `(floor(lon * ${GRID_CELLS_PER_DEGREE})::integer + ${180 * GRID_CELLS_PER_DEGREE})) STORED`;
 
 /**
  * The space-time key of a showtime: its point on earthdistance's sphere (x, y, z) plus its start
@@ -151,17 +162,34 @@ function layoutV3Indexes(ext: ExtensionSchemas): Record<string, string> {
 }
 
 /**
+ * Layout 3 plus `grid`: a radius of up to MAX_GRID_CELLS cells (backends/postgres.ts) reads the
+ * showtimes of those cells in its date range by btree range scans, with what the R-tree's
+ * searches read (SPACETIME_INCLUDE), index-only. The R-tree stays for wider radii.
+ */
+function layoutV5Indexes(ext: ExtensionSchemas): Record<string, string> {
+  return {
+    ...layoutV3Indexes(ext),
+    grid: `(cell, starts_at) INCLUDE (${SPACETIME_INCLUDE}) WHERE lat IS NOT NULL`,
+  };
+}
+
+/** The live table's suffix (index and constraint names), read from its primary key. */
+async function liveSuffix(knex: Knex): Promise<string> {
+  const { rows } = await knex.raw<{ rows: Array<{ conname: string }> }>(
+    `SELECT conname FROM pg_constraint WHERE conrelid = ?::regclass AND contype = 'p'`,
+    [`${q(SCHEMA)}.${q(LIVE_TABLE)}`],
+  );
+  return rows[0].conname.replace(/^showtimes_pk_/, "");
+}
+
+/**
  * Brings the live table's indexes from layout 1 to layout 3: drops those layout 3 has not (the 3-D `geo` index, superseded by `spacetime`; `city`, superseded by
  * `city_starts`; the trigram indexes on names and keywords, which no query used: typos go
  * through `search.words`) and creates the missing.
  * The live table may be a rebuilt one (another suffix): its suffix is read from its primary key.
  */
 async function upgradeLiveIndexesToV3(knex: Knex, ext: ExtensionSchemas): Promise<void> {
-  const { rows } = await knex.raw<{ rows: Array<{ conname: string }> }>(
-    `SELECT conname FROM pg_constraint WHERE conrelid = ?::regclass AND contype = 'p'`,
-    [`${q(SCHEMA)}.${q(LIVE_TABLE)}`],
-  );
-  const suffix = rows[0].conname.replace(/^showtimes_pk_/, "");
+  const suffix = await liveSuffix(knex);
   const wanted = layoutV3Indexes(ext);
   for (const name of Object.keys(layoutV1Indexes(ext))) {
     if (!(name in wanted)) await knex.raw(`DROP INDEX IF EXISTS ${q(SCHEMA)}.${q(`showtimes_${name}_${suffix}`)}`);
@@ -251,6 +279,16 @@ export const migrations: Migration[] = [
     async up(knex) {
       await createSimilarWordsFunction(knex, await extensionSchemas(knex));
       await withoutPendingList(knex, "words_trgm");
+    },
+  },
+  {
+    // layout 5: the grid cell column (rewrites the table once) and its index
+    name: "0005_grid",
+    async up(knex) {
+      const suffix = await liveSuffix(knex);
+      await knex.raw(`ALTER TABLE ${q(SCHEMA)}.${q(LIVE_TABLE)} ADD COLUMN IF NOT EXISTS ${GRID_CELL_COLUMN}`);
+      const grid = layoutV5Indexes(await extensionSchemas(knex)).grid;
+      await knex.raw(`CREATE INDEX IF NOT EXISTS ${q(`showtimes_grid_${suffix}`)} ON ${q(SCHEMA)}.${q(LIVE_TABLE)} ${grid}`);
     },
   },
 ];

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomInt, randomUUID } from "node:crypto";
 import knexFactory from "knex";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
@@ -378,6 +378,25 @@ describe.each(BACKENDS)("search on %s", (backendName) => {
         past.showtimeId,
         future.showtimeId,
       ]);
+    });
+
+    it("finds a typo of a word first indexed after that very typo was searched for", async () => {
+      const typoCity = unique("Hampi");
+      const letters = "bcdfghjklmnpqrstvwxz";
+      const word = Array.from({ length: 9 }, (_, i) => (i % 2 ? "aeiou"[randomInt(5)] : letters[randomInt(letters.length)])).join("");
+      const typo = word.slice(0, 4) + word[5] + word[4] + word.slice(6);
+      expect((await search(h, { city: typoCity, query: typo })).total).toBe(0);
+      const d: DocumentWrite = {
+        ...syntheticDocuments({ count: 1, seed: 5, center: centre, spanDeg: 0.01, now: new Date(), pastDays: 0, futureDays: 1 })[0],
+        showtimeId: randomUUID(),
+        showtime: new Date(Date.now() + 24 * 3_600_000).toISOString(),
+        indexedAt: new Date().toISOString(),
+      };
+      d.event = { ...d.event, name: `The ${word} Show` };
+      d.venue = { ...d.venue, city: typoCity, address: { ...d.venue.address, city: typoCity } };
+      await h.backend.upsert([d]);
+      await h.backend.refresh();
+      expect((await search(h, { city: typoCity, query: typo })).results.map((r) => r.showtimeId)).toEqual([d.showtimeId]);
     });
 
     it.each([
