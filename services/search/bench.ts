@@ -1,7 +1,12 @@
 /**
  * Search benchmark: indexes 100,000 synthetic showtimes into each backend, then runs geo + text +
- * date searches through the real search API (Connect over HTTP/2, the service in this process) at
- * 16 concurrent clients, printing p50/p95 latency and queries per second per query shape.
+ * date searches at 16 concurrent clients, printing p50/p95 latency, queries per second and CPU
+ * per query for each query shape, measured three ways side by side:
+ * - through the real search API (the service in this process, called on the connection the
+ *   gateway uses for a backend: gRPC over HTTP/2, uncompressed);
+ * - through the backend's search() alone (what the engine and its driver cost, without the RPC);
+ * - the floor: the same API over a backend that answers every query with one fixed page from
+ *   memory (what the service and its clients cost, whatever the backend).
  *
  *   npx tsx services/search/bench.ts [--docs 100000] [--queries 3000] [--concurrency 16] [--backends postgres,opensearch,elasticsearch]
  *
@@ -16,19 +21,21 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import knexFactory from "knex";
+import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
 import { CatalogService } from "../../gen/ticketing/catalog/v1/catalog_pb.js";
-import { SearchService } from "../../gen/ticketing/search/v1/search_pb.js";
+import { SearchService, SearchShowsRequestSchema } from "../../gen/ticketing/search/v1/search_pb.js";
 import { serviceCredential, TokenVerifier } from "../../lib/auth.js";
 import { createServiceClient } from "../../lib/clients.js";
 import { openDatabase } from "../../lib/db.js";
 import { silentLogger } from "../../lib/logger.js";
-import type { SearchBackend } from "./backend.js";
+import { createBackend } from "../gateway/forwarding.js";
+import type { SearchBackend, SearchHits } from "./backend.js";
 import { createEngineClient } from "./backends/engine-clients.js";
 import { EngineBackend } from "./backends/engine.js";
 import { PostgresBackend } from "./backends/postgres.js";
 import { migrations, SCHEMA } from "./db/migrations.js";
+import { parseSearchRequest } from "./domain/query.js";
 import { build } from "./server.js";
 import { CITIES, prng, syntheticDocuments } from "./synthetic.js";
 
@@ -46,6 +53,8 @@ export interface SearchBenchOptions {
 
 interface Result {
   backend: string;
+  /** "API": through the search service's RPC; "backend": backend.search() in this process. */
+  via: "API" | "backend";
   shape: string;
   ok: number;
   failed: number;
@@ -53,6 +62,9 @@ interface Result {
   p50: number;
   p95: number;
   meanHits: number;
+  /** CPU per query: this process (load generator + service), the rest of the machine (engine). */
+  cpuSelfMs: number;
+  cpuRestMs: number;
 }
 
 const CENTER = { lat: 17.4, lon: 78.45 };
@@ -95,7 +107,89 @@ function percentile(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] : NaN;
 }
 
-async function measure(backend: SearchBackend, opts: Required<Pick<SearchBenchOptions, "queries" | "concurrency">>, log: (l: string) => void): Promise<Result[]> {
+/** CPU-seconds of this process, and of the whole machine (/proc/stat: every process). */
+function cpuNow(): { self: number; machine: number } {
+  const u = process.cpuUsage();
+  const line = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal: busy = all but idle and iowait
+  const busy = line.slice(0, 8).reduce((a, b) => a + b, 0) - line[3] - line[4];
+  return { self: (u.user + u.system) / 1e6, machine: busy / CLK_TCK };
+}
+const CLK_TCK = 100;
+
+/**
+ * Runs each shape at `concurrency` clients through `run` (the API or the backend itself):
+ * 100 warm-up queries, then `queries` measured ones.
+ */
+async function measure(
+  label: string,
+  via: Result["via"],
+  run: (req: Req) => Promise<{ total: number }>,
+  shapes: typeof SHAPES,
+  opts: Required<Pick<SearchBenchOptions, "queries" | "concurrency">>,
+  log: (l: string) => void,
+): Promise<Result[]> {
+  const results: Result[] = [];
+  for (const shape of shapes) {
+    const r = prng(1234);
+    // warm-up: caches, JIT, connection
+    for (let i = 0; i < 100; i++) await run(shape.make(r));
+    const latencies: number[] = [];
+    let next = 0;
+    let ok = 0;
+    let failed = 0;
+    let hits = 0;
+    const deadline = Date.now() + 120_000;
+    const cpu0 = cpuNow();
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: opts.concurrency }, async () => {
+        while (next < opts.queries && Date.now() < deadline) {
+          const req = shape.make(r);
+          next++;
+          const t0 = performance.now();
+          try {
+            const res = await run(req);
+            hits += res.total;
+            ok++;
+          } catch {
+            failed++;
+          }
+          latencies.push(performance.now() - t0);
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const cpu1 = cpuNow();
+    latencies.sort((a, b) => a - b);
+    const self = cpu1.self - cpu0.self;
+    const result: Result = {
+      backend: label,
+      via,
+      shape: shape.name,
+      ok,
+      failed,
+      qps: ok / seconds,
+      p50: percentile(latencies, 50),
+      p95: percentile(latencies, 95),
+      meanHits: ok ? hits / ok : 0,
+      cpuSelfMs: ((self / latencies.length) * 1000) || 0,
+      cpuRestMs: ((Math.max(0, cpu1.machine - cpu0.machine - self) / latencies.length) * 1000) || 0,
+    };
+    results.push(result);
+    log(
+      `  ${result.backend} via ${via} | ${result.shape}: p50 ${result.p50.toFixed(1)} ms, p95 ${result.p95.toFixed(1)} ms, ${result.qps.toFixed(0)} q/s ` +
+        `(${failed} failed, ~${result.meanHits.toFixed(0)} matches/query, CPU ${result.cpuSelfMs.toFixed(1)} + ${result.cpuRestMs.toFixed(1)} ms/query)`,
+    );
+  }
+  return results;
+}
+
+/**
+ * The search service in this process over `backend`, and a client on the connection the
+ * gateway itself uses for a backend (gRPC over HTTP/2, uncompressed: services/gateway/forwarding.ts).
+ */
+async function withService<T>(backend: SearchBackend, fn: (search: (req: Req) => Promise<{ total: number }>) => Promise<T>): Promise<T> {
   const server = await build({
     backend,
     catalog: createServiceClient(CatalogService, "http://127.0.0.1:1", serviceCredential("bench", "search")),
@@ -106,56 +200,32 @@ async function measure(backend: SearchBackend, opts: Required<Pick<SearchBenchOp
     port: 0,
     liveAvailabilityMs: 0,
   });
-  const client = createClient(SearchService, createConnectTransport({ baseUrl: `http://127.0.0.1:${server.port}`, httpVersion: "2" }));
-  const results: Result[] = [];
+  const connection = createBackend("search", `http://127.0.0.1:${server.port}`);
+  const client = createClient(SearchService, connection.transport);
   try {
-    for (const shape of SHAPES) {
-      const r = prng(1234);
-      // warm-up: caches, JIT, connection
-      for (let i = 0; i < 100; i++) await client.searchShows(shape.make(r));
-      const latencies: number[] = [];
-      let next = 0;
-      let ok = 0;
-      let failed = 0;
-      let hits = 0;
-      const deadline = Date.now() + 120_000;
-      const started = performance.now();
-      await Promise.all(
-        Array.from({ length: opts.concurrency }, async () => {
-          while (next < opts.queries && Date.now() < deadline) {
-            const req = shape.make(r);
-            next++;
-            const t0 = performance.now();
-            try {
-              const res = await client.searchShows(req);
-              hits += res.total;
-              ok++;
-            } catch {
-              failed++;
-            }
-            latencies.push(performance.now() - t0);
-          }
-        }),
-      );
-      const seconds = (performance.now() - started) / 1000;
-      latencies.sort((a, b) => a - b);
-      const result = {
-        backend: backend.name,
-        shape: shape.name,
-        ok,
-        failed,
-        qps: ok / seconds,
-        p50: percentile(latencies, 50),
-        p95: percentile(latencies, 95),
-        meanHits: ok ? hits / ok : 0,
-      };
-      results.push(result);
-      log(`  ${result.backend} | ${result.shape}: p50 ${result.p50.toFixed(1)} ms, p95 ${result.p95.toFixed(1)} ms, ${result.qps.toFixed(0)} q/s (${failed} failed, ~${result.meanHits.toFixed(0)} matches/query)`);
-    }
+    return await fn((req) => client.searchShows(req));
   } finally {
+    connection.close();
     await server.close();
   }
-  return results;
+}
+
+/** Every shape through the API, then through the backend alone. */
+async function measureBackend(backend: SearchBackend, opts: Required<Pick<SearchBenchOptions, "queries" | "concurrency">>, log: (l: string) => void): Promise<Result[]> {
+  const api = await withService(backend, (search) => measure(backend.name, "API", search, SHAPES, opts, log));
+  const direct = await measure(backend.name, "backend", (req) => backend.search(parseSearchRequest(create(SearchShowsRequestSchema, req), new Date())), SHAPES, opts, log);
+  return [...api, ...direct];
+}
+
+/**
+ * The floor: the same service and client over a backend that answers every query with one
+ * fixed page of 20 documents from memory. What it costs is what no backend can go below here.
+ */
+async function measureFloor(backend: SearchBackend, opts: Required<Pick<SearchBenchOptions, "queries" | "concurrency">>, log: (l: string) => void): Promise<Result[]> {
+  const shape = SHAPES[0];
+  const page: SearchHits = await backend.search(parseSearchRequest(create(SearchShowsRequestSchema, shape.make(prng(1))), new Date()));
+  const fixed: SearchBackend = Object.assign(Object.create(backend) as SearchBackend, { search: async () => page });
+  return withService(fixed, (search) => measure("none (a fixed page from memory)", "API", search, [shape], opts, log));
 }
 
 async function index(backend: SearchBackend, count: number, log: (l: string) => void): Promise<string> {
@@ -190,7 +260,8 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<string> 
       // the steady state autovacuum reaches a minute after a bulk load: statistics, and the
       // visibility map that index-only scans need
       await db.raw(`VACUUM (ANALYZE) ${SCHEMA}.showtimes`);
-      results.push(...(await measure(backend, run, log)));
+      results.push(...(await measureFloor(backend, run, log)));
+      results.push(...(await measureBackend(backend, run, log)));
     } finally {
       await db.destroy();
       await admin.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
@@ -204,22 +275,39 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<string> 
     try {
       await backend.init();
       indexing.push(await index(backend, documents, log));
-      results.push(...(await measure(backend, run, log)));
+      results.push(...(await measureBackend(backend, run, log)));
     } finally {
       for (const i of await client.aliasTargets(alias)) await client.deleteIndex(i);
       await client.close();
     }
   }
 
+  const floor = results.find((r) => r.backend.startsWith("none"));
+  const cores = os.cpus().length;
   return [
     `${documents.toLocaleString("en")} showtimes over a 130 km × 130 km region (${Math.ceil(documents / 50).toLocaleString("en")} venues), ` +
-      `${run.concurrency} concurrent clients over one HTTP/2 connection to the search service, ${run.queries.toLocaleString("en")} queries per shape after 100 warm-up queries, page size 20.`,
+      `${run.concurrency} concurrent clients, ${run.queries.toLocaleString("en")} queries per shape after 100 warm-up queries, page size 20, ${cores} cores. ` +
+      "Via API: the search service's RPC, called on the connection the gateway uses (gRPC over HTTP/2, uncompressed), service and clients in this process. " +
+      "Via backend: the backend's search() called directly, without the RPC. " +
+      "CPU per query: this process (clients, service, driver) + the rest of the machine (the engine).",
     "",
     ...indexing.map((l) => `- ${l}`),
     "",
-    "| backend | query | p50 | p95 | queries/s | failed | matches/query |",
-    "|---|---|---|---|---|---|---|",
-    ...results.map((r) => `| ${r.backend} | ${r.shape} | ${r.p50.toFixed(1)} ms | ${r.p95.toFixed(1)} ms | ${r.qps.toFixed(0)} | ${r.failed} | ${r.meanHits.toFixed(0)} |`),
+    "| backend | via | query | p50 | p95 | queries/s | failed | matches/query | CPU ms/query |",
+    "|---|---|---|---|---|---|---|---|---|",
+    ...results.map(
+      (r) =>
+        `| ${r.backend} | ${r.via} | ${r.shape} | ${r.p50.toFixed(1)} ms | ${r.p95.toFixed(1)} ms | ${r.qps.toFixed(0)} | ${r.failed} | ${r.meanHits.toFixed(0)} | ${r.cpuSelfMs.toFixed(1)} + ${r.cpuRestMs.toFixed(1)} |`,
+    ),
+    ...(floor
+      ? [
+          "",
+          `The floor (a backend answering from memory) costs ${floor.cpuSelfMs.toFixed(1)} CPU-ms a query in the service and its clients, ` +
+            `and reaches ${floor.qps.toFixed(0)} queries/s with a p95 of ${floor.p95.toFixed(1)} ms. By Little's law (mean latency = clients / throughput), ` +
+            `${run.concurrency} clients at p95 ≤ 50 ms need a mean under 50 ms, so over ${Math.round(run.concurrency / 0.05)} queries/s: ` +
+            `under ${((cores * 1000 * 0.05) / run.concurrency).toFixed(1)} CPU-ms a query for everything on ${cores} cores, the floor's share included.`,
+        ]
+      : []),
   ].join("\n");
 }
 
