@@ -19,10 +19,12 @@ function counting(inner: () => BookingWorkflows) {
   const starts = new Map<string, number>();
   let failNext = 0;
   let delayMs = 0;
+  let gate: Promise<void> | undefined;
   const workflows: BookingWorkflows = {
     async start(input) {
       starts.set(input.bookingId, (starts.get(input.bookingId) ?? 0) + 1);
       if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+      if (gate) await gate;
       if (failNext > 0) {
         failNext--;
         throw new Error("injected: Temporal did not answer");
@@ -33,7 +35,16 @@ function counting(inner: () => BookingWorkflows) {
     cancel: (id, r) => inner().cancel(id, r),
     isRunning: (id) => inner().isRunning(id),
   };
-  return { workflows, starts, failNextStarts: (n: number) => (failNext = n), delayStarts: (ms: number) => (delayMs = ms) };
+  /** Starts wait until the returned function is called. */
+  const holdStarts = (): (() => void) => {
+    let release!: () => void;
+    gate = new Promise((r) => (release = r));
+    return () => {
+      gate = undefined;
+      release();
+    };
+  };
+  return { workflows, starts, failNextStarts: (n: number) => (failNext = n), delayStarts: (ms: number) => (delayMs = ms), holdStarts };
 }
 
 let h: BookingHarness;
@@ -170,17 +181,22 @@ describe("the workflow starter", () => {
   it("stop() lets the starts in flight finish and leaves the rest queued for the next start", async () => {
     const { showtimeId, seatIds } = await seedInventory(h.repo, { rows: 1, perRow: 10 });
     const ids = (await Promise.all(seatIds.map((seat) => queuedHold(showtimeId, [seat])))).map((i) => i.bookingId);
-    calls.delayStarts(300);
+    // the starts hang until released: exactly `concurrency` of them are in flight when stop() is called
+    const release = calls.holdStarts();
     try {
       const starter = new WorkflowStarter({ repo: h.repo, workflows: calls.workflows, logger: silentLogger(), concurrency: 2 });
       starter.start();
-      await waitFor("the first claims", async () => (await h.db("workflow_starts").whereIn("booking_id", ids).where("attempts", ">", 0)).length > 0, 5_000, 10);
-      await starter.stop();
+      const inFlight = () => ids.filter((id) => calls.starts.has(id)).length;
+      await waitFor("two starts in flight", async () => inFlight() === 2, 5_000, 10);
+      const stopped = starter.stop();
+      release();
+      await stopped;
+      expect(inFlight()).toBe(2); // it claimed nothing after stop()
       const left = await pendingRows(ids);
-      expect(left.length).toBeGreaterThanOrEqual(6); // at most two rounds of two got through
+      expect(left).toHaveLength(8); // the two in flight finished, the rest wait for the next start
       expect(left.filter((r) => r.attempts > 0)).toHaveLength(0); // nothing claimed and abandoned
     } finally {
-      calls.delayStarts(0);
+      release();
     }
     await new WorkflowStarter({ repo: h.repo, workflows: calls.workflows, logger: silentLogger() }).drain();
     expect(await pendingRows(ids)).toHaveLength(0);
