@@ -145,6 +145,14 @@ export class PostgresBackend implements SearchBackend {
    * and prefix matches never depend on it).
    */
   private readonly similarCache = new Map<string, { at: number; words: string[] }>();
+  /** Bumped with every clear: a lookup sent before a clear must not refill the cache after it. */
+  private similarGeneration = 0;
+  /**
+   * Whether the live table has the grid column (layout 5). A table rebuilt by an older version
+   * (a rollback, or an old replica's re-index during a rolling deploy) has not: radius searches
+   * then take the R-tree until this version rebuilds it (ReindexAll).
+   */
+  private gridReady = true;
   private readonly timeoutMs: number;
 
   constructor(private readonly opts: PostgresBackendOptions) {
@@ -185,7 +193,10 @@ export class PostgresBackend implements SearchBackend {
         `INSERT INTO ${this.table(WORDS_TABLE)} (word) SELECT unnest(?::text[]) ON CONFLICT DO NOTHING RETURNING word`,
         [words],
       );
-      if (added.rows.length) this.similarCache.clear();
+      if (added.rows.length) {
+        this.similarCache.clear();
+        this.similarGeneration++;
+      }
     }
     const known = docs.filter((d) => d.availableSeats !== undefined);
     const unknown = docs.filter((d) => d.availableSeats === undefined);
@@ -222,6 +233,11 @@ export class PostgresBackend implements SearchBackend {
     try {
       return await withTimeout(this.runSearch(query), this.timeoutMs, "Postgres search");
     } catch (err) {
+      if (this.gridReady && isMissingGridColumn(err)) {
+        this.gridReady = false;
+        this.opts.logger.warn("search.showtimes has no grid column (rebuilt by an older version?): radius searches use the R-tree until this version re-indexes (ReindexAll)");
+        return this.search(query);
+      }
       if (err instanceof SearchUnavailableError) throw err;
       if (isConnectionFailure(err)) throw new SearchUnavailableError(`Postgres is unavailable: ${(err as Error).message}`, { cause: err });
       throw err;
@@ -242,7 +258,7 @@ export class PostgresBackend implements SearchBackend {
       const radiusM = radiusKm * 1000;
       dist = haversine(lat, lon);
       where.push({ sql: "lat IS NOT NULL", args: [] });
-      const cover = gridCover(lat, lon, radiusM, MAX_GRID_CELLS);
+      const cover = this.gridReady ? gridCover(lat, lon, radiusM, MAX_GRID_CELLS) : undefined;
       if (cover) {
         // the grid index: the cells around the circle in the date range (btree ranges), then
         // the circle's bounding box (plain comparisons) before the exact distance
@@ -363,6 +379,7 @@ export class PostgresBackend implements SearchBackend {
     }
     const missing = words.filter((w) => !found.has(w));
     if (!missing.length) return found;
+    const generation = this.similarGeneration;
     const edits = missing.filter((w) => [...w].length <= SHORT_WORD).flatMap((w) => oneEditAway(w).map((e) => [w, e] as const));
     const { rows } = await this.db.raw<{ rows: Array<{ token: string; word: string }> }>(
       `SELECT token, word FROM (
@@ -375,9 +392,12 @@ export class PostgresBackend implements SearchBackend {
        ORDER BY source, rank`,
       [missing, SIMILAR_PER_WORD, edits.map((e) => e[0]), edits.map((e) => e[1])],
     );
+    // read before a word was added meanwhile: answered, not kept
+    const keep = generation === this.similarGeneration;
     for (const w of missing) {
       const similar = rows.filter((r) => r.token === w).map((r) => r.word);
       found.set(w, similar);
+      if (!keep) continue;
       this.similarCache.delete(w);
       this.similarCache.set(w, { at: now, words: similar });
     }
@@ -453,6 +473,7 @@ export class PostgresBackend implements SearchBackend {
         await trx.raw(`ALTER TABLE ${this.table(build)} RENAME TO ${q(LIVE_TABLE)}`);
         return Number(rows[0].n);
       });
+      this.gridReady = true; // the current layout, grid included
       indexed = Number((await this.db.raw<{ rows: Array<{ n: string }> }>(`SELECT count(*) AS n FROM ${this.table()}`)).rows[0].n);
       return { indexed, removed };
     } catch (err) {
@@ -472,6 +493,12 @@ export class PostgresBackend implements SearchBackend {
   async close(): Promise<void> {
     // the knex is the caller's
   }
+}
+
+/** Postgres' undefined_column for `cell`: the live table predates layout 5 (see gridReady). */
+function isMissingGridColumn(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | undefined;
+  return e?.code === "42703" && /\bcell\b/.test(e.message ?? "");
 }
 
 function rowOf(d: DocumentWrite) {

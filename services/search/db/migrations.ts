@@ -1,5 +1,4 @@
 import type { Knex, Migration } from "../../../lib/db.js";
-import { GRID_CELLS_PER_DEGREE } from "../domain/geo.js";
 
 /** The search service's own schema (Postgres backend only). */
 export const SCHEMA = "search";
@@ -113,13 +112,12 @@ type Layout = 1 | 3 | 5;
 export const CURRENT_LAYOUT: Layout = 5;
 
 /**
- * The grid cell of a showtime's venue (domain/geo.ts, gridCellOf: the same formula), NULL
- * without coordinates. Layout 5's `grid` index is (cell, starts_at).
+ * The grid cell of a showtime's venue, NULL without coordinates: the formula of
+ * domain/geo.ts's gridCellOf (0.1° cells), spelled out here because an applied migration never
+ * changes (test/grid.test.ts checks that both agree). Layout 5's `grid` index is (cell, starts_at).
  */
 const GRID_CELL_COLUMN =
-  `cell integer GENERATED ALWAYS AS (` +
-  `(floor(lat * ${GRID_CELLS_PER_DEGREE})::integer + ${90 * GRID_CELLS_PER_DEGREE}) * ${360 * GRID_CELLS_PER_DEGREE + 1} + ` +
-  `(floor(lon * ${GRID_CELLS_PER_DEGREE})::integer + ${180 * GRID_CELLS_PER_DEGREE})) STORED`;
+  "cell integer GENERATED ALWAYS AS ((floor(lat * 10)::integer + 900) * 3601 + (floor(lon * 10)::integer + 1800)) STORED";
 
 /**
  * The space-time key of a showtime: its point on earthdistance's sphere (x, y, z) plus its start

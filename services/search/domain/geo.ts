@@ -21,7 +21,7 @@ export function distanceKm(a: { lat: number; lon: number }, b: { lat: number; lo
  * The Postgres backend's grid: cells of 0.1° × 0.1° (11 km north–south), numbered
  * (⌊lat·10⌋ + 900) · 3601 + (⌊lon·10⌋ + 1800). A btree over (cell, start) finds a radius's
  * showtimes by a few dozen short range scans, several times cheaper than the R-tree for the
- * radii people search with. `GRID_CELL_SQL` (db/migrations.ts) is the same formula in SQL:
+ * radii people search with. `GRID_CELL_COLUMN` (db/migrations.ts) is the same formula in SQL:
  * both floor the same float8 products, so they agree on every point.
  */
 export const GRID_CELLS_PER_DEGREE = 10;

@@ -1,5 +1,14 @@
+import { randomUUID } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import { SearchShowsRequestSchema } from "../../../gen/ticketing/search/v1/search_pb.js";
+import { openDatabase, type Knex } from "../../../lib/db.js";
+import { silentLogger } from "../../../lib/logger.js";
+import { createTestDatabase } from "../../../test/support/db.js";
+import { PostgresBackend } from "../backends/postgres.js";
+import { migrations, SCHEMA } from "../db/migrations.js";
 import { distanceMeters, EARTH_RADIUS_M, gridCellOf, gridCover } from "../domain/geo.js";
-import { prng } from "../synthetic.js";
+import { parseSearchRequest } from "../domain/query.js";
+import { prng, syntheticDocuments } from "../synthetic.js";
 
 /** A point `distanceM` from the centre on bearing `bearing` (radians), on the haversine sphere. */
 function destination(c: { lat: number; lon: number }, distanceM: number, bearing: number): { lat: number; lon: number } {
@@ -65,5 +74,67 @@ describe("grid cover (Postgres radius prefilter)", () => {
     expect(gridCover(17.4, 78.45, 500_000, 400)).toBeUndefined();
     // at a pole every longitude is in reach
     expect(gridCover(89.99, 0, 5_000, 1_000_000)!.cells.length).toBeGreaterThanOrEqual(3600);
+  });
+});
+
+describe("the grid column in Postgres", () => {
+  let database: { url: string; drop(): Promise<void> };
+  let db: Knex;
+  let backend: PostgresBackend;
+  const now = new Date();
+  const docAt = () => ({
+    ...syntheticDocuments({ count: 1, seed: 3, center: { lat: 0, lon: 0 }, spanDeg: 1, now, pastDays: 0, futureDays: 1, noLocationShare: 0 })[0],
+    showtimeId: randomUUID(),
+    showtime: new Date(now.getTime() + 86_400_000).toISOString(),
+    indexedAt: now.toISOString(),
+  });
+  const withLocation = (lat: number, lon: number) => {
+    const d = docAt();
+    d.venue = { ...d.venue, location: { lat, lon } };
+    return d;
+  };
+
+  beforeAll(async () => {
+    database = await createTestDatabase("grid");
+    db = await openDatabase({ url: database.url, schema: SCHEMA, migrations, poolMax: 4 });
+    backend = new PostgresBackend({ db, logger: silentLogger() });
+    await backend.init();
+  });
+
+  afterAll(async () => {
+    await db?.destroy();
+    await database?.drop();
+  });
+
+  it("computes the very cell gridCellOf computes, on cell edges, at the poles and on the antimeridian", async () => {
+    const points: Array<[number, number]> = [
+      [0, 0], [-0.05, -0.05], [0.1, 0.1], [-0.1, -0.1], [0.3, 0.7], [-0.3, -0.7], [17.4, 78.45], [-33.86, 151.21],
+      [89.999999, 179.999999], [90, 180], [-90, -180], [45, 180], [45, -180], [12.3, -45.6], [-12.3, 45.6], [1e-7, -1e-7],
+    ];
+    const rand = prng(5);
+    for (let i = 0; i < 200; i++) points.push([+(rand() * 180 - 90).toFixed(6), +(rand() * 360 - 180).toFixed(6)]);
+    const docs = points.map(([lat, lon]) => withLocation(lat, lon));
+    await backend.upsert(docs);
+    const rows: Array<{ showtime_id: string; cell: number; lat: number; lon: number }> = await db
+      .withSchema(SCHEMA)
+      .table("showtimes")
+      .whereIn("showtime_id", docs.map((d) => d.showtimeId))
+      .select("showtime_id", "cell", "lat", "lon");
+    expect(rows).toHaveLength(points.length);
+    for (const r of rows) expect({ at: [r.lat, r.lon], cell: r.cell }).toEqual({ at: [r.lat, r.lon], cell: gridCellOf(r.lat, r.lon) });
+  });
+
+  it("a live table without the grid column (rebuilt by an older version) still answers radius searches, through the R-tree", async () => {
+    const centre = { lat: -20.5, lon: 57.5 };
+    const docs = Array.from({ length: 60 }, (_, i) => withLocation(centre.lat + ((i % 11) - 5) * 0.02, centre.lon + ((i % 7) - 3) * 0.02));
+    await backend.upsert(docs);
+    const query = parseSearchRequest(create(SearchShowsRequestSchema, { ...centre, distance: "6km", pageSize: 100 }), now);
+    const viaGrid = (await backend.search(query)).documents.map((d) => d.showtimeId).sort();
+    const expected = docs.filter((d) => distanceMeters(centre, d.venue.location!) <= 6_000).map((d) => d.showtimeId).sort();
+    expect(viaGrid).toEqual(expected);
+    expect(expected.length).toBeGreaterThan(10);
+    await db.raw(`ALTER TABLE ${SCHEMA}.showtimes DROP COLUMN cell`); // its index goes with it
+    expect((await backend.search(query)).documents.map((d) => d.showtimeId).sort()).toEqual(expected);
+    expect((await backend.search(query)).documents.map((d) => d.showtimeId).sort()).toEqual(expected);
   });
 });
