@@ -183,8 +183,8 @@ describe("the workflow starter", () => {
     const ids = (await Promise.all(seatIds.map((seat) => queuedHold(showtimeId, [seat])))).map((i) => i.bookingId);
     // the starts hang until released: exactly `concurrency` of them are in flight when stop() is called
     const release = calls.holdStarts();
+    const starter = new WorkflowStarter({ repo: h.repo, workflows: calls.workflows, logger: silentLogger(), concurrency: 2 });
     try {
-      const starter = new WorkflowStarter({ repo: h.repo, workflows: calls.workflows, logger: silentLogger(), concurrency: 2 });
       starter.start();
       const inFlight = () => ids.filter((id) => calls.starts.has(id)).length;
       await waitFor("two starts in flight", async () => inFlight() === 2, 5_000, 10);
@@ -197,6 +197,7 @@ describe("the workflow starter", () => {
       expect(left.filter((r) => r.attempts > 0)).toHaveLength(0); // nothing claimed and abandoned
     } finally {
       release();
+      await starter.stop(); // already stopped unless an expectation failed
     }
     await new WorkflowStarter({ repo: h.repo, workflows: calls.workflows, logger: silentLogger() }).drain();
     expect(await pendingRows(ids)).toHaveLength(0);
