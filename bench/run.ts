@@ -20,6 +20,13 @@ async function main(): Promise<void> {
   const filter = process.argv[2];
   const selected = BENCHMARKS.filter((b) => !filter || b.name.includes(filter));
   const stack = await startStack();
+  // Ctrl-C or a kill: the stack (its own process tree) goes too, rather than running on orphaned
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(`${signal}: stopping the stack\n`);
+    void stack.stop().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   const sections: string[] = [];
   try {
     const rest = restClient(stack.gateway);
