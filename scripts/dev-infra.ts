@@ -17,10 +17,10 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as readline from "node:readline";
+import { freePort, isPortFree } from "./ports";
 import { pathToFileURL } from "node:url";
 import { Connection } from "@temporalio/client";
 import { Client as PgClient } from "pg";
@@ -105,25 +105,9 @@ async function waitForReady(probe: () => Promise<boolean>, opts: ReadinessOption
 // ───────────────────────────── ports ─────────────────────────────
 
 /** True if nothing listens on `host:port` (we could bind it). */
-export function isPortFree(port: number, host = LOOPBACK): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once("error", () => resolve(false));
-    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)));
-  });
-}
-
-/** A port that was free a moment ago (for tests: there is an unavoidable race until it is bound). */
-export function findFreePort(host = LOOPBACK): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen({ port: 0, host }, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** A port that was free a moment ago, outside the kernel's range for outgoing connections (scripts/ports.ts). */
+export const findFreePort = freePort;
+export { isPortFree };
 
 /** Fails with one message naming every busy port, so a second running stack is obvious. */
 export async function assertPortsFree(ports: ReadonlyArray<{ name: string; port: number }>): Promise<void> {

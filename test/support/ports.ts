@@ -1,13 +1,2 @@
-import net from "node:net";
-
-/** A port that was free a moment ago on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** A port that was free a moment ago on 127.0.0.1, outside the kernel's range for outgoing connections. */
+export { freePort } from "../../scripts/ports.js";
