@@ -345,8 +345,12 @@ describe.each(BACKENDS)("search on %s", (backendName) => {
       expect((await search(h, { city, category: "concert" })).results.map((r) => r.showtimeId).sort()).toEqual(
         [ids.jazzAt1, ids.jazzAt1Later, ids.jazzNoLocation].sort(),
       );
-      const from = daysFromNow(3.5).toISOString();
-      const to = daysFromNow(5).toISOString().slice(0, 10); // a date: the whole day
+      // from an hour before jazzAt1 to the end of its day (UTC), whatever the time of day now:
+      // the showtimes before it are a day or more earlier, jazzAt1Later is over a day later
+      const all = await search(h, { city });
+      const at = timestampDate(all.results.find((r) => r.showtimeId === ids.jazzAt1)!.showtime!);
+      const from = new Date(at.getTime() - 3_600_000).toISOString();
+      const to = at.toISOString().slice(0, 10); // a date: the whole day
       expect((await search(h, { city, startDate: from, endDate: to })).results.map((r) => r.showtimeId)).toEqual([ids.jazzAt1]);
       const seen: string[] = [];
       for (let page = 1; page <= 3; page++) {
