@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
 import { SERVICE_NAMES, portEnvVar, urlEnvVar } from "../lib/services";
-import { findFreePort } from "../scripts/dev-infra";
+import { freePort } from "../scripts/ports";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 
@@ -25,7 +25,7 @@ export async function startStack(extraEnv: Record<string, string> = {}): Promise
   fs.chmodSync(dataDir, 0o755); // embedded Postgres runs as `postgres` when we are root
   const ports: Record<string, number> = {};
   for (const name of [portEnvVar("gateway"), ...SERVICE_NAMES.map(portEnvVar), "EMBEDDED_PG_PORT", "TEMPORAL_PORT", "TEMPORAL_UI_PORT"]) {
-    ports[name] = await findFreePort();
+    ports[name] = await freePort();
   }
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, HOST: "127.0.0.1", LOG_LEVEL: "warn", CATALOG_DEMO_DATA: "false", ...extraEnv };
   for (const name of ["DATABASE_URL", "TEMPORAL_ADDRESS", "JWT_JWKS_URL", "JWT_PRIVATE_KEY_FILE", "NODE_ENV"]) delete env[name];

@@ -20,7 +20,7 @@ import { createRequire } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as readline from "node:readline";
-import { freePort, isPortFree } from "./ports";
+import { isPortFree } from "./ports";
 import { pathToFileURL } from "node:url";
 import { Connection } from "@temporalio/client";
 import { Client as PgClient } from "pg";
@@ -104,10 +104,7 @@ async function waitForReady(probe: () => Promise<boolean>, opts: ReadinessOption
 
 // ───────────────────────────── ports ─────────────────────────────
 
-/** True if nothing listens on `host:port` (we could bind it). */
-/** A port that was free a moment ago, outside the kernel's range for outgoing connections (scripts/ports.ts). */
-export const findFreePort = freePort;
-export { isPortFree };
+// isPortFree and freePort live in scripts/ports.ts (jest test files can import that one)
 
 /** Fails with one message naming every busy port, so a second running stack is obvious. */
 export async function assertPortsFree(ports: ReadonlyArray<{ name: string; port: number }>): Promise<void> {

@@ -10,6 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as readline from "node:readline";
 import { SERVICE_NAMES, portEnvVar, urlEnvVar } from "../lib/services";
+import { isPortFree } from "../scripts/ports";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const READY_TIMEOUT_MS = 150_000;
@@ -263,14 +264,6 @@ async function freePorts(names: string[]): Promise<Record<string, number>> {
     await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
   }
   return ports;
-}
-
-function isPortFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once("error", () => resolve(false));
-    server.listen({ port, host: "127.0.0.1", exclusive: true }, () => server.close(() => resolve(true)));
-  });
 }
 
 async function busyPorts(ports: Record<string, number>): Promise<string[]> {

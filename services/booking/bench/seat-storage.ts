@@ -30,7 +30,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import knexFactory, { type Knex } from "knex";
 import { openDatabase } from "../../../lib/db.js";
-import { findFreePort, startEmbeddedPostgres, type RunningPostgres } from "../../../scripts/dev-infra.js";
+import { startEmbeddedPostgres, type RunningPostgres } from "../../../scripts/dev-infra.js";
+import { freePort } from "../../../scripts/ports.js";
 import { migrations, SCHEMA } from "../db/migrations.js";
 import { BookingRepo } from "../db/repo.js";
 
@@ -346,7 +347,7 @@ async function main() {
   if (!url) {
     dir = mkdtempSync(join(tmpdir(), "seat-bench-"));
     chmodSync(dir, 0o755);
-    pg = await startEmbeddedPostgres({ dataDir: join(dir, "pg"), port: await findFreePort(), database: "seatbench" });
+    pg = await startEmbeddedPostgres({ dataDir: join(dir, "pg"), port: await freePort(), database: "seatbench" });
     url = pg.url;
   }
   const k = knexFactory({ client: "pg", connection: url, pool: { min: 0, max: CONCURRENCY + 4 } });
