@@ -55,8 +55,8 @@ export function unavailable(backend: string): string {
 }
 
 /**
- * What a failed backend call becomes for the caller: the backend's own Connect error unchanged
- * (code, message, details), a transport failure as `unavailable` naming the service (the cause is
+ * What a failed backend call becomes for the caller: the backend's own Connect error (code,
+ * message, details), a transport failure as `unavailable` naming the service (the cause is
  * logged, addresses are not sent), anything else as `internal` (logged, never sent).
  */
 export function upstreamConnectError(err: unknown, backend: string, logger: Logger, context: Record<string, unknown> = {}): ConnectError {
@@ -65,7 +65,10 @@ export function upstreamConnectError(err: unknown, backend: string, logger: Logg
       logger.warn({ ...context, backend, err: err.cause }, "backend unreachable");
       return new ConnectError(unavailable(backend), Code.Unavailable);
     }
-    return err;
+    // Its code, message and details, not its metadata: that holds the backend's own response
+    // headers and trailers (content-type, grpc-status...), which would overwrite the caller's
+    // protocol headers (a Connect error answered as application/grpc+proto cannot be read).
+    return new ConnectError(err.rawMessage, err.code, undefined, err.details, err.cause);
   }
   logger.error({ ...context, backend, err }, "unexpected error calling backend");
   return new ConnectError("internal error", Code.Internal);

@@ -362,6 +362,17 @@ describe("Connect, gRPC-Web and gRPC through the gateway", () => {
     await expect(client.getMe({})).rejects.toMatchObject({ code: Code.Unauthenticated });
   });
 
+  it("a backend's error reaches a Connect caller as a Connect error (JSON), not with the backend's gRPC headers", async () => {
+    const r = await http("POST", "/ticketing.users.v1.UsersService/Login", {
+      headers: { ...jsonHeaders(), "connect-protocol-version": "1" },
+      body: JSON.stringify({ email: "a@b.c", password: "x" }),
+    });
+    expect(r.status).toBe(401);
+    expect(r.headers.get("content-type")).toBe("application/json");
+    expect(r.headers.get("grpc-status")).toBeNull();
+    expect(r.json).toEqual({ code: "unauthenticated", message: "wrong email or password" });
+  });
+
   it("gRPC (HTTP/2 cleartext) and gRPC-Web", async () => {
     const h2 = new Http2SessionManager(base);
     sessions.push(h2);
