@@ -68,7 +68,9 @@ export function upstreamConnectError(err: unknown, backend: string, logger: Logg
     // Its code, message and details, not its metadata: that holds the backend's own response
     // headers and trailers (content-type, grpc-status...), which would overwrite the caller's
     // protocol headers (a Connect error answered as application/grpc+proto cannot be read).
-    return new ConnectError(err.rawMessage, err.code, undefined, err.details, err.cause);
+    const passed = new ConnectError(err.rawMessage, err.code, undefined, undefined, err.cause);
+    passed.details = err.details;
+    return passed;
   }
   logger.error({ ...context, backend, err }, "unexpected error calling backend");
   return new ConnectError("internal error", Code.Internal);
