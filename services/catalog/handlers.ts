@@ -1,16 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import {
   CatalogService,
   type Address,
   type AddressUpdate,
-  type EventSchema,
-  type HallSchema,
   type ShowtimeDetailsSchema,
-  type ShowtimeSchema,
-  type VenueSchema,
 } from "../../gen/ticketing/catalog/v1/catalog_pb.js";
 import type { Knex } from "../../lib/db.js";
 import { alreadyExists, invalidArgument, notFound } from "../../lib/errors.js";
@@ -22,15 +18,14 @@ import {
   VenueNameTakenError,
   type AddressRecord,
   type EventRecord,
-  type HallRecord,
   type ShowtimeRecord,
   type VenueRecord,
 } from "./db/repo.js";
 import { normalizeLayout } from "./domain/layout.js";
-import { fromMinorUnits } from "./domain/money.js";
 import { checkCurrency, checkStartsInFuture, endsAt, priceSeatTypes } from "./domain/showtime.js";
 import { geoPoint, imageKey, imageKeys, keywords, requiredText } from "./domain/values.js";
 import { publishEventUpdated, publishShowtimeCreated, publishVenueUpdated } from "./outbox.js";
+import { eventOut, hallOut, showtimeOut, venueOut } from "./resources.js";
 
 export interface CatalogDeps {
   db: Knex;
@@ -39,49 +34,6 @@ export interface CatalogDeps {
   /** The clock; tests may pin it. */
   now?: () => Date;
 }
-
-// ─── resources as returned ───
-
-export const venueOut = (v: VenueRecord): MessageInitShape<typeof VenueSchema> => ({
-  venueId: v.id,
-  name: v.name,
-  address: v.address,
-  location: v.location,
-  imageUrls: v.imageUrls,
-  createdAt: timestampFromDate(v.createdAt),
-});
-
-export const hallOut = (h: HallRecord): MessageInitShape<typeof HallSchema> => ({
-  hallId: h.id,
-  venueId: h.venueId,
-  hallName: h.hallName,
-  seatLayout: h.seatLayout,
-  capacity: h.capacity,
-});
-
-export const eventOut = (e: EventRecord): MessageInitShape<typeof EventSchema> => ({
-  eventId: e.id,
-  name: e.name,
-  category: e.category,
-  description: e.description,
-  imageUrl: e.imageUrl,
-  keywords: e.keywords,
-  durationMinutes: e.durationMinutes,
-  metadata: e.metadata,
-  averageRating: e.averageRating,
-  reviewCount: e.reviewCount,
-  createdAt: timestampFromDate(e.createdAt),
-});
-
-export const showtimeOut = (s: ShowtimeRecord): MessageInitShape<typeof ShowtimeSchema> => ({
-  showtimeId: s.id,
-  eventId: s.eventId,
-  venueId: s.venueId,
-  hallId: s.hallId,
-  timestamp: timestampFromDate(s.startsAt),
-  currency: s.currency,
-  prices: s.prices.map((p) => ({ seatType: p.seatType, amount: fromMinorUnits(p.amountMinor, s.currency) })),
-});
 
 // ─── input ───
 
