@@ -24,6 +24,7 @@ import {
 import { normalizeLayout } from "./domain/layout.js";
 import { checkCurrency, checkStartsInFuture, endsAt, priceSeatTypes } from "./domain/showtime.js";
 import { geoPoint, imageKey, imageKeys, keywords, requiredText } from "./domain/values.js";
+import { listHandlers } from "./list-handlers.js";
 import { publishEventUpdated, publishShowtimeCreated, publishVenueUpdated } from "./outbox.js";
 import { eventOut, hallOut, showtimeOut, venueOut } from "./resources.js";
 
@@ -145,6 +146,8 @@ export function catalogHandlers(deps: CatalogDeps): ServiceImpl<typeof CatalogSe
     async getVenue(req) {
       return { venue: venueOut(await requireVenue(req.venueId)) };
     },
+
+    ...listHandlers({ repo }),
 
     async updateVenue(req, ctx) {
       const clearImages = req.updateMask?.paths.includes("image_urls") ?? false;

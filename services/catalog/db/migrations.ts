@@ -107,4 +107,17 @@ export const migrations: Migration[] = [
       await knex.schema.withSchema(SCHEMA).dropTable("venues");
     },
   },
+  {
+    // ListVenues and ListEvents read in (name, id) order a page at a time; events also filter on
+    // lower(category). The text filter (ILIKE '%...%') scans; catalogs are small.
+    name: "0002_list_indexes",
+    async up(knex) {
+      await knex.raw(`CREATE INDEX IF NOT EXISTS venues_name_id ON ??.venues (name, id)`, [SCHEMA]);
+      await knex.raw(`CREATE INDEX IF NOT EXISTS events_name_id ON ??.events (name, id)`, [SCHEMA]);
+      await knex.raw(`CREATE INDEX IF NOT EXISTS events_category_name_id ON ??.events (lower(category), name, id)`, [SCHEMA]);
+    },
+    async down(knex) {
+      await knex.raw(`DROP INDEX IF EXISTS ??.events_category_name_id, ??.events_name_id, ??.venues_name_id`, [SCHEMA, SCHEMA, SCHEMA]);
+    },
+  },
 ];

@@ -173,6 +173,22 @@ const EVENT_COLUMNS = [
 ];
 const SHOWTIME_COLUMNS = ["id", "event_id", "venue_id", "hall_id", "starts_at", "ends_at", "currency", "prices"];
 
+/** A page of a public list (ListVenues, ListEvents), optionally filtered by a text pattern. */
+export interface ListFilter {
+  /** ILIKE pattern, escape character `\` (domain/listing.ts containsPattern). */
+  contains?: string;
+  limit: number;
+  offset: number;
+}
+
+/** A column matched against a `contains` pattern: the column name goes before it. */
+const ILIKE = "ILIKE ? ESCAPE '\\'";
+
+async function countOf(q: Knex.QueryBuilder): Promise<number> {
+  const [row] = await q.count({ count: "*" });
+  return Number(row.count);
+}
+
 function mapVenueConflict(err: unknown): never {
   if (isUniqueViolation(err, VENUE_NAME_CITY_INDEX)) throw new VenueNameTakenError();
   throw err;
@@ -208,6 +224,24 @@ export class CatalogRepo {
   async venuesByIds(ids: string[], q: Db = this.db): Promise<Map<string, VenueRecord>> {
     const rows: VenueRow[] = ids.length ? await q("venues").whereIn("id", ids).select(VENUE_COLUMNS) : [];
     return new Map(rows.map((r) => [r.id, toVenue(r)]));
+  }
+
+  /**
+   * A page of venues by name then id, only those whose name or city matches `contains` (an ILIKE
+   * pattern with `\` as its escape character, domain/listing.ts) when given, and how many match.
+   */
+  async listVenues(f: ListFilter): Promise<{ rows: VenueRecord[]; total: number }> {
+    const matching = () => {
+      const q = this.db("venues");
+      const pattern = f.contains;
+      if (pattern) q.where((w) => w.whereRaw(`name ${ILIKE}`, [pattern]).orWhereRaw(`city ${ILIKE}`, [pattern]));
+      return q;
+    };
+    const [rows, total] = await Promise.all([
+      matching().orderBy([{ column: "name" }, { column: "id" }]).limit(f.limit).offset(f.offset).select(VENUE_COLUMNS),
+      countOf(matching()),
+    ]);
+    return { rows: (rows as VenueRow[]).map(toVenue), total };
   }
 
   // ─── halls ───
@@ -306,6 +340,25 @@ export class CatalogRepo {
   async eventsByIds(ids: string[], q: Db = this.db): Promise<Map<string, EventRecord>> {
     const rows: EventRow[] = ids.length ? await q("events").whereIn("id", ids).select(EVENT_COLUMNS) : [];
     return new Map(rows.map((r) => [r.id, toEvent(r)]));
+  }
+
+  /**
+   * A page of events by name then id, only those whose name matches `contains` (as in
+   * listVenues) and whose category equals `category` ignoring case, when given; and how many
+   * match.
+   */
+  async listEvents(f: ListFilter & { category?: string }): Promise<{ rows: EventRecord[]; total: number }> {
+    const matching = () => {
+      const q = this.db("events");
+      if (f.contains) q.whereRaw(`name ${ILIKE}`, [f.contains]);
+      if (f.category !== undefined) q.whereRaw("lower(category) = lower(?)", [f.category]);
+      return q;
+    };
+    const [rows, total] = await Promise.all([
+      matching().orderBy([{ column: "name" }, { column: "id" }]).limit(f.limit).offset(f.offset).select(EVENT_COLUMNS),
+      countOf(matching()),
+    ]);
+    return { rows: (rows as EventRow[]).map(toEvent), total };
   }
 
   // ─── showtimes ───

@@ -128,6 +128,9 @@ describe("Connect GET through the gateway", () => {
   it("a backend error on a GET keeps its code (404)", async () => {
     const res = await connectGet("ticketing.catalog.v1.CatalogService/GetVenue", { venueId: USER_ID });
     expect(res.status).toBe(404);
+    // a Connect error body, not the backend's gRPC response headers
+    expect(res.headers.get("content-type")).toBe("application/json");
+    expect(res.headers.get("grpc-status")).toBeNull();
     expect(await res.json()).toMatchObject({ code: "not_found" });
   });
 
@@ -160,18 +163,20 @@ describe("Connect GET through the gateway", () => {
     ]);
   });
 
-  // KNOWN GATEWAY BUG (services/gateway/errors.ts upstreamConnectError passes the backend's
-  // ConnectError on with its metadata, i.e. the backend's gRPC response headers; connect-node
-  // copies them onto the Connect error response, so its content-type becomes
-  // application/grpc+proto and Connect clients ignore the JSON body and derive the code from the
-  // HTTP status: 404 → unimplemented, 400 → internal, 409 → unknown). Not GET-specific: POST
-  // errors are affected alike. When the gateway drops the upstream metadata, this starts
-  // passing: turn `it.failing` into `it`.
-  it.failing("connect-web sees a backend's error code on a GET (404 → not_found)", async () => {
-    const catalog = createClient(CatalogService, createConnectTransport({ baseUrl: base, useHttpGet: true, fetch: recordingFetch }));
-    const err = await catalog.getVenue({ venueId: USER_ID }).catch((e: unknown) => ConnectError.from(e));
-    expect(err).toBeInstanceOf(ConnectError);
-    expect((err as ConnectError).code).toBe(Code.NotFound);
+  it("connect-web reads a backend's error on a GET (and a POST) with its own code", async () => {
+    for (const useHttpGet of [true, false]) {
+      const transport = createConnectTransport({ baseUrl: base, useHttpGet, fetch: recordingFetch });
+      const err = await createClient(CatalogService, transport)
+        .getVenue({ venueId: USER_ID })
+        .catch((e: unknown) => ConnectError.from(e));
+      expect(err).toBeInstanceOf(ConnectError);
+      expect([useHttpGet, (err as ConnectError).code, (err as ConnectError).rawMessage]).toEqual([
+        useHttpGet,
+        Code.NotFound,
+        `venue ${USER_ID} not found`,
+      ]);
+    }
+    expect(sent.map((s) => s.method)).toEqual(["GET", "POST"]);
   });
 });
 
@@ -184,9 +189,11 @@ describe("idempotency levels of the public contracts", () => {
       [
         "UsersService.GetMe",
         "CatalogService.GetVenue",
+        "CatalogService.ListVenues",
         "CatalogService.GetHall",
         "CatalogService.ListHalls",
         "CatalogService.GetEvent",
+        "CatalogService.ListEvents",
         "CatalogService.GetShowtime",
         "CatalogService.ListShowtimes",
         "BookingService.GetInventory",

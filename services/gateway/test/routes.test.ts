@@ -37,6 +37,9 @@ describe("REST routes of the real contracts", () => {
     ["POST", `/api/v1/events/${id}/showtimes`, "CatalogService.CreateShowtime 201"],
     ["GET", `/api/v1/showtimes/${id}`, "CatalogService.GetShowtime 200"],
     ["GET", `/api/v1/events/${id}/showtimes`, "CatalogService.ListShowtimes 200"],
+    // beyond the shared contract (README, "REST routes beyond the shared contract")
+    ["GET", "/api/v1/venues", "CatalogService.ListVenues 200"],
+    ["GET", "/api/v1/events", "CatalogService.ListEvents 200"],
     ["GET", `/api/v1/showtimes/${id}/inventory`, "BookingService.GetInventory 200"],
     ["POST", `/api/v1/showtimes/${id}/seats/reserve`, "BookingService.ReserveSeats 201"],
     ["POST", `/api/v1/bookings/${id}/preparePayment`, "BookingService.PreparePayment 200"],

@@ -16,7 +16,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file ticketing/catalog/v1/catalog.proto.
  */
 export const file_ticketing_catalog_v1_catalog: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0aWNrZXRpbmcvY2F0YWxvZy92MS9jYXRhbG9nLnByb3RvEhR0aWNrZXRpbmcuY2F0YWxvZy52MSLNAQoFVmVudWUSEAoIdmVudWVfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIuCgdhZGRyZXNzGAMgASgLMh0udGlja2V0aW5nLmNhdGFsb2cudjEuQWRkcmVzcxIwCghsb2NhdGlvbhgEIAEoCzIeLnRpY2tldGluZy5jYXRhbG9nLnYxLkdlb1BvaW50EhIKCmltYWdlX3VybHMYBSADKAkSLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAinwEKB0FkZHJlc3MSGAoGc3RyZWV0GAEgASgJQgi6SAVyAxj/ARIXCgRjaXR5GAIgASgJQgm6SAZyBBABGGQSGQoIZGlzdHJpY3QYAyABKAlCB7pIBHICGGQSFgoFc3RhdGUYBCABKAlCB7pIBHICGGQSFAoDemlwGAUgASgJQge6SARyAhgUEhgKB2NvdW50cnkYBiABKAlCB7pIBHICGGQiVgoIR2VvUG9pbnQSJAoDbGF0GAEgASgBQhe6SBQSEhkAAAAAAIBWQCkAAAAAAIBWwBIkCgNsb24YAiABKAFCF7pIFBISGQAAAAAAgGZAKQAAAAAAgGbAIoUBCgRIYWxsEg8KB2hhbGxfaWQYASABKAkSEAoIdmVudWVfaWQYAiABKAkSEQoJaGFsbF9uYW1lGAMgASgJEjUKC3NlYXRfbGF5b3V0GAQgASgLMiAudGlja2V0aW5nLmNhdGFsb2cudjEuU2VhdExheW91dBIQCghjYXBhY2l0eRgFIAEoBSLZAQoKU2VhdExheW91dBJBCghzZWN0aW9ucxgBIAMoCzIjLnRpY2tldGluZy5jYXRhbG9nLnYxLkxheW91dFNlY3Rpb25CCrpIB5IBBAgBEGQ6hwG6SIMBGoABChVzZWF0X2xheW91dC5oYXNfc2VhdHMSKXRoZSBsYXlvdXQgbXVzdCBjb250YWluIGF0IGxlYXN0IG9uZSBzZWF0Gjx0aGlzLnNlY3Rpb25zLmV4aXN0cyhzLCBzLnJvd3MuZXhpc3RzKHIsIHNpemUoci5zZWF0cykgPiAwKSkidQoNTGF5b3V0U2VjdGlvbhITCgJpZBgBIAEoCUIHukgEcgIYQBIVCgRuYW1lGAIgASgJQge6SARyAhhkEjgKBHJvd3MYAyADKAsyHy50aWNrZXRpbmcuY2F0YWxvZy52MS5MYXlvdXRSb3dCCbpIBpIBAxDoByJfCglMYXlvdXRSb3cSFgoFbGFiZWwYASABKAlCB7pIBHICGCASOgoFc2VhdHMYAiADKAsyIC50aWNrZXRpbmcuY2F0YWxvZy52MS5MYXlvdXRTZWF0Qgm6SAaSAQMQ6AcikwEKCkxheW91dFNlYXQSFQoCaWQYASABKAlCCbpIBnIEEAEYQBIWCgVsYWJlbBgCIAEoCUIHukgEcgIYQBI6Cgtjb29yZGluYXRlcxgDIAEoCzIlLnRpY2tldGluZy5jYXRhbG9nLnYxLlNlYXRDb29yZGluYXRlcxIaCglzZWF0X3R5cGUYBCABKAlCB7pIBHICGEAiOQoPU2VhdENvb3JkaW5hdGVzEhIKAXgYASABKAFCB7pIBBICQAESEgoBeRgCIAEoAUIHukgEEgJAASKWAgoFRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIQCghjYXRlZ29yeRgDIAEoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRIRCglpbWFnZV91cmwYBSABKAkSEAoIa2V5d29yZHMYBiADKAkSGAoQZHVyYXRpb25fbWludXRlcxgHIAEoBRIpCghtZXRhZGF0YRgIIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSFgoOYXZlcmFnZV9yYXRpbmcYCSABKAESFAoMcmV2aWV3X2NvdW50GAogASgFEi4KCmNyZWF0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIsoBCghTaG93dGltZRITCgtzaG93dGltZV9pZBgBIAEoCRIQCghldmVudF9pZBgCIAEoCRIQCgh2ZW51ZV9pZBgDIAEoCRIPCgdoYWxsX2lkGAQgASgJEi0KCXRpbWVzdGFtcBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIY3VycmVuY3kYBiABKAkSMwoGcHJpY2VzGAcgAygLMiMudGlja2V0aW5nLmNhdGFsb2cudjEuU2VhdFR5cGVQcmljZSJWCg1TZWF0VHlwZVByaWNlEhwKCXNlYXRfdHlwZRgBIAEoCUIJukgGcgQQARhAEicKBmFtb3VudBgCIAEoAUIXukgUEhIZAAAAAICELkEpAAAAAAAAAAAixQEKD1Nob3d0aW1lRGV0YWlscxIwCghzaG93dGltZRgBIAEoCzIeLnRpY2tldGluZy5jYXRhbG9nLnYxLlNob3d0aW1lEioKBWV2ZW50GAIgASgLMhsudGlja2V0aW5nLmNhdGFsb2cudjEuRXZlbnQSKgoFdmVudWUYAyABKAsyGy50aWNrZXRpbmcuY2F0YWxvZy52MS5WZW51ZRIoCgRoYWxsGAQgASgLMhoudGlja2V0aW5nLmNhdGFsb2cudjEuSGFsbCK/AQoSQ3JlYXRlVmVudWVSZXF1ZXN0EhgKBG5hbWUYASABKAlCCrpIB3IFEAEY/wESNgoHYWRkcmVzcxgCIAEoCzIdLnRpY2tldGluZy5jYXRhbG9nLnYxLkFkZHJlc3NCBrpIA8gBARIwCghsb2NhdGlvbhgDIAEoCzIeLnRpY2tldGluZy5jYXRhbG9nLnYxLkdlb1BvaW50EiUKCmltYWdlX3VybHMYBCADKAlCEbpIDpIBCxAUIgdyBRABGIAIIkEKE0NyZWF0ZVZlbnVlUmVzcG9uc2USKgoFdmVudWUYASABKAsyGy50aWNrZXRpbmcuY2F0YWxvZy52MS5WZW51ZSItCg9HZXRWZW51ZVJlcXVlc3QSGgoIdmVudWVfaWQYASABKAlCCLpIBXIDsAEBIj4KEEdldFZlbnVlUmVzcG9uc2USKgoFdmVudWUYASABKAsyGy50aWNrZXRpbmcuY2F0YWxvZy52MS5WZW51ZSKsAgoSVXBkYXRlVmVudWVSZXF1ZXN0EhoKCHZlbnVlX2lkGAEgASgJQgi6SAVyA7ABARIdCgRuYW1lGAIgASgJQgq6SAdyBRABGP8BSACIAQESNAoHYWRkcmVzcxgDIAEoCzIjLnRpY2tldGluZy5jYXRhbG9nLnYxLkFkZHJlc3NVcGRhdGUSMAoIbG9jYXRpb24YBCABKAsyHi50aWNrZXRpbmcuY2F0YWxvZy52MS5HZW9Qb2ludBIlCgppbWFnZV91cmxzGAUgAygJQhG6SA6SAQsQFCIHcgUQARiACBJDCgt1cGRhdGVfbWFzaxgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2tCErpID+IBDBIKaW1hZ2VfdXJsc0IHCgVfbmFtZSKCAgoNQWRkcmVzc1VwZGF0ZRIdCgZzdHJlZXQYASABKAlCCLpIBXIDGP8BSACIAQESHAoEY2l0eRgCIAEoCUIJukgGcgQQARhkSAGIAQESHgoIZGlzdHJpY3QYAyABKAlCB7pIBHICGGRIAogBARIbCgVzdGF0ZRgEIAEoCUIHukgEcgIYZEgDiAEBEhkKA3ppcBgFIAEoCUIHukgEcgIYFEgEiAEBEh0KB2NvdW50cnkYBiABKAlCB7pIBHICGGRIBYgBAUIJCgdfc3RyZWV0QgcKBV9jaXR5QgsKCV9kaXN0cmljdEIICgZfc3RhdGVCBgoEX3ppcEIKCghfY291bnRyeSJBChNVcGRhdGVWZW51ZVJlc3BvbnNlEioKBXZlbnVlGAEgASgLMhsudGlja2V0aW5nLmNhdGFsb2cudjEuVmVudWUijQEKEUNyZWF0ZUhhbGxSZXF1ZXN0EhoKCHZlbnVlX2lkGAEgASgJQgi6SAVyA7ABARIdCgloYWxsX25hbWUYAiABKAlCCrpIB3IFEAEY/wESPQoLc2VhdF9sYXlvdXQYAyABKAsyIC50aWNrZXRpbmcuY2F0YWxvZy52MS5TZWF0TGF5b3V0Qga6SAPIAQEiPgoSQ3JlYXRlSGFsbFJlc3BvbnNlEigKBGhhbGwYASABKAsyGi50aWNrZXRpbmcuY2F0YWxvZy52MS5IYWxsIkcKDkdldEhhbGxSZXF1ZXN0EhoKCHZlbnVlX2lkGAEgASgJQgi6SAVyA7ABARIZCgdoYWxsX2lkGAIgASgJQgi6SAVyA7ABASI7Cg9HZXRIYWxsUmVzcG9uc2USKAoEaGFsbBgBIAEoCzIaLnRpY2tldGluZy5jYXRhbG9nLnYxLkhhbGwiSwoQTGlzdEhhbGxzUmVxdWVzdBIaCgh2ZW51ZV9pZBgBIAEoCUIIukgFcgOwAQESGwoTaW5jbHVkZV9zZWF0X2xheW91dBgCIAEoCCI+ChFMaXN0SGFsbHNSZXNwb25zZRIpCgVoYWxscxgBIAMoCzIaLnRpY2tldGluZy5jYXRhbG9nLnYxLkhhbGwi+gEKEkNyZWF0ZUV2ZW50UmVxdWVzdBIYCgRuYW1lGAEgASgJQgq6SAdyBRABGP8BEhkKCGNhdGVnb3J5GAIgASgJQge6SARyAhhAEh0KC2Rlc2NyaXB0aW9uGAMgASgJQgi6SAVyAxiQThIbCglpbWFnZV91cmwYBCABKAlCCLpIBXIDGIAIEiIKCGtleXdvcmRzGAUgAygJQhC6SA2SAQoQMiIGcgQQARhAEiQKEGR1cmF0aW9uX21pbnV0ZXMYBiABKAVCCrpIBxoFGOBOKAASKQoIbWV0YWRhdGEYByABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IkEKE0NyZWF0ZUV2ZW50UmVzcG9uc2USKgoFZXZlbnQYASABKAsyGy50aWNrZXRpbmcuY2F0YWxvZy52MS5FdmVudCItCg9HZXRFdmVudFJlcXVlc3QSGgoIZXZlbnRfaWQYASABKAlCCLpIBXIDsAEBIj4KEEdldEV2ZW50UmVzcG9uc2USKgoFZXZlbnQYASABKAsyGy50aWNrZXRpbmcuY2F0YWxvZy52MS5FdmVudCK7AwoSVXBkYXRlRXZlbnRSZXF1ZXN0EhoKCGV2ZW50X2lkGAEgASgJQgi6SAVyA7ABARIdCgRuYW1lGAIgASgJQgq6SAdyBRABGP8BSACIAQESHgoIY2F0ZWdvcnkYAyABKAlCB7pIBHICGEBIAYgBARIiCgtkZXNjcmlwdGlvbhgEIAEoCUIIukgFcgMYkE5IAogBARIgCglpbWFnZV91cmwYBSABKAlCCLpIBXIDGIAISAOIAQESIgoIa2V5d29yZHMYBiADKAlCELpIDZIBChAyIgZyBBABGEASKQoQZHVyYXRpb25fbWludXRlcxgHIAEoBUIKukgHGgUY4E4oAEgEiAEBEikKCG1ldGFkYXRhGAggASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBJBCgt1cGRhdGVfbWFzaxgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2tCELpIDeIBChIIa2V5d29yZHNCBwoFX25hbWVCCwoJX2NhdGVnb3J5Qg4KDF9kZXNjcmlwdGlvbkIMCgpfaW1hZ2VfdXJsQhMKEV9kdXJhdGlvbl9taW51dGVzIkEKE1VwZGF0ZUV2ZW50UmVzcG9uc2USKgoFZXZlbnQYASABKAsyGy50aWNrZXRpbmcuY2F0YWxvZy52MS5FdmVudCL0AgoVQ3JlYXRlU2hvd3RpbWVSZXF1ZXN0EhoKCGV2ZW50X2lkGAEgASgJQgi6SAVyA7ABARIaCgh2ZW51ZV9pZBgCIAEoCUIIukgFcgOwAQESGQoHaGFsbF9pZBgDIAEoCUIIukgFcgOwAQESOgoJdGltZXN0YW1wGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEILukgIyAEBsgECQAESIwoIY3VycmVuY3kYBSABKAlCEbpIDnIMMgpeW0EtWl17M30kEqYBCgZwcmljZXMYBiADKAsyIy50aWNrZXRpbmcuY2F0YWxvZy52MS5TZWF0VHlwZVByaWNlQnG6SG66AWQKF3ByaWNlcy51bmlxdWVfc2VhdF90eXBlEiZlYWNoIHNlYXQgdHlwZSBtYXkgYmUgcHJpY2VkIG9ubHkgb25jZRohdGhpcy5tYXAocCwgcC5zZWF0X3R5cGUpLnVuaXF1ZSgpkgEECAEQMiJKChZDcmVhdGVTaG93dGltZVJlc3BvbnNlEjAKCHNob3d0aW1lGAEgASgLMh4udGlja2V0aW5nLmNhdGFsb2cudjEuU2hvd3RpbWUiMwoSR2V0U2hvd3RpbWVSZXF1ZXN0Eh0KC3Nob3d0aW1lX2lkGAEgASgJQgi6SAVyA7ABASJHChNHZXRTaG93dGltZVJlc3BvbnNlEjAKCHNob3d0aW1lGAEgASgLMh4udGlja2V0aW5nLmNhdGFsb2cudjEuU2hvd3RpbWUiMgoUTGlzdFNob3d0aW1lc1JlcXVlc3QSGgoIZXZlbnRfaWQYASABKAlCCLpIBXIDsAEBIkoKFUxpc3RTaG93dGltZXNSZXNwb25zZRIxCglzaG93dGltZXMYASADKAsyHi50aWNrZXRpbmcuY2F0YWxvZy52MS5TaG93dGltZSJXChlHZXRTaG93dGltZURldGFpbHNSZXF1ZXN0Eh0KC3Nob3d0aW1lX2lkGAEgASgJQgi6SAVyA7ABARIbChNpbmNsdWRlX3NlYXRfbGF5b3V0GAIgASgIIlQKGkdldFNob3d0aW1lRGV0YWlsc1Jlc3BvbnNlEjYKB2RldGFpbHMYASABKAsyJS50aWNrZXRpbmcuY2F0YWxvZy52MS5TaG93dGltZURldGFpbHMiyQEKGkxpc3RTaG93dGltZURldGFpbHNSZXF1ZXN0Eh0KCGV2ZW50X2lkGAEgASgJQgu6SAjYAQFyA7ABARIdCgh2ZW51ZV9pZBgCIAEoCUILukgI2AEBcgOwAQESMAoMc3RhcnRzX2FmdGVyGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIdCglwYWdlX3NpemUYBCABKAVCCrpIBxoFGPQDKAASHAoKcGFnZV90b2tlbhgFIAEoCUIIukgFcgMYgAQibgobTGlzdFNob3d0aW1lRGV0YWlsc1Jlc3BvbnNlEjYKB2RldGFpbHMYASADKAsyJS50aWNrZXRpbmcuY2F0YWxvZy52MS5TaG93dGltZURldGFpbHMSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIr8BChhVcGRhdGVFdmVudFJhdGluZ1JlcXVlc3QSGgoIZXZlbnRfaWQYASABKAlCCLpIBXIDsAEBEi8KDmF2ZXJhZ2VfcmF0aW5nGAIgASgBQhe6SBQSEhkAAAAAAAAUQCkAAAAAAAAAABIdCgxyZXZpZXdfY291bnQYAyABKAVCB7pIBBoCKAASNwoLY29tcHV0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQga6SAPIAQEiLAoZVXBkYXRlRXZlbnRSYXRpbmdSZXNwb25zZRIPCgdhcHBsaWVkGAEgASgIMqARCg5DYXRhbG9nU2VydmljZRKMAQoLQ3JlYXRlVmVudWUSKC50aWNrZXRpbmcuY2F0YWxvZy52MS5DcmVhdGVWZW51ZVJlcXVlc3QaKS50aWNrZXRpbmcuY2F0YWxvZy52MS5DcmVhdGVWZW51ZVJlc3BvbnNlIijI8xgD0PMYyQGC0+STAhk6ASpiBXZlbnVlIg0vYXBpL3YxL3ZlbnVlEokBCghHZXRWZW51ZRIlLnRpY2tldGluZy5jYXRhbG9nLnYxLkdldFZlbnVlUmVxdWVzdBomLnRpY2tldGluZy5jYXRhbG9nLnYxLkdldFZlbnVlUmVzcG9uc2UiLpACAcjzGAGC0+STAiFiBXZlbnVlEhgvYXBpL3YxL3ZlbnVlL3t2ZW51ZV9pZH0SkgEKC1VwZGF0ZVZlbnVlEigudGlja2V0aW5nLmNhdGFsb2cudjEuVXBkYXRlVmVudWVSZXF1ZXN0GikudGlja2V0aW5nLmNhdGFsb2cudjEuVXBkYXRlVmVudWVSZXNwb25zZSIuyPMYA4LT5JMCJDoBKmIFdmVudWUyGC9hcGkvdjEvdmVudWUve3ZlbnVlX2lkfRKYAQoKQ3JlYXRlSGFsbBInLnRpY2tldGluZy5jYXRhbG9nLnYxLkNyZWF0ZUhhbGxSZXF1ZXN0GigudGlja2V0aW5nLmNhdGFsb2cudjEuQ3JlYXRlSGFsbFJlc3BvbnNlIjfI8xgD0PMYyQGC0+STAig6ASpiBGhhbGwiHS9hcGkvdjEvdmVudWUve3ZlbnVlX2lkfS9oYWxsEpQBCgdHZXRIYWxsEiQudGlja2V0aW5nLmNhdGFsb2cudjEuR2V0SGFsbFJlcXVlc3QaJS50aWNrZXRpbmcuY2F0YWxvZy52MS5HZXRIYWxsUmVzcG9uc2UiPJACAcjzGAGC0+STAi9iBGhhbGwSJy9hcGkvdjEvdmVudWUve3ZlbnVlX2lkfS9oYWxsL3toYWxsX2lkfRKLAQoJTGlzdEhhbGxzEiYudGlja2V0aW5nLmNhdGFsb2cudjEuTGlzdEhhbGxzUmVxdWVzdBonLnRpY2tldGluZy5jYXRhbG9nLnYxLkxpc3RIYWxsc1Jlc3BvbnNlIi2QAgHI8xgBgtPkkwIgEh4vYXBpL3YxL3ZlbnVlL3t2ZW51ZV9pZH0vaGFsbHMSjQEKC0NyZWF0ZUV2ZW50EigudGlja2V0aW5nLmNhdGFsb2cudjEuQ3JlYXRlRXZlbnRSZXF1ZXN0GikudGlja2V0aW5nLmNhdGFsb2cudjEuQ3JlYXRlRXZlbnRSZXNwb25zZSIpyPMYA9DzGMkBgtPkkwIaOgEqYgVldmVudCIOL2FwaS92MS9ldmVudHMSigEKCEdldEV2ZW50EiUudGlja2V0aW5nLmNhdGFsb2cudjEuR2V0RXZlbnRSZXF1ZXN0GiYudGlja2V0aW5nLmNhdGFsb2cudjEuR2V0RXZlbnRSZXNwb25zZSIvkAIByPMYAYLT5JMCImIFZXZlbnQSGS9hcGkvdjEvZXZlbnRzL3tldmVudF9pZH0SkwEKC1VwZGF0ZUV2ZW50EigudGlja2V0aW5nLmNhdGFsb2cudjEuVXBkYXRlRXZlbnRSZXF1ZXN0GikudGlja2V0aW5nLmNhdGFsb2cudjEuVXBkYXRlRXZlbnRSZXNwb25zZSIvyPMYA4LT5JMCJToBKmIFZXZlbnQyGS9hcGkvdjEvZXZlbnRzL3tldmVudF9pZH0SrgEKDkNyZWF0ZVNob3d0aW1lEisudGlja2V0aW5nLmNhdGFsb2cudjEuQ3JlYXRlU2hvd3RpbWVSZXF1ZXN0GiwudGlja2V0aW5nLmNhdGFsb2cudjEuQ3JlYXRlU2hvd3RpbWVSZXNwb25zZSJByPMYA9DzGMkBgtPkkwIyOgEqYghzaG93dGltZSIjL2FwaS92MS9ldmVudHMve2V2ZW50X2lkfS9zaG93dGltZXMSnAEKC0dldFNob3d0aW1lEigudGlja2V0aW5nLmNhdGFsb2cudjEuR2V0U2hvd3RpbWVSZXF1ZXN0GikudGlja2V0aW5nLmNhdGFsb2cudjEuR2V0U2hvd3RpbWVSZXNwb25zZSI4kAIByPMYAYLT5JMCK2IIc2hvd3RpbWUSHy9hcGkvdjEvc2hvd3RpbWVzL3tzaG93dGltZV9pZH0SnAEKDUxpc3RTaG93dGltZXMSKi50aWNrZXRpbmcuY2F0YWxvZy52MS5MaXN0U2hvd3RpbWVzUmVxdWVzdBorLnRpY2tldGluZy5jYXRhbG9nLnYxLkxpc3RTaG93dGltZXNSZXNwb25zZSIykAIByPMYAYLT5JMCJRIjL2FwaS92MS9ldmVudHMve2V2ZW50X2lkfS9zaG93dGltZXMSfQoSR2V0U2hvd3RpbWVEZXRhaWxzEi8udGlja2V0aW5nLmNhdGFsb2cudjEuR2V0U2hvd3RpbWVEZXRhaWxzUmVxdWVzdBowLnRpY2tldGluZy5jYXRhbG9nLnYxLkdldFNob3d0aW1lRGV0YWlsc1Jlc3BvbnNlIgTI8xgEEoABChNMaXN0U2hvd3RpbWVEZXRhaWxzEjAudGlja2V0aW5nLmNhdGFsb2cudjEuTGlzdFNob3d0aW1lRGV0YWlsc1JlcXVlc3QaMS50aWNrZXRpbmcuY2F0YWxvZy52MS5MaXN0U2hvd3RpbWVEZXRhaWxzUmVzcG9uc2UiBMjzGAQSegoRVXBkYXRlRXZlbnRSYXRpbmcSLi50aWNrZXRpbmcuY2F0YWxvZy52MS5VcGRhdGVFdmVudFJhdGluZ1JlcXVlc3QaLy50aWNrZXRpbmcuY2F0YWxvZy52MS5VcGRhdGVFdmVudFJhdGluZ1Jlc3BvbnNlIgTI8xgEYgZwcm90bzM", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp, file_ticketing_common_v1_auth, file_ticketing_common_v1_http]);
+  fileDesc("CiJ0aWNrZXRpbmcvY2F0YWxvZy92MS9jYXRhbG9nLnByb3RvEhR0aWNrZXRpbmcuY2F0YWxvZy52MSLNAQoFVmVudWUSEAoIdmVudWVfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIuCgdhZGRyZXNzGAMgASgLMh0udGlja2V0aW5nLmNhdGFsb2cudjEuQWRkcmVzcxIwCghsb2NhdGlvbhgEIAEoCzIeLnRpY2tldGluZy5jYXRhbG9nLnYxLkdlb1BvaW50EhIKCmltYWdlX3VybHMYBSADKAkSLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAinwEKB0FkZHJlc3MSGAoGc3RyZWV0GAEgASgJQgi6SAVyAxj/ARIXCgRjaXR5GAIgASgJQgm6SAZyBBABGGQSGQoIZGlzdHJpY3QYAyABKAlCB7pIBHICGGQSFgoFc3RhdGUYBCABKAlCB7pIBHICGGQSFAoDemlwGAUgASgJQge6SARyAhgUEhgKB2NvdW50cnkYBiABKAlCB7pIBHICGGQiVgoIR2VvUG9pbnQSJAoDbGF0GAEgASgBQhe6SBQSEhkAAAAAAIBWQCkAAAAAAIBWwBIkCgNsb24YAiABKAFCF7pIFBISGQAAAAAAgGZAKQAAAAAAgGbAIoUBCgRIYWxsEg8KB2hhbGxfaWQYASABKAkSEAoIdmVudWVfaWQYAiABKAkSEQoJaGFsbF9uYW1lGAMgASgJEjUKC3NlYXRfbGF5b3V0GAQgASgLMiAudGlja2V0aW5nLmNhdGFsb2cudjEuU2VhdExheW91dBIQCghjYXBhY2l0eRgFIAEoBSLZAQoKU2VhdExheW91dBJBCghzZWN0aW9ucxgBIAMoCzIjLnRpY2tldGluZy5jYXRhbG9nLnYxLkxheW91dFNlY3Rpb25CCrpIB5IBBAgBEGQ6hwG6SIMBGoABChVzZWF0X2xheW91dC5oYXNfc2VhdHMSKXRoZSBsYXlvdXQgbXVzdCBjb250YWluIGF0IGxlYXN0IG9uZSBzZWF0Gjx0aGlzLnNlY3Rpb25zLmV4aXN0cyhzLCBzLnJvd3MuZXhpc3RzKHIsIHNpemUoci5zZWF0cykgPiAwKSkidQoNTGF5b3V0U2VjdGlvbhITCgJpZBgBIAEoCUIHukgEcgIYQBIVCgRuYW1lGAIgASgJQge6SARyAhhkEjgKBHJvd3MYAyADKAsyHy50aWNrZXRpbmcuY2F0YWxvZy52MS5MYXlvdXRSb3dCCbpIBpIBAxDoByJfCglMYXlvdXRSb3cSFgoFbGFiZWwYASABKAlCB7pIBHICGCASOgoFc2VhdHMYAiADKAsyIC50aWNrZXRpbmcuY2F0YWxvZy52MS5MYXlvdXRTZWF0Qgm6SAaSAQMQ6AcikwEKCkxheW91dFNlYXQSFQoCaWQYASABKAlCCbpIBnIEEAEYQBIWCgVsYWJlbBgCIAEoCUIHukgEcgIYQBI6Cgtjb29yZGluYXRlcxgDIAEoCzIlLnRpY2tldGluZy5jYXRhbG9nLnYxLlNlYXRDb29yZGluYXRlcxIaCglzZWF0X3R5cGUYBCABKAlCB7pIBHICGEAiOQoPU2VhdENvb3JkaW5hdGVzEhIKAXgYASABKAFCB7pIBBICQAESEgoBeRgCIAEoAUIHukgEEgJAASKWAgoFRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIQCghjYXRlZ29yeRgDIAEoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRIRCglpbWFnZV91cmwYBSABKAkSEAoIa2V5d29yZHMYBiADKAkSGAoQZHVyYXRpb25fbWludXRlcxgHIAEoBRIpCghtZXRhZGF0YRgIIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSFgoOYXZlcmFnZV9yYXRpbmcYCSABKAESFAoMcmV2aWV3X2NvdW50GAogASgFEi4KCmNyZWF0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIsoBCghTaG93dGltZRITCgtzaG93dGltZV9pZBgBIAEoCRIQCghldmVudF9pZBgCIAEoCRIQCgh2ZW51ZV9pZBgDIAEoCRIPCgdoYWxsX2lkGAQgASgJEi0KCXRpbWVzdGFtcBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIY3VycmVuY3kYBiABKAkSMwoGcHJpY2VzGAcgAygLMiMudGlja2V0aW5nLmNhdGFsb2cudjEuU2VhdFR5cGVQcmljZSJWCg1TZWF0VHlwZVByaWNlEhwKCXNlYXRfdHlwZRgBIAEoCUIJukgGcgQQARhAEicKBmFtb3VudBgCIAEoAUIXukgUEhIZAAAAAICELkEpAAAAAAAAAAAixQEKD1Nob3d0aW1lRGV0YWlscxIwCghzaG93dGltZRgBIAEoCzIeLnRpY2tldGluZy5jYXRhbG9nLnYxLlNob3d0aW1lEioKBWV2ZW50GAIgASgLMhsudGlja2V0aW5nLmNhdGFsb2cudjEuRXZlbnQSKgoFdmVudWUYAyABKAsyGy50aWNrZXRpbmcuY2F0YWxvZy52MS5WZW51ZRIoCgRoYWxsGAQgASgLMhoudGlja2V0aW5nLmNhdGFsb2cudjEuSGFsbCK/AQoSQ3JlYXRlVmVudWVSZXF1ZXN0EhgKBG5hbWUYASABKAlCCrpIB3IFEAEY/wESNgoHYWRkcmVzcxgCIAEoCzIdLnRpY2tldGluZy5jYXRhbG9nLnYxLkFkZHJlc3NCBrpIA8gBARIwCghsb2NhdGlvbhgDIAEoCzIeLnRpY2tldGluZy5jYXRhbG9nLnYxLkdlb1BvaW50EiUKCmltYWdlX3VybHMYBCADKAlCEbpIDpIBCxAUIgdyBRABGIAIIkEKE0NyZWF0ZVZlbnVlUmVzcG9uc2USKgoFdmVudWUYASABKAsyGy50aWNrZXRpbmcuY2F0YWxvZy52MS5WZW51ZSItCg9HZXRWZW51ZVJlcXVlc3QSGgoIdmVudWVfaWQYASABKAlCCLpIBXIDsAEBIj4KEEdldFZlbnVlUmVzcG9uc2USKgoFdmVudWUYASABKAsyGy50aWNrZXRpbmcuY2F0YWxvZy52MS5WZW51ZSJjChFMaXN0VmVudWVzUmVxdWVzdBIWCgVxdWVyeRgBIAEoCUIHukgEcgIYZBIYCgRwYWdlGAIgASgFQgq6SAcaBRiQTigAEhwKCXBhZ2Vfc2l6ZRgDIAEoBUIJukgGGgQYZCgAIlAKEkxpc3RWZW51ZXNSZXNwb25zZRIrCgZ2ZW51ZXMYASADKAsyGy50aWNrZXRpbmcuY2F0YWxvZy52MS5WZW51ZRINCgV0b3RhbBgCIAEoBSKsAgoSVXBkYXRlVmVudWVSZXF1ZXN0EhoKCHZlbnVlX2lkGAEgASgJQgi6SAVyA7ABARIdCgRuYW1lGAIgASgJQgq6SAdyBRABGP8BSACIAQESNAoHYWRkcmVzcxgDIAEoCzIjLnRpY2tldGluZy5jYXRhbG9nLnYxLkFkZHJlc3NVcGRhdGUSMAoIbG9jYXRpb24YBCABKAsyHi50aWNrZXRpbmcuY2F0YWxvZy52MS5HZW9Qb2ludBIlCgppbWFnZV91cmxzGAUgAygJQhG6SA6SAQsQFCIHcgUQARiACBJDCgt1cGRhdGVfbWFzaxgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2tCErpID+IBDBIKaW1hZ2VfdXJsc0IHCgVfbmFtZSKCAgoNQWRkcmVzc1VwZGF0ZRIdCgZzdHJlZXQYASABKAlCCLpIBXIDGP8BSACIAQESHAoEY2l0eRgCIAEoCUIJukgGcgQQARhkSAGIAQESHgoIZGlzdHJpY3QYAyABKAlCB7pIBHICGGRIAogBARIbCgVzdGF0ZRgEIAEoCUIHukgEcgIYZEgDiAEBEhkKA3ppcBgFIAEoCUIHukgEcgIYFEgEiAEBEh0KB2NvdW50cnkYBiABKAlCB7pIBHICGGRIBYgBAUIJCgdfc3RyZWV0QgcKBV9jaXR5QgsKCV9kaXN0cmljdEIICgZfc3RhdGVCBgoEX3ppcEIKCghfY291bnRyeSJBChNVcGRhdGVWZW51ZVJlc3BvbnNlEioKBXZlbnVlGAEgASgLMhsudGlja2V0aW5nLmNhdGFsb2cudjEuVmVudWUijQEKEUNyZWF0ZUhhbGxSZXF1ZXN0EhoKCHZlbnVlX2lkGAEgASgJQgi6SAVyA7ABARIdCgloYWxsX25hbWUYAiABKAlCCrpIB3IFEAEY/wESPQoLc2VhdF9sYXlvdXQYAyABKAsyIC50aWNrZXRpbmcuY2F0YWxvZy52MS5TZWF0TGF5b3V0Qga6SAPIAQEiPgoSQ3JlYXRlSGFsbFJlc3BvbnNlEigKBGhhbGwYASABKAsyGi50aWNrZXRpbmcuY2F0YWxvZy52MS5IYWxsIkcKDkdldEhhbGxSZXF1ZXN0EhoKCHZlbnVlX2lkGAEgASgJQgi6SAVyA7ABARIZCgdoYWxsX2lkGAIgASgJQgi6SAVyA7ABASI7Cg9HZXRIYWxsUmVzcG9uc2USKAoEaGFsbBgBIAEoCzIaLnRpY2tldGluZy5jYXRhbG9nLnYxLkhhbGwiSwoQTGlzdEhhbGxzUmVxdWVzdBIaCgh2ZW51ZV9pZBgBIAEoCUIIukgFcgOwAQESGwoTaW5jbHVkZV9zZWF0X2xheW91dBgCIAEoCCI+ChFMaXN0SGFsbHNSZXNwb25zZRIpCgVoYWxscxgBIAMoCzIaLnRpY2tldGluZy5jYXRhbG9nLnYxLkhhbGwi+gEKEkNyZWF0ZUV2ZW50UmVxdWVzdBIYCgRuYW1lGAEgASgJQgq6SAdyBRABGP8BEhkKCGNhdGVnb3J5GAIgASgJQge6SARyAhhAEh0KC2Rlc2NyaXB0aW9uGAMgASgJQgi6SAVyAxiQThIbCglpbWFnZV91cmwYBCABKAlCCLpIBXIDGIAIEiIKCGtleXdvcmRzGAUgAygJQhC6SA2SAQoQMiIGcgQQARhAEiQKEGR1cmF0aW9uX21pbnV0ZXMYBiABKAVCCrpIBxoFGOBOKAASKQoIbWV0YWRhdGEYByABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IkEKE0NyZWF0ZUV2ZW50UmVzcG9uc2USKgoFZXZlbnQYASABKAsyGy50aWNrZXRpbmcuY2F0YWxvZy52MS5FdmVudCItCg9HZXRFdmVudFJlcXVlc3QSGgoIZXZlbnRfaWQYASABKAlCCLpIBXIDsAEBIj4KEEdldEV2ZW50UmVzcG9uc2USKgoFZXZlbnQYASABKAsyGy50aWNrZXRpbmcuY2F0YWxvZy52MS5FdmVudCJ+ChFMaXN0RXZlbnRzUmVxdWVzdBIWCgVxdWVyeRgBIAEoCUIHukgEcgIYZBIZCghjYXRlZ29yeRgCIAEoCUIHukgEcgIYQBIYCgRwYWdlGAMgASgFQgq6SAcaBRiQTigAEhwKCXBhZ2Vfc2l6ZRgEIAEoBUIJukgGGgQYZCgAIlAKEkxpc3RFdmVudHNSZXNwb25zZRIrCgZldmVudHMYASADKAsyGy50aWNrZXRpbmcuY2F0YWxvZy52MS5FdmVudBINCgV0b3RhbBgCIAEoBSK7AwoSVXBkYXRlRXZlbnRSZXF1ZXN0EhoKCGV2ZW50X2lkGAEgASgJQgi6SAVyA7ABARIdCgRuYW1lGAIgASgJQgq6SAdyBRABGP8BSACIAQESHgoIY2F0ZWdvcnkYAyABKAlCB7pIBHICGEBIAYgBARIiCgtkZXNjcmlwdGlvbhgEIAEoCUIIukgFcgMYkE5IAogBARIgCglpbWFnZV91cmwYBSABKAlCCLpIBXIDGIAISAOIAQESIgoIa2V5d29yZHMYBiADKAlCELpIDZIBChAyIgZyBBABGEASKQoQZHVyYXRpb25fbWludXRlcxgHIAEoBUIKukgHGgUY4E4oAEgEiAEBEikKCG1ldGFkYXRhGAggASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBJBCgt1cGRhdGVfbWFzaxgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2tCELpIDeIBChIIa2V5d29yZHNCBwoFX25hbWVCCwoJX2NhdGVnb3J5Qg4KDF9kZXNjcmlwdGlvbkIMCgpfaW1hZ2VfdXJsQhMKEV9kdXJhdGlvbl9taW51dGVzIkEKE1VwZGF0ZUV2ZW50UmVzcG9uc2USKgoFZXZlbnQYASABKAsyGy50aWNrZXRpbmcuY2F0YWxvZy52MS5FdmVudCL0AgoVQ3JlYXRlU2hvd3RpbWVSZXF1ZXN0EhoKCGV2ZW50X2lkGAEgASgJQgi6SAVyA7ABARIaCgh2ZW51ZV9pZBgCIAEoCUIIukgFcgOwAQESGQoHaGFsbF9pZBgDIAEoCUIIukgFcgOwAQESOgoJdGltZXN0YW1wGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEILukgIyAEBsgECQAESIwoIY3VycmVuY3kYBSABKAlCEbpIDnIMMgpeW0EtWl17M30kEqYBCgZwcmljZXMYBiADKAsyIy50aWNrZXRpbmcuY2F0YWxvZy52MS5TZWF0VHlwZVByaWNlQnG6SG66AWQKF3ByaWNlcy51bmlxdWVfc2VhdF90eXBlEiZlYWNoIHNlYXQgdHlwZSBtYXkgYmUgcHJpY2VkIG9ubHkgb25jZRohdGhpcy5tYXAocCwgcC5zZWF0X3R5cGUpLnVuaXF1ZSgpkgEECAEQMiJKChZDcmVhdGVTaG93dGltZVJlc3BvbnNlEjAKCHNob3d0aW1lGAEgASgLMh4udGlja2V0aW5nLmNhdGFsb2cudjEuU2hvd3RpbWUiMwoSR2V0U2hvd3RpbWVSZXF1ZXN0Eh0KC3Nob3d0aW1lX2lkGAEgASgJQgi6SAVyA7ABASJHChNHZXRTaG93dGltZVJlc3BvbnNlEjAKCHNob3d0aW1lGAEgASgLMh4udGlja2V0aW5nLmNhdGFsb2cudjEuU2hvd3RpbWUiMgoUTGlzdFNob3d0aW1lc1JlcXVlc3QSGgoIZXZlbnRfaWQYASABKAlCCLpIBXIDsAEBIkoKFUxpc3RTaG93dGltZXNSZXNwb25zZRIxCglzaG93dGltZXMYASADKAsyHi50aWNrZXRpbmcuY2F0YWxvZy52MS5TaG93dGltZSJXChlHZXRTaG93dGltZURldGFpbHNSZXF1ZXN0Eh0KC3Nob3d0aW1lX2lkGAEgASgJQgi6SAVyA7ABARIbChNpbmNsdWRlX3NlYXRfbGF5b3V0GAIgASgIIlQKGkdldFNob3d0aW1lRGV0YWlsc1Jlc3BvbnNlEjYKB2RldGFpbHMYASABKAsyJS50aWNrZXRpbmcuY2F0YWxvZy52MS5TaG93dGltZURldGFpbHMiyQEKGkxpc3RTaG93dGltZURldGFpbHNSZXF1ZXN0Eh0KCGV2ZW50X2lkGAEgASgJQgu6SAjYAQFyA7ABARIdCgh2ZW51ZV9pZBgCIAEoCUILukgI2AEBcgOwAQESMAoMc3RhcnRzX2FmdGVyGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIdCglwYWdlX3NpemUYBCABKAVCCrpIBxoFGPQDKAASHAoKcGFnZV90b2tlbhgFIAEoCUIIukgFcgMYgAQibgobTGlzdFNob3d0aW1lRGV0YWlsc1Jlc3BvbnNlEjYKB2RldGFpbHMYASADKAsyJS50aWNrZXRpbmcuY2F0YWxvZy52MS5TaG93dGltZURldGFpbHMSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIr8BChhVcGRhdGVFdmVudFJhdGluZ1JlcXVlc3QSGgoIZXZlbnRfaWQYASABKAlCCLpIBXIDsAEBEi8KDmF2ZXJhZ2VfcmF0aW5nGAIgASgBQhe6SBQSEhkAAAAAAAAUQCkAAAAAAAAAABIdCgxyZXZpZXdfY291bnQYAyABKAVCB7pIBBoCKAASNwoLY29tcHV0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQga6SAPIAQEiLAoZVXBkYXRlRXZlbnRSYXRpbmdSZXNwb25zZRIPCgdhcHBsaWVkGAEgASgIMqATCg5DYXRhbG9nU2VydmljZRKMAQoLQ3JlYXRlVmVudWUSKC50aWNrZXRpbmcuY2F0YWxvZy52MS5DcmVhdGVWZW51ZVJlcXVlc3QaKS50aWNrZXRpbmcuY2F0YWxvZy52MS5DcmVhdGVWZW51ZVJlc3BvbnNlIijI8xgD0PMYyQGC0+STAhk6ASpiBXZlbnVlIg0vYXBpL3YxL3ZlbnVlEokBCghHZXRWZW51ZRIlLnRpY2tldGluZy5jYXRhbG9nLnYxLkdldFZlbnVlUmVxdWVzdBomLnRpY2tldGluZy5jYXRhbG9nLnYxLkdldFZlbnVlUmVzcG9uc2UiLpACAcjzGAGC0+STAiFiBXZlbnVlEhgvYXBpL3YxL3ZlbnVlL3t2ZW51ZV9pZH0SfgoKTGlzdFZlbnVlcxInLnRpY2tldGluZy5jYXRhbG9nLnYxLkxpc3RWZW51ZXNSZXF1ZXN0GigudGlja2V0aW5nLmNhdGFsb2cudjEuTGlzdFZlbnVlc1Jlc3BvbnNlIh2QAgHI8xgBgtPkkwIQEg4vYXBpL3YxL3ZlbnVlcxKSAQoLVXBkYXRlVmVudWUSKC50aWNrZXRpbmcuY2F0YWxvZy52MS5VcGRhdGVWZW51ZVJlcXVlc3QaKS50aWNrZXRpbmcuY2F0YWxvZy52MS5VcGRhdGVWZW51ZVJlc3BvbnNlIi7I8xgDgtPkkwIkOgEqYgV2ZW51ZTIYL2FwaS92MS92ZW51ZS97dmVudWVfaWR9EpgBCgpDcmVhdGVIYWxsEicudGlja2V0aW5nLmNhdGFsb2cudjEuQ3JlYXRlSGFsbFJlcXVlc3QaKC50aWNrZXRpbmcuY2F0YWxvZy52MS5DcmVhdGVIYWxsUmVzcG9uc2UiN8jzGAPQ8xjJAYLT5JMCKDoBKmIEaGFsbCIdL2FwaS92MS92ZW51ZS97dmVudWVfaWR9L2hhbGwSlAEKB0dldEhhbGwSJC50aWNrZXRpbmcuY2F0YWxvZy52MS5HZXRIYWxsUmVxdWVzdBolLnRpY2tldGluZy5jYXRhbG9nLnYxLkdldEhhbGxSZXNwb25zZSI8kAIByPMYAYLT5JMCL2IEaGFsbBInL2FwaS92MS92ZW51ZS97dmVudWVfaWR9L2hhbGwve2hhbGxfaWR9EosBCglMaXN0SGFsbHMSJi50aWNrZXRpbmcuY2F0YWxvZy52MS5MaXN0SGFsbHNSZXF1ZXN0GicudGlja2V0aW5nLmNhdGFsb2cudjEuTGlzdEhhbGxzUmVzcG9uc2UiLZACAcjzGAGC0+STAiASHi9hcGkvdjEvdmVudWUve3ZlbnVlX2lkfS9oYWxscxKNAQoLQ3JlYXRlRXZlbnQSKC50aWNrZXRpbmcuY2F0YWxvZy52MS5DcmVhdGVFdmVudFJlcXVlc3QaKS50aWNrZXRpbmcuY2F0YWxvZy52MS5DcmVhdGVFdmVudFJlc3BvbnNlIinI8xgD0PMYyQGC0+STAho6ASpiBWV2ZW50Ig4vYXBpL3YxL2V2ZW50cxKKAQoIR2V0RXZlbnQSJS50aWNrZXRpbmcuY2F0YWxvZy52MS5HZXRFdmVudFJlcXVlc3QaJi50aWNrZXRpbmcuY2F0YWxvZy52MS5HZXRFdmVudFJlc3BvbnNlIi+QAgHI8xgBgtPkkwIiYgVldmVudBIZL2FwaS92MS9ldmVudHMve2V2ZW50X2lkfRJ+CgpMaXN0RXZlbnRzEicudGlja2V0aW5nLmNhdGFsb2cudjEuTGlzdEV2ZW50c1JlcXVlc3QaKC50aWNrZXRpbmcuY2F0YWxvZy52MS5MaXN0RXZlbnRzUmVzcG9uc2UiHZACAcjzGAGC0+STAhASDi9hcGkvdjEvZXZlbnRzEpMBCgtVcGRhdGVFdmVudBIoLnRpY2tldGluZy5jYXRhbG9nLnYxLlVwZGF0ZUV2ZW50UmVxdWVzdBopLnRpY2tldGluZy5jYXRhbG9nLnYxLlVwZGF0ZUV2ZW50UmVzcG9uc2UiL8jzGAOC0+STAiU6ASpiBWV2ZW50MhkvYXBpL3YxL2V2ZW50cy97ZXZlbnRfaWR9Eq4BCg5DcmVhdGVTaG93dGltZRIrLnRpY2tldGluZy5jYXRhbG9nLnYxLkNyZWF0ZVNob3d0aW1lUmVxdWVzdBosLnRpY2tldGluZy5jYXRhbG9nLnYxLkNyZWF0ZVNob3d0aW1lUmVzcG9uc2UiQcjzGAPQ8xjJAYLT5JMCMjoBKmIIc2hvd3RpbWUiIy9hcGkvdjEvZXZlbnRzL3tldmVudF9pZH0vc2hvd3RpbWVzEpwBCgtHZXRTaG93dGltZRIoLnRpY2tldGluZy5jYXRhbG9nLnYxLkdldFNob3d0aW1lUmVxdWVzdBopLnRpY2tldGluZy5jYXRhbG9nLnYxLkdldFNob3d0aW1lUmVzcG9uc2UiOJACAcjzGAGC0+STAitiCHNob3d0aW1lEh8vYXBpL3YxL3Nob3d0aW1lcy97c2hvd3RpbWVfaWR9EpwBCg1MaXN0U2hvd3RpbWVzEioudGlja2V0aW5nLmNhdGFsb2cudjEuTGlzdFNob3d0aW1lc1JlcXVlc3QaKy50aWNrZXRpbmcuY2F0YWxvZy52MS5MaXN0U2hvd3RpbWVzUmVzcG9uc2UiMpACAcjzGAGC0+STAiUSIy9hcGkvdjEvZXZlbnRzL3tldmVudF9pZH0vc2hvd3RpbWVzEn0KEkdldFNob3d0aW1lRGV0YWlscxIvLnRpY2tldGluZy5jYXRhbG9nLnYxLkdldFNob3d0aW1lRGV0YWlsc1JlcXVlc3QaMC50aWNrZXRpbmcuY2F0YWxvZy52MS5HZXRTaG93dGltZURldGFpbHNSZXNwb25zZSIEyPMYBBKAAQoTTGlzdFNob3d0aW1lRGV0YWlscxIwLnRpY2tldGluZy5jYXRhbG9nLnYxLkxpc3RTaG93dGltZURldGFpbHNSZXF1ZXN0GjEudGlja2V0aW5nLmNhdGFsb2cudjEuTGlzdFNob3d0aW1lRGV0YWlsc1Jlc3BvbnNlIgTI8xgEEnoKEVVwZGF0ZUV2ZW50UmF0aW5nEi4udGlja2V0aW5nLmNhdGFsb2cudjEuVXBkYXRlRXZlbnRSYXRpbmdSZXF1ZXN0Gi8udGlja2V0aW5nLmNhdGFsb2cudjEuVXBkYXRlRXZlbnRSYXRpbmdSZXNwb25zZSIEyPMYBGIGcHJvdG8z", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp, file_ticketing_common_v1_auth, file_ticketing_common_v1_http]);
 
 /**
  * Venue is a physical location (a cinema, an auditorium) that has halls.
@@ -1104,6 +1104,112 @@ export const GetVenueResponseSchema: GenMessage<GetVenueResponse, {jsonType: Get
   messageDesc(file_ticketing_catalog_v1_catalog, 16);
 
 /**
+ * @generated from message ticketing.catalog.v1.ListVenuesRequest
+ */
+export type ListVenuesRequest = Message<"ticketing.catalog.v1.ListVenuesRequest"> & {
+  /**
+   * Case-insensitive substring of the venue's name or city, trimmed; empty = every venue. `%`,
+   * `_` and `\` match themselves (they are not wildcards).
+   *
+   * @generated from field: string query = 1;
+   */
+  query: string;
+
+  /**
+   * 1-based; 0 = 1.
+   *
+   * @generated from field: int32 page = 2;
+   */
+  page: number;
+
+  /**
+   * 0 = 20; at most 100.
+   *
+   * @generated from field: int32 page_size = 3;
+   */
+  pageSize: number;
+};
+
+/**
+ * @generated from message ticketing.catalog.v1.ListVenuesRequest
+ */
+export type ListVenuesRequestJson = {
+  /**
+   * Case-insensitive substring of the venue's name or city, trimmed; empty = every venue. `%`,
+   * `_` and `\` match themselves (they are not wildcards).
+   *
+   * @generated from field: string query = 1;
+   */
+  query?: string;
+
+  /**
+   * 1-based; 0 = 1.
+   *
+   * @generated from field: int32 page = 2;
+   */
+  page?: number;
+
+  /**
+   * 0 = 20; at most 100.
+   *
+   * @generated from field: int32 page_size = 3;
+   */
+  pageSize?: number;
+};
+
+/**
+ * Describes the message ticketing.catalog.v1.ListVenuesRequest.
+ * Use `create(ListVenuesRequestSchema)` to create a new message.
+ */
+export const ListVenuesRequestSchema: GenMessage<ListVenuesRequest, {jsonType: ListVenuesRequestJson}> = /*@__PURE__*/
+  messageDesc(file_ticketing_catalog_v1_catalog, 17);
+
+/**
+ * @generated from message ticketing.catalog.v1.ListVenuesResponse
+ */
+export type ListVenuesResponse = Message<"ticketing.catalog.v1.ListVenuesResponse"> & {
+  /**
+   * Ordered by name, then id.
+   *
+   * @generated from field: repeated ticketing.catalog.v1.Venue venues = 1;
+   */
+  venues: Venue[];
+
+  /**
+   * Number of venues that match, over all pages.
+   *
+   * @generated from field: int32 total = 2;
+   */
+  total: number;
+};
+
+/**
+ * @generated from message ticketing.catalog.v1.ListVenuesResponse
+ */
+export type ListVenuesResponseJson = {
+  /**
+   * Ordered by name, then id.
+   *
+   * @generated from field: repeated ticketing.catalog.v1.Venue venues = 1;
+   */
+  venues?: VenueJson[];
+
+  /**
+   * Number of venues that match, over all pages.
+   *
+   * @generated from field: int32 total = 2;
+   */
+  total?: number;
+};
+
+/**
+ * Describes the message ticketing.catalog.v1.ListVenuesResponse.
+ * Use `create(ListVenuesResponseSchema)` to create a new message.
+ */
+export const ListVenuesResponseSchema: GenMessage<ListVenuesResponse, {jsonType: ListVenuesResponseJson}> = /*@__PURE__*/
+  messageDesc(file_ticketing_catalog_v1_catalog, 18);
+
+/**
  * UpdateVenueRequest is a partial venue; REST maps the PATCH body onto it (`body: "*"`) and the
  * venue id from the path. Semantics (JSON merge-patch-like):
  *   - `name`: optional, changed only when present.
@@ -1208,7 +1314,7 @@ export type UpdateVenueRequestJson = {
  * Use `create(UpdateVenueRequestSchema)` to create a new message.
  */
 export const UpdateVenueRequestSchema: GenMessage<UpdateVenueRequest, {jsonType: UpdateVenueRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_catalog_v1_catalog, 17);
+  messageDesc(file_ticketing_catalog_v1_catalog, 19);
 
 /**
  * AddressUpdate is a partial Address: absent fields are left unchanged, an empty string clears
@@ -1291,7 +1397,7 @@ export type AddressUpdateJson = {
  * Use `create(AddressUpdateSchema)` to create a new message.
  */
 export const AddressUpdateSchema: GenMessage<AddressUpdate, {jsonType: AddressUpdateJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_catalog_v1_catalog, 18);
+  messageDesc(file_ticketing_catalog_v1_catalog, 20);
 
 /**
  * @generated from message ticketing.catalog.v1.UpdateVenueResponse
@@ -1318,7 +1424,7 @@ export type UpdateVenueResponseJson = {
  * Use `create(UpdateVenueResponseSchema)` to create a new message.
  */
 export const UpdateVenueResponseSchema: GenMessage<UpdateVenueResponse, {jsonType: UpdateVenueResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_catalog_v1_catalog, 19);
+  messageDesc(file_ticketing_catalog_v1_catalog, 21);
 
 /**
  * @generated from message ticketing.catalog.v1.CreateHallRequest
@@ -1365,7 +1471,7 @@ export type CreateHallRequestJson = {
  * Use `create(CreateHallRequestSchema)` to create a new message.
  */
 export const CreateHallRequestSchema: GenMessage<CreateHallRequest, {jsonType: CreateHallRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_catalog_v1_catalog, 20);
+  messageDesc(file_ticketing_catalog_v1_catalog, 22);
 
 /**
  * @generated from message ticketing.catalog.v1.CreateHallResponse
@@ -1392,7 +1498,7 @@ export type CreateHallResponseJson = {
  * Use `create(CreateHallResponseSchema)` to create a new message.
  */
 export const CreateHallResponseSchema: GenMessage<CreateHallResponse, {jsonType: CreateHallResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_catalog_v1_catalog, 21);
+  messageDesc(file_ticketing_catalog_v1_catalog, 23);
 
 /**
  * @generated from message ticketing.catalog.v1.GetHallRequest
@@ -1429,7 +1535,7 @@ export type GetHallRequestJson = {
  * Use `create(GetHallRequestSchema)` to create a new message.
  */
 export const GetHallRequestSchema: GenMessage<GetHallRequest, {jsonType: GetHallRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_catalog_v1_catalog, 22);
+  messageDesc(file_ticketing_catalog_v1_catalog, 24);
 
 /**
  * @generated from message ticketing.catalog.v1.GetHallResponse
@@ -1460,7 +1566,7 @@ export type GetHallResponseJson = {
  * Use `create(GetHallResponseSchema)` to create a new message.
  */
 export const GetHallResponseSchema: GenMessage<GetHallResponse, {jsonType: GetHallResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_catalog_v1_catalog, 23);
+  messageDesc(file_ticketing_catalog_v1_catalog, 25);
 
 /**
  * @generated from message ticketing.catalog.v1.ListHallsRequest
@@ -1503,7 +1609,7 @@ export type ListHallsRequestJson = {
  * Use `create(ListHallsRequestSchema)` to create a new message.
  */
 export const ListHallsRequestSchema: GenMessage<ListHallsRequest, {jsonType: ListHallsRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_catalog_v1_catalog, 24);
+  messageDesc(file_ticketing_catalog_v1_catalog, 26);
 
 /**
  * @generated from message ticketing.catalog.v1.ListHallsResponse
@@ -1530,7 +1636,7 @@ export type ListHallsResponseJson = {
  * Use `create(ListHallsResponseSchema)` to create a new message.
  */
 export const ListHallsResponseSchema: GenMessage<ListHallsResponse, {jsonType: ListHallsResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_catalog_v1_catalog, 25);
+  messageDesc(file_ticketing_catalog_v1_catalog, 27);
 
 /**
  * @generated from message ticketing.catalog.v1.CreateEventRequest
@@ -1625,7 +1731,7 @@ export type CreateEventRequestJson = {
  * Use `create(CreateEventRequestSchema)` to create a new message.
  */
 export const CreateEventRequestSchema: GenMessage<CreateEventRequest, {jsonType: CreateEventRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_catalog_v1_catalog, 26);
+  messageDesc(file_ticketing_catalog_v1_catalog, 28);
 
 /**
  * @generated from message ticketing.catalog.v1.CreateEventResponse
@@ -1652,7 +1758,7 @@ export type CreateEventResponseJson = {
  * Use `create(CreateEventResponseSchema)` to create a new message.
  */
 export const CreateEventResponseSchema: GenMessage<CreateEventResponse, {jsonType: CreateEventResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_catalog_v1_catalog, 27);
+  messageDesc(file_ticketing_catalog_v1_catalog, 29);
 
 /**
  * @generated from message ticketing.catalog.v1.GetEventRequest
@@ -1679,7 +1785,7 @@ export type GetEventRequestJson = {
  * Use `create(GetEventRequestSchema)` to create a new message.
  */
 export const GetEventRequestSchema: GenMessage<GetEventRequest, {jsonType: GetEventRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_catalog_v1_catalog, 28);
+  messageDesc(file_ticketing_catalog_v1_catalog, 30);
 
 /**
  * @generated from message ticketing.catalog.v1.GetEventResponse
@@ -1706,7 +1812,129 @@ export type GetEventResponseJson = {
  * Use `create(GetEventResponseSchema)` to create a new message.
  */
 export const GetEventResponseSchema: GenMessage<GetEventResponse, {jsonType: GetEventResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_catalog_v1_catalog, 29);
+  messageDesc(file_ticketing_catalog_v1_catalog, 31);
+
+/**
+ * @generated from message ticketing.catalog.v1.ListEventsRequest
+ */
+export type ListEventsRequest = Message<"ticketing.catalog.v1.ListEventsRequest"> & {
+  /**
+   * Case-insensitive substring of the event's name, trimmed; empty = every event. `%`, `_` and
+   * `\` match themselves (they are not wildcards).
+   *
+   * @generated from field: string query = 1;
+   */
+  query: string;
+
+  /**
+   * Only events of this category (whole value, ignoring case and surrounding spaces); empty =
+   * any category.
+   *
+   * @generated from field: string category = 2;
+   */
+  category: string;
+
+  /**
+   * 1-based; 0 = 1.
+   *
+   * @generated from field: int32 page = 3;
+   */
+  page: number;
+
+  /**
+   * 0 = 20; at most 100.
+   *
+   * @generated from field: int32 page_size = 4;
+   */
+  pageSize: number;
+};
+
+/**
+ * @generated from message ticketing.catalog.v1.ListEventsRequest
+ */
+export type ListEventsRequestJson = {
+  /**
+   * Case-insensitive substring of the event's name, trimmed; empty = every event. `%`, `_` and
+   * `\` match themselves (they are not wildcards).
+   *
+   * @generated from field: string query = 1;
+   */
+  query?: string;
+
+  /**
+   * Only events of this category (whole value, ignoring case and surrounding spaces); empty =
+   * any category.
+   *
+   * @generated from field: string category = 2;
+   */
+  category?: string;
+
+  /**
+   * 1-based; 0 = 1.
+   *
+   * @generated from field: int32 page = 3;
+   */
+  page?: number;
+
+  /**
+   * 0 = 20; at most 100.
+   *
+   * @generated from field: int32 page_size = 4;
+   */
+  pageSize?: number;
+};
+
+/**
+ * Describes the message ticketing.catalog.v1.ListEventsRequest.
+ * Use `create(ListEventsRequestSchema)` to create a new message.
+ */
+export const ListEventsRequestSchema: GenMessage<ListEventsRequest, {jsonType: ListEventsRequestJson}> = /*@__PURE__*/
+  messageDesc(file_ticketing_catalog_v1_catalog, 32);
+
+/**
+ * @generated from message ticketing.catalog.v1.ListEventsResponse
+ */
+export type ListEventsResponse = Message<"ticketing.catalog.v1.ListEventsResponse"> & {
+  /**
+   * Ordered by name, then id; each with its averageRating and reviewCount.
+   *
+   * @generated from field: repeated ticketing.catalog.v1.Event events = 1;
+   */
+  events: Event[];
+
+  /**
+   * Number of events that match, over all pages.
+   *
+   * @generated from field: int32 total = 2;
+   */
+  total: number;
+};
+
+/**
+ * @generated from message ticketing.catalog.v1.ListEventsResponse
+ */
+export type ListEventsResponseJson = {
+  /**
+   * Ordered by name, then id; each with its averageRating and reviewCount.
+   *
+   * @generated from field: repeated ticketing.catalog.v1.Event events = 1;
+   */
+  events?: EventJson[];
+
+  /**
+   * Number of events that match, over all pages.
+   *
+   * @generated from field: int32 total = 2;
+   */
+  total?: number;
+};
+
+/**
+ * Describes the message ticketing.catalog.v1.ListEventsResponse.
+ * Use `create(ListEventsResponseSchema)` to create a new message.
+ */
+export const ListEventsResponseSchema: GenMessage<ListEventsResponse, {jsonType: ListEventsResponseJson}> = /*@__PURE__*/
+  messageDesc(file_ticketing_catalog_v1_catalog, 33);
 
 /**
  * UpdateEventRequest is a partial event, with the same conventions as UpdateVenueRequest:
@@ -1829,7 +2057,7 @@ export type UpdateEventRequestJson = {
  * Use `create(UpdateEventRequestSchema)` to create a new message.
  */
 export const UpdateEventRequestSchema: GenMessage<UpdateEventRequest, {jsonType: UpdateEventRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_catalog_v1_catalog, 30);
+  messageDesc(file_ticketing_catalog_v1_catalog, 34);
 
 /**
  * @generated from message ticketing.catalog.v1.UpdateEventResponse
@@ -1856,7 +2084,7 @@ export type UpdateEventResponseJson = {
  * Use `create(UpdateEventResponseSchema)` to create a new message.
  */
 export const UpdateEventResponseSchema: GenMessage<UpdateEventResponse, {jsonType: UpdateEventResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_catalog_v1_catalog, 31);
+  messageDesc(file_ticketing_catalog_v1_catalog, 35);
 
 /**
  * @generated from message ticketing.catalog.v1.CreateShowtimeRequest
@@ -1951,7 +2179,7 @@ export type CreateShowtimeRequestJson = {
  * Use `create(CreateShowtimeRequestSchema)` to create a new message.
  */
 export const CreateShowtimeRequestSchema: GenMessage<CreateShowtimeRequest, {jsonType: CreateShowtimeRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_catalog_v1_catalog, 32);
+  messageDesc(file_ticketing_catalog_v1_catalog, 36);
 
 /**
  * @generated from message ticketing.catalog.v1.CreateShowtimeResponse
@@ -1978,7 +2206,7 @@ export type CreateShowtimeResponseJson = {
  * Use `create(CreateShowtimeResponseSchema)` to create a new message.
  */
 export const CreateShowtimeResponseSchema: GenMessage<CreateShowtimeResponse, {jsonType: CreateShowtimeResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_catalog_v1_catalog, 33);
+  messageDesc(file_ticketing_catalog_v1_catalog, 37);
 
 /**
  * @generated from message ticketing.catalog.v1.GetShowtimeRequest
@@ -2005,7 +2233,7 @@ export type GetShowtimeRequestJson = {
  * Use `create(GetShowtimeRequestSchema)` to create a new message.
  */
 export const GetShowtimeRequestSchema: GenMessage<GetShowtimeRequest, {jsonType: GetShowtimeRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_catalog_v1_catalog, 34);
+  messageDesc(file_ticketing_catalog_v1_catalog, 38);
 
 /**
  * @generated from message ticketing.catalog.v1.GetShowtimeResponse
@@ -2032,7 +2260,7 @@ export type GetShowtimeResponseJson = {
  * Use `create(GetShowtimeResponseSchema)` to create a new message.
  */
 export const GetShowtimeResponseSchema: GenMessage<GetShowtimeResponse, {jsonType: GetShowtimeResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_catalog_v1_catalog, 35);
+  messageDesc(file_ticketing_catalog_v1_catalog, 39);
 
 /**
  * @generated from message ticketing.catalog.v1.ListShowtimesRequest
@@ -2059,7 +2287,7 @@ export type ListShowtimesRequestJson = {
  * Use `create(ListShowtimesRequestSchema)` to create a new message.
  */
 export const ListShowtimesRequestSchema: GenMessage<ListShowtimesRequest, {jsonType: ListShowtimesRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_catalog_v1_catalog, 36);
+  messageDesc(file_ticketing_catalog_v1_catalog, 40);
 
 /**
  * @generated from message ticketing.catalog.v1.ListShowtimesResponse
@@ -2086,7 +2314,7 @@ export type ListShowtimesResponseJson = {
  * Use `create(ListShowtimesResponseSchema)` to create a new message.
  */
 export const ListShowtimesResponseSchema: GenMessage<ListShowtimesResponse, {jsonType: ListShowtimesResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_catalog_v1_catalog, 37);
+  messageDesc(file_ticketing_catalog_v1_catalog, 41);
 
 /**
  * @generated from message ticketing.catalog.v1.GetShowtimeDetailsRequest
@@ -2129,7 +2357,7 @@ export type GetShowtimeDetailsRequestJson = {
  * Use `create(GetShowtimeDetailsRequestSchema)` to create a new message.
  */
 export const GetShowtimeDetailsRequestSchema: GenMessage<GetShowtimeDetailsRequest, {jsonType: GetShowtimeDetailsRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_catalog_v1_catalog, 38);
+  messageDesc(file_ticketing_catalog_v1_catalog, 42);
 
 /**
  * @generated from message ticketing.catalog.v1.GetShowtimeDetailsResponse
@@ -2156,7 +2384,7 @@ export type GetShowtimeDetailsResponseJson = {
  * Use `create(GetShowtimeDetailsResponseSchema)` to create a new message.
  */
 export const GetShowtimeDetailsResponseSchema: GenMessage<GetShowtimeDetailsResponse, {jsonType: GetShowtimeDetailsResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_catalog_v1_catalog, 39);
+  messageDesc(file_ticketing_catalog_v1_catalog, 43);
 
 /**
  * @generated from message ticketing.catalog.v1.ListShowtimeDetailsRequest
@@ -2243,7 +2471,7 @@ export type ListShowtimeDetailsRequestJson = {
  * Use `create(ListShowtimeDetailsRequestSchema)` to create a new message.
  */
 export const ListShowtimeDetailsRequestSchema: GenMessage<ListShowtimeDetailsRequest, {jsonType: ListShowtimeDetailsRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_catalog_v1_catalog, 40);
+  messageDesc(file_ticketing_catalog_v1_catalog, 44);
 
 /**
  * @generated from message ticketing.catalog.v1.ListShowtimeDetailsResponse
@@ -2288,7 +2516,7 @@ export type ListShowtimeDetailsResponseJson = {
  * Use `create(ListShowtimeDetailsResponseSchema)` to create a new message.
  */
 export const ListShowtimeDetailsResponseSchema: GenMessage<ListShowtimeDetailsResponse, {jsonType: ListShowtimeDetailsResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_catalog_v1_catalog, 41);
+  messageDesc(file_ticketing_catalog_v1_catalog, 45);
 
 /**
  * @generated from message ticketing.catalog.v1.UpdateEventRatingRequest
@@ -2355,7 +2583,7 @@ export type UpdateEventRatingRequestJson = {
  * Use `create(UpdateEventRatingRequestSchema)` to create a new message.
  */
 export const UpdateEventRatingRequestSchema: GenMessage<UpdateEventRatingRequest, {jsonType: UpdateEventRatingRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_catalog_v1_catalog, 42);
+  messageDesc(file_ticketing_catalog_v1_catalog, 46);
 
 /**
  * @generated from message ticketing.catalog.v1.UpdateEventRatingResponse
@@ -2386,7 +2614,7 @@ export type UpdateEventRatingResponseJson = {
  * Use `create(UpdateEventRatingResponseSchema)` to create a new message.
  */
 export const UpdateEventRatingResponseSchema: GenMessage<UpdateEventRatingResponse, {jsonType: UpdateEventRatingResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_catalog_v1_catalog, 43);
+  messageDesc(file_ticketing_catalog_v1_catalog, 47);
 
 /**
  * CatalogService is the Events & Venues service: venues, their halls (each with a seatLayout),
@@ -2436,6 +2664,18 @@ export const CatalogService: GenService<{
     methodKind: "unary";
     input: typeof GetVenueRequestSchema;
     output: typeof GetVenueResponseSchema;
+  },
+  /**
+   * ListVenues pages through venues, ordered by name then id, optionally only those whose name or
+   * city contains `query` (ignoring case). REST: `GET /api/v1/venues?query=&page=&pageSize=`
+   * (an addition to the shared REST contract, listed in the README).
+   *
+   * @generated from rpc ticketing.catalog.v1.CatalogService.ListVenues
+   */
+  listVenues: {
+    methodKind: "unary";
+    input: typeof ListVenuesRequestSchema;
+    output: typeof ListVenuesResponseSchema;
   },
   /**
    * UpdateVenue applies a partial update (REST PATCH with a partial venue) and returns the
@@ -2501,6 +2741,19 @@ export const CatalogService: GenService<{
     methodKind: "unary";
     input: typeof GetEventRequestSchema;
     output: typeof GetEventResponseSchema;
+  },
+  /**
+   * ListEvents pages through events, ordered by name then id, optionally only those whose name
+   * contains `query` (ignoring case) and of one `category`. Each comes with its averageRating and
+   * reviewCount, as from GetEvent. REST: `GET /api/v1/events?query=&category=&page=&pageSize=`
+   * (an addition to the shared REST contract, listed in the README).
+   *
+   * @generated from rpc ticketing.catalog.v1.CatalogService.ListEvents
+   */
+  listEvents: {
+    methodKind: "unary";
+    input: typeof ListEventsRequestSchema;
+    output: typeof ListEventsResponseSchema;
   },
   /**
    * UpdateEvent applies a partial update (REST PATCH with a partial event) and returns the
