@@ -44,7 +44,22 @@ export const temporalVars = {
     default: "127.0.0.1:7233",
     doc: "Temporal frontend host:port; `npm start` starts the Temporal dev server when unset",
   }),
-  temporalNamespace: str("TEMPORAL_NAMESPACE", { default: "default", doc: "Temporal namespace" }),
+  temporalNamespace: str("TEMPORAL_NAMESPACE", {
+    default: "default",
+    doc: "Temporal namespace; the gateway gives it to the web app for its links to the Temporal UI",
+  }),
+};
+
+/**
+ * Sessions: read by the users service (it issues the refresh tokens) and by the gateway (the web
+ * app's refresh cookie lives as long as the token in it).
+ */
+export const sessionVars = {
+  refreshTokenTtlSeconds: int("REFRESH_TOKEN_TTL_SECONDS", {
+    default: String(30 * 86_400),
+    min: 300,
+    doc: "users: lifetime of refresh tokens (rotated on every use); gateway: Max-Age of the web app's refresh cookie",
+  }),
 };
 
 /** The port a service listens on: `<NAME>_PORT`. */

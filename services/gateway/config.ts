@@ -1,13 +1,16 @@
-import { int, readConfig, str } from "../../lib/config.js";
-import { assertNoDevDefaultsInProduction, commonVars, portVar, urlVar } from "../../lib/common-config.js";
+import { resolve } from "node:path";
+import { int, optionalStr, readConfig, str } from "../../lib/config.js";
+import { assertNoDevDefaultsInProduction, commonVars, portVar, sessionVars, temporalVars, urlVar } from "../../lib/common-config.js";
 import { SERVICE_NAMES, type ServiceName } from "../../lib/services.js";
 
 const MiB = 1024 * 1024;
 
 /**
- * The gateway's variables. It reads no database or Temporal settings: it only needs where the
- * backends are, its own port, its CORS policy and the service secret (for the one call it makes
- * in its own name, the Stripe webhook pass-through).
+ * The gateway's variables. It reads no database or Temporal connection settings: it only needs
+ * where the backends are, its own port, its CORS policy, the service secret (for the one call it
+ * makes in its own name, the Stripe webhook pass-through), and what the browser app needs: where
+ * its files are, the settings it reads from /app-config.json, and the lifetime of its refresh
+ * cookie.
  */
 export const gatewayVars = {
   nodeEnv: commonVars.nodeEnv,
@@ -43,6 +46,18 @@ export const gatewayVars = {
     max: 600_000,
     doc: "gateway: deadline of a REST call to a backend when the caller sets none (Connect/gRPC callers set their own)",
   }),
+  webDir: str("GATEWAY_WEB_DIR", {
+    default: "web/dist",
+    doc: "gateway: directory of the built browser app (`npm run build:web`), served at / with a fallback to index.html for the app's routes; relative to the working directory; read once per file and kept in memory until the file changes",
+  }),
+  stripePublishableKey: optionalStr("STRIPE_PUBLISHABLE_KEY", {
+    doc: "gateway: Stripe publishable key (`pk_test_…` or `pk_live_…`) the web app pays with, given to it in /app-config.json; also lets Stripe.js through the app's Content-Security-Policy; unset = the app uses the development payment gateway",
+  }),
+  temporalUiUrl: optionalStr("TEMPORAL_UI_URL", {
+    doc: "gateway: base URL of the Temporal UI (e.g. http://localhost:8233), given to the web app in /app-config.json so that admins can open a booking's workflow; unset = no link",
+  }),
+  temporalNamespace: temporalVars.temporalNamespace,
+  refreshTokenTtlSeconds: sessionVars.refreshTokenTtlSeconds,
 };
 
 export interface GatewayConfig {
@@ -59,6 +74,13 @@ export interface GatewayConfig {
   corsOrigins: "*" | string[];
   maxBodyBytes: number;
   upstreamTimeoutMs: number;
+  /** Absolute path of the built web app (GATEWAY_WEB_DIR resolved against the working directory). */
+  webDir: string;
+  stripePublishableKey?: string;
+  temporalUiUrl?: string;
+  temporalNamespace: string;
+  /** Max-Age of the web app's refresh cookie: the refresh tokens' lifetime. */
+  refreshTokenTtlSeconds: number;
 }
 
 /** A comma-separated list of service names from lib/services.ts. */
@@ -91,6 +113,30 @@ export function parseCorsOrigins(raw: string): "*" | string[] {
   return list;
 }
 
+/** A Stripe publishable key: `pk_test_…` or `pk_live_…` (a secret `sk_…` key must never reach a browser). */
+export function parseStripePublishableKey(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const key = raw.trim();
+  if (!/^pk_(test|live)_\S+$/.test(key)) {
+    const hint = /^(sk|rk)_/.test(key) ? " (this looks like a secret key: it must never be given to browsers)" : "";
+    throw new Error(`STRIPE_PUBLISHABLE_KEY must start with pk_test_ or pk_live_${hint}`);
+  }
+  return key;
+}
+
+/** An http(s) URL without trailing slashes. */
+export function parseTemporalUiUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new Error(`TEMPORAL_UI_URL must be a URL (e.g. http://localhost:8233), got "${raw}"`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error(`TEMPORAL_UI_URL must be an http or https URL, got "${raw}"`);
+  return url.href.replace(/\/+$/, "");
+}
+
 export function readGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const c = readConfig(gatewayVars, env);
   assertNoDevDefaultsInProduction(c.nodeEnv, gatewayVars, env);
@@ -113,5 +159,10 @@ export function readGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     corsOrigins: parseCorsOrigins(c.corsOrigins),
     maxBodyBytes: c.maxBodyBytes,
     upstreamTimeoutMs: c.upstreamTimeoutMs,
+    webDir: resolve(c.webDir),
+    stripePublishableKey: parseStripePublishableKey(c.stripePublishableKey),
+    temporalUiUrl: parseTemporalUiUrl(c.temporalUiUrl),
+    temporalNamespace: c.temporalNamespace,
+    refreshTokenTtlSeconds: c.refreshTokenTtlSeconds,
   };
 }

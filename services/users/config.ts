@@ -4,6 +4,7 @@ import {
   commonVars,
   databaseVars,
   portVar,
+  sessionVars,
 } from "../../lib/common-config.js";
 
 export const usersVars = {
@@ -22,11 +23,7 @@ export const usersVars = {
     max: 86_400,
     doc: "users: lifetime of access tokens",
   }),
-  refreshTokenTtlSeconds: int("REFRESH_TOKEN_TTL_SECONDS", {
-    default: String(30 * 86_400),
-    min: 300,
-    doc: "users: lifetime of refresh tokens (rotated on every use)",
-  }),
+  ...sessionVars,
   bootstrapAdminEmail: str("BOOTSTRAP_ADMIN_EMAIL", {
     default: "admin@ticketing.local",
     devDefault: true,
