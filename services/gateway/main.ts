@@ -23,5 +23,11 @@ runMain(logger, async () => {
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     serviceCredential: serviceCredential(config.serviceAuthSecret, "gateway"),
     healthServices: config.services,
+    web: {
+      dir: config.webDir,
+      stripePublishableKey: config.stripePublishableKey,
+      temporalUiUrl: config.temporalUiUrl,
+      temporalNamespace: config.temporalNamespace,
+    },
   });
 });

@@ -11,8 +11,10 @@ import { checkBackends } from "./health.js";
 import { HttpError, sendError, sendJson, type NodeRequest, type NodeResponse } from "./http-io.js";
 import { handleJwks, JWKS_PATH } from "./jwks.js";
 import { NOT_PROXIED, proxyRoutes, refuseServiceCredentials, requestIdKey } from "./proxy.js";
+import { StaticFiles } from "./static.js";
 import { RestRouter, splitTarget, Transcoder } from "./transcoder.js";
 import type { Upstream } from "./upstreams.js";
+import { APP_CONFIG_PATH, appConfigHandler, htmlSecurityHeaders, isWebAppRequest, restPrefixes, type WebAppSettings } from "./web-app.js";
 import { findWebhookRpc, handleWebhook, WEBHOOK_PATH } from "./webhook.js";
 
 export interface GatewayDeps {
@@ -34,6 +36,11 @@ export interface GatewayDeps {
   healthServices?: readonly string[];
   /** Deadline of each backend's health check in /healthz. */
   healthTimeoutMs?: number;
+  /**
+   * The browser app: `dir` is its build (absolute; unset = no static files, every path that is
+   * not the API's is a JSON 404 as for any unknown route), the rest is /app-config.json's.
+   */
+  web?: WebAppSettings & { dir?: string };
 }
 
 export interface RunningGateway {
@@ -61,7 +68,10 @@ function registryOf(upstreams: readonly Upstream[]): Registry {
  *   - `GET /healthz` (every backend's gRPC health), `GET /readyz` (the gateway itself),
  *     `GET /.well-known/jwks.json` (the users service's keys);
  *   - `POST /api/v1/payments/webhook`: raw Stripe webhook pass-through;
- *   - every other path: the REST routes transcoded from the google.api.http rules.
+ *   - `GET /app-config.json`: the browser app's settings;
+ *   - every path under a REST prefix (`/api/...`), and every method but GET and HEAD: the REST
+ *     routes transcoded from the google.api.http rules (JSON 404/405 when none matches);
+ *   - any other GET or HEAD: the browser app's files, with a fallback to index.html (static.ts).
  * Every response carries `x-request-id` (the caller's, or a new one), which every backend call
  * carries too. Importing this module starts nothing.
  */
@@ -108,6 +118,14 @@ export async function build(deps: GatewayDeps): Promise<RunningGateway> {
   const healthTimeoutMs = deps.healthTimeoutMs ?? 2_000;
   const healthBackends = [...backends.values()].filter((b) => !deps.healthServices || deps.healthServices.includes(b.name));
 
+  const web = deps.web ?? {};
+  const appConfig = appConfigHandler(web);
+  const staticFiles = web.dir === undefined ? undefined : new StaticFiles({ dir: web.dir, htmlHeaders: htmlSecurityHeaders(web), logger });
+  if (staticFiles && !(await staticFiles.built())) {
+    logger.warn({ webDir: web.dir }, "the web app is not built (no index.html): / answers 404 until `npm run build:web`");
+  }
+  const apiPrefixes = restPrefixes(router);
+
   const handle = async (req: NodeRequest, res: NodeResponse, requestId: string, pathname: string) => {
     if (procedures.has(pathname)) {
       connectHandler(req, res);
@@ -131,8 +149,13 @@ export async function build(deps: GatewayDeps): Promise<RunningGateway> {
       case WEBHOOK_PATH:
         await handleWebhook(req, res, requestId, { rpc: webhookRpc, credential: deps.serviceCredential, registry, logger });
         return;
+      case APP_CONFIG_PATH:
+        if (req.method !== "GET" && req.method !== "HEAD") break;
+        appConfig(req, res);
+        return;
       default:
-        await transcoder.handle(req, res, requestId);
+        if (staticFiles && isWebAppRequest(req.method, pathname, apiPrefixes)) await staticFiles.handle(req, res, pathname);
+        else await transcoder.handle(req, res, requestId);
         return;
     }
     const allow = "GET, HEAD";
