@@ -223,7 +223,12 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
       const viewer = viewerOf(callerOf(ctx));
       const seats = new Array<MessageInitShape<typeof InventorySeatSchema>>(map.seats.length);
       for (let i = 0; i < seats.length; i++) seats[i] = seatOut(maskSeat(map.seats[i], viewer));
-      return { showtimeId: req.showtimeId, lastUpdated: timestampFromMs(map.lastUpdatedMs), seatMap: { seats } };
+      return {
+        showtimeId: req.showtimeId,
+        lastUpdated: timestampFromMs(map.lastUpdatedMs),
+        seatMap: { seats },
+        maxSeatsPerHold: limits.maxSeatsPerHold,
+      };
     },
 
     async *watchInventory(req, ctx): AsyncGenerator<MessageInitShape<typeof WatchInventoryResponseSchema>> {
@@ -237,6 +242,7 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
             lastUpdated: timestampFromMs(msg.lastUpdatedMs),
             snapshot: msg.snapshot,
             seats: msg.seats.map(seatOut),
+            maxSeatsPerHold: limits.maxSeatsPerHold,
           };
         }
       } catch (err) {
