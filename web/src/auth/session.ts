@@ -1,0 +1,138 @@
+/**
+ * The signed-in session, outside React so that the transport's interceptor can read it.
+ *
+ * - The access token lives in memory only (this object); a reload gets a new one.
+ * - The refresh token is never visible to scripts: with the `X-Refresh-Cookie: 1` header the
+ *   gateway keeps it in an httpOnly, SameSite=Strict cookie scoped to the users service's path,
+ *   and leaves it out of the Login/Refresh answers. Refresh then sends an empty token and the
+ *   gateway takes the cookie's.
+ * - Refresh tokens rotate on every use and a reused one ends the session, so two tabs must not
+ *   refresh with the same cookie at once: refreshes are serialised across tabs with the Web
+ *   Locks API (the second tab then sends the cookie the first one received).
+ */
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { UsersService } from "../../../gen/ticketing/users/v1/users_pb";
+
+export interface SignedInUser {
+  userId: string;
+  role: string;
+  email: string;
+  displayName: string;
+}
+
+export type SessionState =
+  | { status: "loading" }
+  | { status: "anonymous" }
+  | { status: "signed-in"; user: SignedInUser };
+
+/** Sent with Login, Refresh and Logout: keep the refresh token in the gateway's httpOnly cookie. */
+export const REFRESH_COOKIE_HEADER = { "x-refresh-cookie": "1" };
+/** Refresh this long before the access token expires. */
+const REFRESH_MARGIN_MS = 60_000;
+
+interface Tokens {
+  accessToken: string;
+  expiresIn: number;
+  userId: string;
+  role: string;
+}
+
+export class Session {
+  private state: SessionState = { status: "loading" };
+  private token?: string;
+  private refreshing?: Promise<string | undefined>;
+  private timer?: ReturnType<typeof setTimeout>;
+  private readonly listeners = new Set<() => void>();
+  private readonly users;
+
+  /** `transport` must not carry this session's own interceptor (it calls Login/Refresh). */
+  constructor(transport: Transport) {
+    this.users = createClient(UsersService, transport);
+  }
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  snapshot = (): SessionState => this.state;
+
+  accessToken(): string | undefined {
+    return this.token;
+  }
+
+  /** On start-up: resume the session the cookie holds, if any. */
+  async resume(): Promise<void> {
+    await this.refresh();
+    if (this.state.status === "loading") this.set({ status: "anonymous" });
+  }
+
+  async login(email: string, password: string): Promise<void> {
+    const res = await this.users.login({ email, password }, { headers: REFRESH_COOKIE_HEADER });
+    await this.signedIn(res);
+  }
+
+  async register(input: { email: string; password: string; displayName: string; phone: string }): Promise<void> {
+    await this.users.register(input);
+    await this.login(input.email, input.password);
+  }
+
+  async logout(): Promise<void> {
+    const token = this.token;
+    this.clear();
+    if (!token) return;
+    // the gateway clears the cookie whatever the answer; the session ends server-side too
+    await this.users
+      .logout({}, { headers: { ...REFRESH_COOKIE_HEADER, authorization: `Bearer ${token}` } })
+      .catch(() => undefined);
+  }
+
+  /**
+   * A new access token from the cookie's refresh token (one refresh at a time, across tabs);
+   * undefined when there is no session any more.
+   */
+  refresh(): Promise<string | undefined> {
+    this.refreshing ??= this.withCrossTabLock(async () => {
+      try {
+        const res = await this.users.refresh({ refreshToken: "" }, { headers: REFRESH_COOKIE_HEADER });
+        await this.signedIn(res);
+        return this.token;
+      } catch (err) {
+        if (ConnectError.from(err).code === Code.Unauthenticated) this.clear();
+        else if (this.state.status === "loading") this.set({ status: "anonymous" });
+        return undefined;
+      }
+    }).finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  private async withCrossTabLock<T>(task: () => Promise<T>): Promise<T> {
+    const locks = typeof navigator !== "undefined" ? navigator.locks : undefined;
+    return locks ? locks.request("ticketing-refresh", task) : task();
+  }
+
+  private async signedIn(tokens: Tokens): Promise<void> {
+    this.token = tokens.accessToken;
+    clearTimeout(this.timer);
+    const refreshInMs = Math.max(tokens.expiresIn * 1000 - REFRESH_MARGIN_MS, 10_000);
+    this.timer = setTimeout(() => void this.refresh(), refreshInMs);
+    const previous = this.state.status === "signed-in" ? this.state.user : undefined;
+    let profile = previous?.userId === tokens.userId ? previous : undefined;
+    if (!profile) {
+      const me = await this.users.getMe({}, { headers: { authorization: `Bearer ${tokens.accessToken}` } });
+      profile = { userId: me.userId, role: me.role, email: me.email, displayName: me.displayName };
+    }
+    this.set({ status: "signed-in", user: { ...profile, role: tokens.role } });
+  }
+
+  private clear(): void {
+    this.token = undefined;
+    clearTimeout(this.timer);
+    this.set({ status: "anonymous" });
+  }
+
+  private set(state: SessionState): void {
+    this.state = state;
+    for (const listener of this.listeners) listener();
+  }
+}
