@@ -4,7 +4,8 @@
  *   1. Postgres: DATABASE_URL if set, else embedded Postgres (data in $DATA_DIR/postgres).
  *   2. Temporal: TEMPORAL_ADDRESS if set, else the Temporal dev server (state in $DATA_DIR/temporal.db).
  *   3. Every service that exists (services/<name>/main.ts, workflows/worker.ts), each its own process.
- *   4. Waits for the gateway's /healthz, prints where everything is, and a `READY gateway=<url>` line.
+ *   4. The browser app, built into web/dist when missing or stale (scripts/web-build.ts), served by the gateway.
+ *   5. Waits for the gateway's /healthz, prints where everything is, and a `READY gateway=<url>` line.
  *
  * Ctrl-C / SIGTERM stops services first (SIGTERM, SIGKILL after 10 s), then Temporal, then Postgres, and exits
  * 0. A second Ctrl-C kills everything at once. If a service dies, everything stops and we exit 1.
@@ -14,11 +15,10 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { DEFAULT_PORTS, SERVICE_NAMES, portEnvVar, urlEnvVar, type ServiceName } from "../lib/services";
+import { SERVICE_NAMES, portEnvVar, urlEnvVar, type ServiceName } from "../lib/services";
 import {
   AbortedError,
   assertPortsFree,
-  delay,
   generateDevJwtKey,
   resolveTemporalCli,
   settlesWithin,
@@ -32,98 +32,15 @@ import {
   type RunningPostgres,
   type RunningTemporal,
 } from "./dev-infra";
-
-// ═══════════════════════ Configuration: the only code that reads process.env ═══════════════════════
+import { ConfigError, configFromEnvironment, type StartConfig } from "./start-config";
+import { waitForHealthy } from "./start-health";
+import { colour, complain, elapsed, printLine, say } from "./start-output";
+import { ensureWebBuilt } from "./web-build";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 
-/** Development defaults of the bootstrap admin (shared/spec/rest-api.md); printed at start. */
-const DEV_ADMIN_EMAIL = "admin@ticketing.local";
-const DEV_ADMIN_PASSWORD = "change-me-admin";
-
-interface StartConfig {
-  dataDir: string;
-  /** External Postgres, or undefined to run the embedded one on `embeddedPgPort`. */
-  databaseUrl?: string;
-  embeddedPgPort: number;
-  /** External Temporal, or undefined to run the dev server on `temporalPort` / `temporalUiPort`. */
-  temporalAddress?: string;
-  temporalPort: number;
-  temporalUiPort: number;
-  temporalNamespace: string;
-  gatewayPort: number;
-  services: Record<ServiceName, { port: number; url: string }>;
-  /** The user's own signing key; undefined means generate a development key under dataDir. */
-  jwtPrivateKeyFile?: string;
-  /** Where services fetch the users service's public keys; follows USERS_URL unless set. */
-  jwksUrl: string;
-  admin: { email: string; password: string; passwordFromEnv: boolean };
-  nodeEnv: string;
-  /** How long the gateway may take to report healthy (first start compiles every service through tsx). */
-  healthTimeoutMs: number;
-  /** What the children inherit; the variables above are layered on top. */
-  inheritedEnv: NodeJS.ProcessEnv;
-}
-
-class ConfigError extends Error {}
-
-function readConfig(env: NodeJS.ProcessEnv): StartConfig {
-  const text = (name: string): string | undefined => (env[name] === "" ? undefined : env[name]);
-  const port = (name: string, fallback: number): number => {
-    const raw = text(name);
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < 1 || value > 65535) {
-      throw new ConfigError(`${name} must be a port number (1-65535), not "${raw}"`);
-    }
-    return value;
-  };
-  const services = {} as StartConfig["services"];
-  for (const name of SERVICE_NAMES) {
-    const servicePort = port(portEnvVar(name), DEFAULT_PORTS[name]);
-    services[name] = { port: servicePort, url: text(urlEnvVar(name)) ?? `http://127.0.0.1:${servicePort}` };
-  }
-  return {
-    dataDir: path.resolve(text("DATA_DIR") ?? path.join(REPO_ROOT, ".data")),
-    databaseUrl: text("DATABASE_URL"),
-    embeddedPgPort: port("EMBEDDED_PG_PORT", 54320),
-    temporalAddress: text("TEMPORAL_ADDRESS"),
-    temporalPort: port("TEMPORAL_PORT", 7233),
-    temporalUiPort: port("TEMPORAL_UI_PORT", 8233),
-    temporalNamespace: text("TEMPORAL_NAMESPACE") ?? "default",
-    gatewayPort: port(portEnvVar("gateway"), DEFAULT_PORTS.gateway),
-    services,
-    jwtPrivateKeyFile: text("JWT_PRIVATE_KEY_FILE"),
-    // lib/common-config.ts defaults it to the users service's *default* port, wrong once USERS_PORT moves
-    jwksUrl: text("JWT_JWKS_URL") ?? `${services.users.url}/.well-known/jwks.json`,
-    admin: {
-      email: text("BOOTSTRAP_ADMIN_EMAIL") ?? DEV_ADMIN_EMAIL,
-      password: text("BOOTSTRAP_ADMIN_PASSWORD") ?? DEV_ADMIN_PASSWORD,
-      passwordFromEnv: text("BOOTSTRAP_ADMIN_PASSWORD") !== undefined,
-    },
-    nodeEnv: text("NODE_ENV") ?? "development",
-    healthTimeoutMs: 1000 * positiveNumber("START_HEALTH_TIMEOUT_SECONDS", text("START_HEALTH_TIMEOUT_SECONDS"), 180),
-    inheritedEnv: { ...env },
-  };
-}
-
-function positiveNumber(name: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!(value > 0)) throw new ConfigError(`${name} must be a positive number, not "${raw}"`);
-  return value;
-}
-
-/** The one read of the process environment. */
-function configFromEnvironment(): StartConfig {
-  return readConfig(process.env);
-}
-
 // ═══════════════════════ Timings ═══════════════════════
 
-/** The gateway logs every failing /healthz; once a second is enough. */
-const HEALTH_POLL_MS = 1_000;
-const HEALTH_PROGRESS_EVERY_MS = 15_000;
 /** A service gets this long to shut down after SIGTERM before its process group is SIGKILLed. */
 const SERVICE_STOP_TIMEOUT_MS = 10_000;
 /**
@@ -131,46 +48,6 @@ const SERVICE_STOP_TIMEOUT_MS = 10_000;
  * Ctrl-C can arrive twice. Only a signal this long after the first one counts as the impatient second Ctrl-C.
  */
 const REPEATED_SIGNAL_WINDOW_MS = 1_000;
-
-// ═══════════════════════ Output ═══════════════════════
-
-const useColour = process.stdout.isTTY === true;
-const LABEL_WIDTH = Math.max(...[...SERVICE_NAMES, "gateway", "workflows", "postgres", "temporal"].map((n) => n.length));
-const PALETTE = [36, 35, 33, 32, 34, 96, 95, 93, 92, 94];
-const labelColours = new Map<string, number>();
-
-function colour(code: number, text: string): string {
-  return useColour ? `\x1b[${code}m${text}\x1b[0m` : text;
-}
-
-function label(source: string): string {
-  if (!labelColours.has(source)) labelColours.set(source, PALETTE[labelColours.size % PALETTE.length]);
-  return colour(labelColours.get(source) ?? 0, source.padEnd(LABEL_WIDTH)) + " |";
-}
-
-const PINO_LEVELS: Record<number, [string, number]> = {
-  10: ["TRACE", 90], 20: ["DEBUG", 90], 30: ["INFO ", 32], 40: ["WARN ", 33], 50: ["ERROR", 31], 60: ["FATAL", 41],
-};
-
-/** On a terminal, shows a pino JSON line as "LEVEL msg {other fields}"; otherwise passes it through as is. */
-function prettify(line: string): string {
-  if (!useColour || !line.startsWith("{")) return line;
-  try {
-    const { level, msg, time: _time, pid: _pid, hostname: _hostname, ...rest } = JSON.parse(line) as Record<string, unknown>;
-    const [name, code] = PINO_LEVELS[Number(level)] ?? [String(level ?? "").padEnd(5), 0];
-    const extra = Object.keys(rest).length > 0 ? " " + colour(90, JSON.stringify(rest)) : "";
-    return `${colour(code, name)} ${String(msg ?? "")}${extra}`;
-  } catch {
-    return line;
-  }
-}
-
-function printLine(source: string, line: string, stream: "stdout" | "stderr" = "stdout"): void {
-  (stream === "stderr" ? process.stderr : process.stdout).write(`${label(source)} ${prettify(line)}\n`);
-}
-
-const say = (message: string): void => printLine("start", message);
-const complain = (message: string): void => printLine("start", colour(31, message), "stderr");
 
 // ═══════════════════════ The stack ═══════════════════════
 
@@ -239,11 +116,19 @@ class Stack {
     this.guard = await startProcessGuard();
     await assertPortsFree(this.portsWeBind());
 
+    // the browser app builds (when missing or stale) while the engines start; the gateway serves it
+    const webBuild = ensureWebBuilt((line) => printLine("web", line), signal).then(
+      (outcome) => say(outcome === "built" ? "web app built (web/dist)" : "web app up to date (web/dist)"),
+      (err: unknown) => {
+        if (!signal.aborted) complain(`the web app could not be built; the API runs without it. ${err instanceof Error ? err.message : String(err)}`);
+      },
+    );
     await this.startInfrastructure(signal);
     const jwtKeyFile =
       config.jwtPrivateKeyFile ?? generateDevJwtKey(path.join(config.dataDir, "dev-keys", "jwt-ed25519.pem"));
     const env = this.childEnv(jwtKeyFile);
     for (const spec of this.specs) {
+      if (spec.name === "gateway") await webBuild;
       if (signal.aborted) throw new AbortedError();
       this.children.push(await this.spawnChild(spec, env));
     }
@@ -347,6 +232,8 @@ class Stack {
         config.inheritedEnv.GATEWAY_SERVICES ?? this.specs.map((spec) => spec.name).filter(isServiceName).join(","),
       // the demo venues, events and showtimes (idempotent: loading twice adds nothing)
       CATALOG_DEMO_DATA: config.inheritedEnv.CATALOG_DEMO_DATA ?? "true",
+      // the web app links admins to a booking's workflow in the Temporal UI
+      TEMPORAL_UI_URL: config.inheritedEnv.TEMPORAL_UI_URL ?? this.temporal?.uiUrl,
       // the development payment gateway sends its signed webhooks to our own gateway
       PAYMENTS_WEBHOOK_URL:
         config.inheritedEnv.PAYMENTS_WEBHOOK_URL ?? `http://127.0.0.1:${config.gatewayPort}/api/v1/payments/webhook`,
@@ -419,6 +306,7 @@ class Stack {
       ? `${this.temporal.address} (dev server, state in ${path.join(config.dataDir, "temporal.db")})`
       : `${config.temporalAddress ?? "?"} (TEMPORAL_ADDRESS)`;
     const rows: Array<[string, string]> = [
+      ["Web app", hasGateway ? `${gateway}/` : "-"],
       ["Gateway", hasGateway ? gateway : "not started (services/gateway/main.ts missing)"],
       ["REST API", hasGateway ? `${gateway}/api/v1` : "-"],
       ["Temporal UI", this.temporal?.uiUrl ?? "-"],
@@ -463,9 +351,6 @@ async function timed(what: string, stop: () => Promise<void> | undefined): Promi
   say(`${what} stopped in ${elapsed(started)}`);
 }
 
-function elapsed(since: number): string {
-  return `${((Date.now() - since) / 1000).toFixed(1)} s`;
-}
 
 function redactUrl(url: string): string {
   try {
@@ -475,85 +360,6 @@ function redactUrl(url: string): string {
   } catch {
     return "(unparsable URL)";
   }
-}
-
-/** Polls the gateway's /healthz until 200; on timeout names what it says is unhealthy. */
-async function waitForHealthy(url: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
-  say(`waiting for ${url}`);
-  const started = Date.now();
-  let lastProgress = started;
-  let last = "no answer yet";
-  while (Date.now() - started < timeoutMs) {
-    if (signal.aborted) throw new AbortedError();
-    try {
-      const response = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(5_000)]) });
-      const body = await response.text();
-      if (response.status === 200) {
-        say(`gateway healthy after ${elapsed(started)}`);
-        return;
-      }
-      last = `HTTP ${response.status}: ${describeHealth(body)}`;
-    } catch (err) {
-      if (signal.aborted) throw new AbortedError();
-      last = `no answer (${describeFetchError(err)})`;
-    }
-    if (Date.now() - lastProgress >= HEALTH_PROGRESS_EVERY_MS) {
-      lastProgress = Date.now();
-      say(`still waiting for the gateway to be healthy (${elapsed(started)}): ${last}`);
-    }
-    await delay(HEALTH_POLL_MS, signal);
-  }
-  throw new Error(`the gateway did not report healthy within ${timeoutMs / 1000} s; last /healthz: ${last}`);
-}
-
-function describeFetchError(err: unknown): string {
-  const cause = (err as { cause?: { code?: string } }).cause;
-  return cause?.code ?? (err instanceof Error ? err.message : String(err));
-}
-
-const UNHEALTHY = /^(down|unhealthy|unavailable|not_serving|service_unknown|unknown|unreachable|error|failed|failing|fail|timeout|degraded)$/i;
-
-/**
- * Names the unhealthy parts of a /healthz body without depending on its exact shape, e.g.
- * `{"status": "unavailable", "services": {"catalog": "unreachable"}, "errors": {"catalog": "cannot connect"}}`
- * gives "catalog unreachable (cannot connect)". Falls back to the (truncated) raw body.
- */
-function describeHealth(body: string): string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return body.slice(0, 300) || "(empty body)";
-  }
-  const problems = new Map<string, string>();
-  const details = new Map<string, string>();
-  const visit = (value: unknown, key: string): void => {
-    if (typeof value === "string") {
-      if (UNHEALTHY.test(value)) problems.set(key, value);
-      return;
-    }
-    if (value === null || typeof value !== "object") return;
-    const record = value as Record<string, unknown>;
-    if (key === "errors" || key === "reasons") {
-      for (const [name, detail] of Object.entries(record)) if (typeof detail === "string") details.set(name, detail);
-      return;
-    }
-    const name = [record.name, record.service, record.dependency].find((v): v is string => typeof v === "string") ?? key;
-    const status = [record.status, record.state].find((v): v is string => typeof v === "string");
-    const detail = [record.error, record.message, record.reason].find((v): v is string => typeof v === "string");
-    if (detail) details.set(name, detail);
-    const before = problems.size;
-    for (const [childKey, child] of Object.entries(record)) {
-      if (childKey !== "status" && childKey !== "state") visit(child, Array.isArray(value) ? name : childKey);
-    }
-    const failed = (status !== undefined && UNHEALTHY.test(status)) || record.ok === false || record.healthy === false;
-    // report the container only when none of its parts explains the failure
-    if (failed && problems.size === before) problems.set(name, status ?? "unhealthy");
-  };
-  visit(parsed, "gateway");
-  if (problems.size === 0) return body.slice(0, 300);
-  const parts = [...problems].map(([name, status]) => `${name} ${status}${details.has(name) ? ` (${details.get(name)})` : ""}`);
-  return `unhealthy: ${parts.join(", ")}`;
 }
 
 // ═══════════════════════ Main ═══════════════════════

@@ -1,0 +1,90 @@
+/**
+ * `npm start`'s configuration: the only code of it that reads process.env. Every port and URL a
+ * service needs, where data lives, and whether to run the embedded engines or use external ones.
+ */
+import * as path from "node:path";
+import { DEFAULT_PORTS, SERVICE_NAMES, portEnvVar, urlEnvVar, type ServiceName } from "../lib/services";
+
+const REPO_ROOT = path.resolve(__dirname, "..");
+
+/** Development defaults of the bootstrap admin (shared/spec/rest-api.md); printed at start. */
+const DEV_ADMIN_EMAIL = "admin@ticketing.local";
+const DEV_ADMIN_PASSWORD = "change-me-admin";
+
+export interface StartConfig {
+  dataDir: string;
+  /** External Postgres, or undefined to run the embedded one on `embeddedPgPort`. */
+  databaseUrl?: string;
+  embeddedPgPort: number;
+  /** External Temporal, or undefined to run the dev server on `temporalPort` / `temporalUiPort`. */
+  temporalAddress?: string;
+  temporalPort: number;
+  temporalUiPort: number;
+  temporalNamespace: string;
+  gatewayPort: number;
+  services: Record<ServiceName, { port: number; url: string }>;
+  /** The user's own signing key; undefined means generate a development key under dataDir. */
+  jwtPrivateKeyFile?: string;
+  /** Where services fetch the users service's public keys; follows USERS_URL unless set. */
+  jwksUrl: string;
+  admin: { email: string; password: string; passwordFromEnv: boolean };
+  nodeEnv: string;
+  /** How long the gateway may take to report healthy (first start compiles every service through tsx). */
+  healthTimeoutMs: number;
+  /** What the children inherit; the variables above are layered on top. */
+  inheritedEnv: NodeJS.ProcessEnv;
+}
+
+export class ConfigError extends Error {}
+
+function readConfig(env: NodeJS.ProcessEnv): StartConfig {
+  const text = (name: string): string | undefined => (env[name] === "" ? undefined : env[name]);
+  const port = (name: string, fallback: number): number => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 1 || value > 65535) {
+      throw new ConfigError(`${name} must be a port number (1-65535), not "${raw}"`);
+    }
+    return value;
+  };
+  const services = {} as StartConfig["services"];
+  for (const name of SERVICE_NAMES) {
+    const servicePort = port(portEnvVar(name), DEFAULT_PORTS[name]);
+    services[name] = { port: servicePort, url: text(urlEnvVar(name)) ?? `http://127.0.0.1:${servicePort}` };
+  }
+  return {
+    dataDir: path.resolve(text("DATA_DIR") ?? path.join(REPO_ROOT, ".data")),
+    databaseUrl: text("DATABASE_URL"),
+    embeddedPgPort: port("EMBEDDED_PG_PORT", 54320),
+    temporalAddress: text("TEMPORAL_ADDRESS"),
+    temporalPort: port("TEMPORAL_PORT", 7233),
+    temporalUiPort: port("TEMPORAL_UI_PORT", 8233),
+    temporalNamespace: text("TEMPORAL_NAMESPACE") ?? "default",
+    gatewayPort: port(portEnvVar("gateway"), DEFAULT_PORTS.gateway),
+    services,
+    jwtPrivateKeyFile: text("JWT_PRIVATE_KEY_FILE"),
+    // lib/common-config.ts defaults it to the users service's *default* port, wrong once USERS_PORT moves
+    jwksUrl: text("JWT_JWKS_URL") ?? `${services.users.url}/.well-known/jwks.json`,
+    admin: {
+      email: text("BOOTSTRAP_ADMIN_EMAIL") ?? DEV_ADMIN_EMAIL,
+      password: text("BOOTSTRAP_ADMIN_PASSWORD") ?? DEV_ADMIN_PASSWORD,
+      passwordFromEnv: text("BOOTSTRAP_ADMIN_PASSWORD") !== undefined,
+    },
+    nodeEnv: text("NODE_ENV") ?? "development",
+    healthTimeoutMs: 1000 * positiveNumber("START_HEALTH_TIMEOUT_SECONDS", text("START_HEALTH_TIMEOUT_SECONDS"), 180),
+    inheritedEnv: { ...env },
+  };
+}
+
+function positiveNumber(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!(value > 0)) throw new ConfigError(`${name} must be a positive number, not "${raw}"`);
+  return value;
+}
+
+/** The one read of the process environment. */
+export function configFromEnvironment(): StartConfig {
+  return readConfig(process.env);
+}
