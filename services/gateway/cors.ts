@@ -18,8 +18,11 @@ function originAllowed(origins: CorsOrigins, origin: string): boolean {
 /**
  * CORS for browsers (the web app over Connect-Web, and REST from scripts). Adds the CORS
  * response headers when the Origin is allowed, and answers preflights itself: 204 for an
- * allowed origin, 403 for another one. Tokens travel in the Authorization header, never in
- * cookies, so credentials are not enabled. Returns true when the request has been answered.
+ * allowed origin, 403 for another one. Access tokens travel in the Authorization header, so
+ * credentials are not enabled. The one cookie, the web app's refresh token (refresh-cookie.ts),
+ * is same-origin only: without credentials no other origin's request carries it or may set it,
+ * and its opt-in header (X-Refresh-Cookie) is deliberately not an allowed header. Returns true
+ * when the request has been answered.
  *
  * An OPTIONS request that is not a preflight gets 204 with the path's `Allow` methods.
  */

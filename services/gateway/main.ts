@@ -29,5 +29,6 @@ runMain(logger, async () => {
       temporalUiUrl: config.temporalUiUrl,
       temporalNamespace: config.temporalNamespace,
     },
+    refreshCookie: { maxAgeSeconds: config.refreshTokenTtlSeconds, alwaysSecure: config.nodeEnv === "production" },
   });
 });

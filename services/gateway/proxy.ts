@@ -13,6 +13,7 @@ import {
 import type { Logger } from "../../lib/logger.js";
 import { upstreamConnectError } from "./errors.js";
 import { forwardedHeaders, refusalOf, type Backend } from "./forwarding.js";
+import { withRefreshCookie, type RefreshCookieOptions } from "./refresh-cookie.js";
 import type { Upstream } from "./upstreams.js";
 
 /** The request id the gateway assigned to the HTTP request (see server.ts). */
@@ -38,6 +39,8 @@ export interface ProxyOptions {
   logger: Logger;
   /** Deadline for unary and client-streaming calls whose caller set none. */
   upstreamTimeoutMs: number;
+  /** The web app's refresh cookie on UsersService Login/Refresh/Logout (refresh-cookie.ts). */
+  refreshCookie: RefreshCookieOptions;
 }
 
 /**
@@ -45,7 +48,9 @@ export interface ProxyOptions {
  * gateway's own router with a handler that calls the same procedure on the backend (unary and
  * all three kinds of streams), passing the caller's Authorization, Idempotency-Key and the
  * request id, the caller's deadline and cancellation. The backend's errors pass through
- * unchanged; an unreachable backend is `unavailable` naming the service.
+ * unchanged; an unreachable backend is `unavailable` naming the service. The only procedures
+ * the gateway looks into are UsersService Login, Refresh and Logout, for the web app's refresh
+ * cookie (refresh-cookie.ts).
  */
 export function proxyRoutes(opts: ProxyOptions): (router: ConnectRouter) => void {
   return (router) => {
@@ -62,7 +67,7 @@ function serviceImpl(service: DescService, backend: Backend, opts: ProxyOptions)
   const client = createClient(service, backend.transport) as unknown as Record<string, AnyFn>;
   const impl: Record<string, unknown> = {};
   for (const method of service.methods) {
-    impl[method.localName] = forwarder(method, client[method.localName], backend.name, opts);
+    impl[method.localName] = withRefreshCookie(method, forwarder(method, client[method.localName], backend.name, opts), opts.refreshCookie);
   }
   return impl;
 }

@@ -2,6 +2,7 @@ import { createRegistry, type DescFile, type Registry } from "@bufbuild/protobuf
 import { createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { file_grpc_health_v1_health } from "../../gen/grpc/health/v1/health_pb.js";
+import { sessionVars } from "../../lib/common-config.js";
 import { REQUEST_ID_HEADER } from "../../lib/context.js";
 import { listenHttp1And2, type Listener } from "../../lib/listener.js";
 import type { Logger } from "../../lib/logger.js";
@@ -11,6 +12,7 @@ import { checkBackends } from "./health.js";
 import { HttpError, sendError, sendJson, type NodeRequest, type NodeResponse } from "./http-io.js";
 import { handleJwks, JWKS_PATH } from "./jwks.js";
 import { NOT_PROXIED, proxyRoutes, refuseServiceCredentials, requestIdKey } from "./proxy.js";
+import { tlsRequestKey, type RefreshCookieOptions } from "./refresh-cookie.js";
 import { StaticFiles } from "./static.js";
 import { RestRouter, splitTarget, Transcoder } from "./transcoder.js";
 import type { Upstream } from "./upstreams.js";
@@ -41,6 +43,8 @@ export interface GatewayDeps {
    * not the API's is a JSON 404 as for any unknown route), the rest is /app-config.json's.
    */
   web?: WebAppSettings & { dir?: string };
+  /** The web app's refresh cookie (default: REFRESH_TOKEN_TTL_SECONDS' default, Secure over HTTPS only). */
+  refreshCookie?: Partial<RefreshCookieOptions>;
 }
 
 export interface RunningGateway {
@@ -106,11 +110,18 @@ export async function build(deps: GatewayDeps): Promise<RunningGateway> {
     for (const m of service.methods) procedures.add(`/${service.typeName}/${m.name}`);
   }
   const requestIds = new WeakMap<object, string>();
+  const refreshCookie: RefreshCookieOptions = {
+    maxAgeSeconds: deps.refreshCookie?.maxAgeSeconds ?? Number(sessionVars.refreshTokenTtlSeconds.default),
+    alwaysSecure: deps.refreshCookie?.alwaysSecure ?? false,
+  };
   const connectHandler = connectNodeAdapter({
-    routes: proxyRoutes({ upstreams: deps.upstreams, backends, logger, upstreamTimeoutMs: deps.upstreamTimeoutMs }),
+    routes: proxyRoutes({ upstreams: deps.upstreams, backends, logger, upstreamTimeoutMs: deps.upstreamTimeoutMs, refreshCookie }),
     interceptors: [refuseServiceCredentials()],
     readMaxBytes: deps.maxBodyBytes,
-    contextValues: (req) => createContextValues().set(requestIdKey, requestIds.get(req) ?? requestIdFrom(req.headers[REQUEST_ID_HEADER])),
+    contextValues: (req) =>
+      createContextValues()
+        .set(requestIdKey, requestIds.get(req) ?? requestIdFrom(req.headers[REQUEST_ID_HEADER]))
+        .set(tlsRequestKey, (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true),
     fallback: (req, res) => sendError(req, res as NodeResponse, new HttpError(404, "not_found", `no route for ${req.method} ${req.url}`)),
   });
 
