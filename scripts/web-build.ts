@@ -50,7 +50,8 @@ export async function ensureWebBuilt(onLine: (line: string) => void, signal?: Ab
   const reason = webBuildStaleReason();
   if (!reason) return "up to date";
   onLine(`building the web app (${reason})`);
-  const vite = require.resolve("vite/bin/vite.js", { paths: [REPO_ROOT] });
+  // vite's package exports do not include its CLI script: find it next to its package.json
+  const vite = path.join(path.dirname(require.resolve("vite/package.json", { paths: [REPO_ROOT] })), "bin", "vite.js");
   await new Promise<void>((resolve, reject) => {
     const child = spawn(process.execPath, [vite, "build", "--config", "web/vite.config.ts", "--logLevel", "warn"], {
       cwd: REPO_ROOT,

@@ -2,14 +2,19 @@ import { mkdtempSync, chmodSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./support/ports";
+import { ensureWebBuilt } from "../scripts/web-build";
 
 /**
- * Starts the real engines once for the whole jest run: embedded Postgres and the Temporal dev
- * server, both on 127.0.0.1 with free ports and throw-away data, stopped in global-teardown.
+ * Builds the browser app when stale (web/dist), then starts the real engines once for the whole
+ * jest run: embedded Postgres and the Temporal dev server, both on 127.0.0.1 with free ports and
+ * throw-away data, stopped in global-teardown.
  * Suites find them through TEST_DATABASE_URL and TEST_TEMPORAL_ADDRESS. Either can be an
  * external server instead, by setting that variable before `npm test`.
  */
 export default async function globalSetup(): Promise<void> {
+  // The stacks that end-to-end suites start (npm start) build the browser app when it is stale; two
+  // suites in parallel would build into one web/dist at once, so it is built here, once, first.
+  await ensureWebBuilt((line) => process.stdout.write(`[web] ${line}\n`));
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when an engine must start
   const infra = () => require("../scripts/dev-infra") as typeof import("../scripts/dev-infra");
   const root = mkdtempSync(join(tmpdir(), "ticketing-test-"));
