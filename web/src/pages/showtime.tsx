@@ -21,17 +21,15 @@ export default function ShowtimePage({ showtimeId }: { showtimeId: string }) {
   const info = useShowtimeInfo(showtimeId, true);
   const session = useSession();
   const userId = session.status === "signed-in" ? session.user.userId : undefined;
+  const viewer = session.status === "loading" ? undefined : (userId ?? "anonymous");
   const geometry = useMemo(() => (info.hall ? hallGeometry(info.hall.seatLayout) : undefined), [info.hall]);
   // one store per viewer: holds are "yours" by user id, and the stream is re-opened with the token
-  const store = useMemo(
-    () => (geometry && session.status !== "loading" ? new SeatStore(geometry, userId) : undefined),
-    [geometry, userId, session.status],
-  );
+  const store = useMemo(() => (geometry && viewer ? new SeatStore(geometry, userId) : undefined), [geometry, viewer, userId]);
   const [lostNote, setLostNote] = useState<string>();
   const onLost = useCallback((ids: string[]) => {
     setLostNote(`${ids.length === 1 ? "Seat" : "Seats"} ${ids.join(", ")} just went to someone else and ${ids.length === 1 ? "was" : "were"} removed from your selection.`);
   }, []);
-  const stream = useInventoryStream(showtimeId, store, onLost);
+  const stream = useInventoryStream(showtimeId, viewer, store, onLost);
 
   if (info.error) return <ErrorNote error={info.error} />;
   if (info.isPending || !info.showtime || !store) return <Loading what="the seat map" />;

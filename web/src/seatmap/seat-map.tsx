@@ -32,8 +32,19 @@ export function SeatMap({ store, label, selectable = false, maxSelectable = 10, 
   // no seat is shown (or can be picked) before the first snapshot says what is free
   const loaded = useSyncExternalStore(store.subscribe, () => store.loaded);
 
+  // marks for the browser's performance timeline (DevTools, and `npm run bench`'s render timing)
   useEffect(() => {
-    if (loaded) performance.mark("seat-map-rendered", { detail: { seats: g.seats.length } });
+    if (!loaded) return;
+    performance.mark("seat-map-rendered", { detail: { seats: g.seats.length } });
+    // the task after the next animation frame runs once that frame is painted
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const frame = requestAnimationFrame(() => {
+      timer = setTimeout(() => performance.mark("seat-map-painted", { detail: { seats: g.seats.length } }), 0);
+    });
+    return () => {
+      cancelAnimationFrame(frame);
+      clearTimeout(timer);
+    };
   }, [g, loaded]);
 
   const indexOf = (target: EventTarget | null): number | undefined => {

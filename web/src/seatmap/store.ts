@@ -46,7 +46,8 @@ export class SeatStore {
 
   constructor(
     readonly geometry: HallGeometry,
-    private viewerId: string | undefined,
+    /** Holds and bookings of this user are the viewer's own ("mine"). */
+    private readonly viewerId: string | undefined,
   ) {
     const n = geometry.seats.length;
     this.views = Array.from({ length: n }, (_, i) => ({ ...UNKNOWN, focus: i === 0 }));
@@ -109,6 +110,7 @@ export class SeatStore {
     }
     // seats the inventory does not list cannot be booked
     for (let i = 0; i < this.views.length; i++) if (!seen.has(i)) this.put(i, { ...this.views[i], status: "booked", mine: false });
+    if (!this.loaded) performance.mark("seat-map-data", { detail: { seats: this.views.length } });
     this.loaded = true;
     this.lastUpdatedMs = lastUpdatedMs;
     this.changed();
@@ -125,11 +127,6 @@ export class SeatStore {
     this.lastUpdatedMs = Math.max(this.lastUpdatedMs, lastUpdatedMs);
     this.changed();
     return lost;
-  }
-
-  /** The viewer changed (signed in or out): holds are "mine" by user id. */
-  setViewer(viewerId: string | undefined): void {
-    this.viewerId = viewerId;
   }
 
   /** Writes one seat's state; true when it was selected and is no longer available. */

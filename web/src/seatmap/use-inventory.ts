@@ -1,14 +1,16 @@
 /**
  * Feeds a SeatStore from BookingService.WatchInventory, the server stream of a showtime's seat
- * map (first the whole map, then every change). A broken stream reconnects with backoff and
- * starts again from a fresh snapshot; an inventory that is not initialised yet (a showtime just
- * created) is retried too.
+ * map (first the whole map, then every change). The stream opens as soon as the page knows who
+ * is watching, in parallel with the hall's layout (a 20,000-seat layout and snapshot are each
+ * large): what arrives before the store exists is kept and handed to it when it does. A broken
+ * stream reconnects with backoff and starts again from a fresh snapshot; an inventory that is not
+ * initialised yet (a showtime just created) is retried too.
  */
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { useTransport } from "@connectrpc/connect-query";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { useEffect, useRef, useState } from "react";
-import { BookingService } from "../../../gen/ticketing/booking/v1/booking_pb";
+import { BookingService, type InventorySeat } from "../../../gen/ticketing/booking/v1/booking_pb";
 import type { SeatStore } from "./store";
 
 export type StreamState =
@@ -19,38 +21,65 @@ export type StreamState =
 
 const MAX_BACKOFF_MS = 10_000;
 
-export function useInventoryStream(showtimeId: string, store: SeatStore | undefined, onLost?: (seatIds: string[]) => void): StreamState {
+/** The latest state of every seat the stream has told about, for a store that attaches late. */
+interface Feed {
+  seats: Map<string, InventorySeat>;
+  lastUpdatedMs: number;
+  loaded: boolean;
+}
+
+/**
+ * `viewer` identifies who watches (holds are masked per viewer, so a new viewer re-opens the
+ * stream); undefined while that is not known yet, and nothing is opened.
+ */
+export function useInventoryStream(
+  showtimeId: string,
+  viewer: string | undefined,
+  store: SeatStore | undefined,
+  onLost?: (seatIds: string[]) => void,
+): StreamState {
   const transport = useTransport();
   const [status, setStatus] = useState<StreamState>({ state: "connecting" });
-  // a new callback must not restart the stream
+  const feed = useRef<Feed>({ seats: new Map(), lastUpdatedMs: 0, loaded: false });
+  const storeRef = useRef(store);
   const lostRef = useRef(onLost);
   useEffect(() => {
     lostRef.current = onLost;
   }, [onLost]);
 
+  // a store that appears (or is replaced) gets everything known so far
   useEffect(() => {
-    if (!store) return;
+    storeRef.current = store;
+    if (store && feed.current.loaded) store.replaceAll([...feed.current.seats.values()], feed.current.lastUpdatedMs);
+  }, [store]);
+
+  useEffect(() => {
+    if (viewer === undefined) return;
     const client = createClient(BookingService, transport);
     const abort = new AbortController();
+    feed.current = { seats: new Map(), lastUpdatedMs: 0, loaded: false };
     let backoff = 500;
     let timer: ReturnType<typeof setTimeout> | undefined;
 
     const run = async () => {
       try {
-        let maxSeatsPerHold = 0;
         for await (const msg of client.watchInventory({ showtimeId }, { signal: abort.signal })) {
+          const f = feed.current;
           const at = msg.lastUpdated ? timestampMs(msg.lastUpdated) : 0;
+          const target = storeRef.current;
           if (msg.snapshot) {
-            store.replaceAll(msg.seats, at);
+            performance.mark("inventory-snapshot", { detail: { seats: msg.seats.length } });
+            f.seats = new Map(msg.seats.map((s) => [s.seatId, s]));
+            f.loaded = true;
             backoff = 500;
+            target?.replaceAll(msg.seats, at);
+            setStatus({ state: "live", maxSeatsPerHold: msg.maxSeatsPerHold || 10 });
           } else {
-            const lost = store.apply(msg.seats, at);
+            for (const s of msg.seats) f.seats.set(s.seatId, s);
+            const lost = target?.apply(msg.seats, at) ?? [];
             if (lost.length) lostRef.current?.(lost);
           }
-          if (msg.maxSeatsPerHold !== maxSeatsPerHold || msg.snapshot) {
-            maxSeatsPerHold = msg.maxSeatsPerHold;
-            setStatus({ state: "live", maxSeatsPerHold: msg.maxSeatsPerHold || 10 });
-          }
+          f.lastUpdatedMs = Math.max(f.lastUpdatedMs, at);
         }
         if (abort.signal.aborted) return;
         setStatus({ state: "retrying", reason: "the live seat map closed" });
@@ -67,7 +96,7 @@ export function useInventoryStream(showtimeId: string, store: SeatStore | undefi
       abort.abort();
       clearTimeout(timer);
     };
-  }, [showtimeId, store, transport]);
+  }, [showtimeId, viewer, transport]);
 
   return status;
 }

@@ -17,7 +17,7 @@ export default function Occupancy({ showtimeId }: { showtimeId: string }) {
   const info = useShowtimeInfo(showtimeId, true);
   const user = useUser();
   const store = useMemo(() => (info.hall ? new SeatStore(hallGeometry(info.hall.seatLayout), user?.userId) : undefined), [info.hall, user?.userId]);
-  const stream = useInventoryStream(showtimeId, store);
+  const stream = useInventoryStream(showtimeId, user?.userId, store);
   if (info.error) return <ErrorNote error={info.error} />;
   if (!store || !info.showtime) return <Loading what="the showtime" />;
   return (
