@@ -1,4 +1,4 @@
-import type { Stack } from "./stack";
+import type { Stack } from "../scripts/platform-stack";
 
 /** What every benchmark gets: the running stack and REST helpers with an admin session. */
 export interface BenchContext {

@@ -12,9 +12,10 @@ import { bookingsBench } from "./bookings.bench";
 import { restClient, type Benchmark } from "./context";
 import { holdsBench } from "./holds.bench";
 import { searchBench } from "./search.bench";
-import { startStack } from "./stack";
+import { webBench } from "./web.bench";
+import { startStack } from "../scripts/platform-stack";
 
-const BENCHMARKS: Benchmark[] = [catalogBench, holdsBench, bookingsBench, searchBench];
+const BENCHMARKS: Benchmark[] = [catalogBench, holdsBench, bookingsBench, searchBench, webBench];
 
 async function main(): Promise<void> {
   const filter = process.argv[2];

@@ -1,9 +1,10 @@
 /**
- * Real Chromium for the browser tests, driven by playwright-core. Playwright's own browser
- * download cannot work on machines without internet access, so the tests use Debian's `chromium`
- * package: CHROMIUM_PATH when set, else the first chromium on the machine, else it is installed
- * with apt-get (as root, or through passwordless sudo), the way the tests install the Temporal CLI
- * with pip when it is missing. `.ci/run` installs it before the tests, to keep that out of them.
+ * Real Chromium for the browser tests, the web benchmark and the screenshot script, driven by
+ * playwright-core. Playwright's own browser download cannot work on machines without internet
+ * access, so this uses Debian's `chromium` package: CHROMIUM_PATH when set, else the first
+ * chromium on the machine, else it is installed with apt-get (as root, or through passwordless
+ * sudo), the way the tests install the Temporal CLI with pip when it is missing. `.ci/run`
+ * installs it before the tests, to keep that out of their timings.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -38,7 +39,7 @@ export function ensureChromium(): string {
   return installed;
 }
 
-/** Which Chromium, for failure messages. */
+/** Which Chromium, for reports and failure messages. */
 export function chromiumVersion(executable: string): string {
   try {
     return execFileSync(executable, ["--version"], { encoding: "utf8" }).trim();

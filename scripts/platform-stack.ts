@@ -1,6 +1,7 @@
 /**
- * The whole platform for benchmarks, started the way a user starts it (scripts/start.ts: every
- * service its own process) on free ports with throw-away data, and stopped afterwards.
+ * The whole platform for benchmarks and the screenshot script, started the way a user starts it
+ * (scripts/start.ts: every service its own process) on free ports with throw-away data, and
+ * stopped afterwards. Logs at `warn`; no demo data unless asked (CATALOG_DEMO_DATA=true).
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -8,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
 import { SERVICE_NAMES, portEnvVar, urlEnvVar } from "../lib/services";
-import { freePort } from "../scripts/ports";
+import { freePort } from "./ports";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 
