@@ -29,12 +29,15 @@ COPY package.json package-lock.json ./
 RUN npm ci && npm cache clean --force
 
 # ---------------------------------------------------------------------------------------------
-# build: compile lib/, services/, workflows/ and gen/ to dist/ (tsconfig.build.json leaves tests out).
+# build: compile lib/, services/, workflows/ and gen/ to dist/ (tsconfig.build.json leaves tests out),
+# and the browser app to web/dist (static files the gateway serves at /).
 FROM deps AS build
 COPY . .
 RUN npx tsc -p tsconfig.build.json \
  && test -d dist/services \
- && find dist -name '*.test.js' -delete
+ && find dist -name '*.test.js' -delete \
+ && npx vite build --config web/vite.config.ts \
+ && test -f web/dist/index.html
 
 # ---------------------------------------------------------------------------------------------
 # prod-deps: production dependencies only, installed apart so that no dev tool or npm cache
@@ -64,6 +67,8 @@ COPY --from=build /app/package.json ./package.json
 # dist/workflows/*.js is also the input of the Temporal worker's run-time webpack bundle
 # (workflowsPath resolves to the compiled .js; the source maps carry the .ts sources).
 COPY --from=build /app/dist ./dist
+# the web app; the gateway serves it from GATEWAY_WEB_DIR (default web/dist, relative to /app)
+COPY --from=build /app/web/dist ./web/dist
 
 USER node
 

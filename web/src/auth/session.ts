@@ -44,6 +44,11 @@ export class Session {
   private timer?: ReturnType<typeof setTimeout>;
   private readonly listeners = new Set<() => void>();
   private readonly users;
+  /**
+   * Bumped by every login and logout: a refresh that was under way then must not sign the old
+   * session back in (its answer can arrive after the logout).
+   */
+  private epoch = 0;
 
   /** `transport` must not carry this session's own interceptor (it calls Login/Refresh). */
   constructor(transport: Transport) {
@@ -68,8 +73,9 @@ export class Session {
   }
 
   async login(email: string, password: string): Promise<void> {
+    const epoch = ++this.epoch;
     const res = await this.users.login({ email, password }, { headers: REFRESH_COOKIE_HEADER });
-    await this.signedIn(res);
+    await this.signedIn(res, epoch);
   }
 
   async register(input: { email: string; password: string; displayName: string; phone: string }): Promise<void> {
@@ -79,6 +85,7 @@ export class Session {
 
   async logout(): Promise<void> {
     const token = this.token;
+    this.epoch++;
     this.clear();
     if (!token) return;
     // the gateway clears the cookie whatever the answer; the session ends server-side too
@@ -92,12 +99,15 @@ export class Session {
    * undefined when there is no session any more.
    */
   refresh(): Promise<string | undefined> {
+    const epoch = this.epoch;
     this.refreshing ??= this.withCrossTabLock(async () => {
+      if (epoch !== this.epoch) return this.token; // logged in or out meanwhile
       try {
         const res = await this.users.refresh({ refreshToken: "" }, { headers: REFRESH_COOKIE_HEADER });
-        await this.signedIn(res);
+        await this.signedIn(res, epoch);
         return this.token;
       } catch (err) {
+        if (epoch !== this.epoch) return this.token;
         if (ConnectError.from(err).code === Code.Unauthenticated) this.clear();
         else if (this.state.status === "loading") this.set({ status: "anonymous" });
         return undefined;
@@ -111,7 +121,8 @@ export class Session {
     return locks ? locks.request("ticketing-refresh", task) : task();
   }
 
-  private async signedIn(tokens: Tokens): Promise<void> {
+  private async signedIn(tokens: Tokens, epoch: number): Promise<void> {
+    if (epoch !== this.epoch) return; // a logout or another login came after this started
     this.token = tokens.accessToken;
     clearTimeout(this.timer);
     const refreshInMs = Math.max(tokens.expiresIn * 1000 - REFRESH_MARGIN_MS, 10_000);
@@ -121,6 +132,7 @@ export class Session {
     if (!profile) {
       const me = await this.users.getMe({}, { headers: { authorization: `Bearer ${tokens.accessToken}` } });
       profile = { userId: me.userId, role: me.role, email: me.email, displayName: me.displayName };
+      if (epoch !== this.epoch) return;
     }
     this.set({ status: "signed-in", user: { ...profile, role: tokens.role } });
   }
