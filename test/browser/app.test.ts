@@ -128,6 +128,28 @@ describe("buying tickets in the browser", () => {
     expect(errors).toEqual([]);
   }, 180_000);
 
+  it("search near me: the browser's location gives each result its distance, with price from and seats left", async () => {
+    const show = await createShow(rest, adminToken, unique("Nearby Nocturne"));
+    const context = await browser.newContext({
+      baseURL: base,
+      geolocation: { latitude: 12.98, longitude: 77.6 }, // about 1.5 km from the test venue
+      permissions: ["geolocation"],
+    });
+    context.setDefaultTimeout(STEP_MS);
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto("/");
+    await page.getByRole("searchbox", { name: "Search shows" }).fill(show.eventName);
+    await page.getByRole("button", { name: "Use my location" }).click();
+    await page.getByText("Near your location").waitFor();
+    const card = page.getByRole("listitem").filter({ has: page.getByRole("link", { name: new RegExp(`^Select seats for ${show.eventName}`) }) });
+    await card.waitFor();
+    const text = await card.innerText();
+    expect(text).toMatch(/\b1\.\d km away\b/);
+    expect(text).toContain("from $12.50");
+    expect(text).toContain("18 seats left");
+  }, 120_000);
+
   it("two buyers on one showtime: a hold in one shows as held in the other, pushed by the stream", async () => {
     const show = await createShow(rest, adminToken, unique("Live Map Matinee"));
     const [ann, bob] = [await registerUser(rest, "Ann"), await registerUser(rest, "Bob")];

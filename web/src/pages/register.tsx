@@ -1,36 +1,26 @@
 import { useId, useState, type FormEvent } from "react";
-import { Link, useLocation, useSearch } from "wouter";
+import { Link, useSearch } from "wouter";
 import { useSessionObject } from "../auth/use-session";
 import { ErrorNote } from "../components/status";
-import { nextPath } from "./login";
+import { nextPath, useSessionAction } from "./account-form";
 
 export default function RegisterPage() {
   const session = useSessionObject();
-  const [, navigate] = useLocation();
   const next = nextPath(useSearch());
   const [form, setForm] = useState({ displayName: "", email: "", password: "", phone: "" });
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run } = useSessionAction(next);
   const ids = useId();
   const set = (patch: Partial<typeof form>) => setForm((f) => ({ ...f, ...patch }));
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      await session.register({ ...form, email: form.email.trim(), phone: form.phone.trim() });
-      navigate(next, { replace: true });
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
+    void run(() => session.register({ ...form, email: form.email.trim(), phone: form.phone.trim() }));
   };
 
   return (
     <div className="narrow">
       <h1>Create an account</h1>
-      <form className="card" onSubmit={(e) => void submit(e)}>
+      <form className="card" onSubmit={submit}>
         <label htmlFor={`${ids}-name`}>Display name</label>
         <input id={`${ids}-name`} autoComplete="name" required maxLength={100} value={form.displayName} onChange={(e) => set({ displayName: e.target.value })} />
         <label htmlFor={`${ids}-email`}>Email</label>

@@ -7,34 +7,31 @@ import { Link, useLocation } from "wouter";
 import { CatalogService, type Event } from "../../../../gen/ticketing/catalog/v1/catalog_pb";
 import { useVenues } from "../../api/catalog";
 import { ErrorNote, Loading } from "../../components/status";
-import { formatDateTime, formatMoney, plural } from "../../lib/format";
+import { AdminList } from "./admin-list";
+import { formatDateTime, formatMoney } from "../../lib/format";
 import { NewShowtime } from "./new-showtime";
 
 export function EventList() {
   const [query, setQuery] = useState("");
   const events = useQuery(CatalogService.method.listEvents, { query, pageSize: 100 });
-  const id = useId();
   return (
-    <>
-      <h1>Events</h1>
-      <p>
-        <Link className="button primary" href="/events/new">
-          New event
-        </Link>
-      </p>
-      <label htmlFor={id}>Filter events</label>
-      <input id={id} type="search" value={query} onChange={(e) => setQuery(e.target.value)} />
-      <ErrorNote error={events.error} />
-      {events.isPending && <Loading what="events" />}
-      <ul className="admin-list">
-        {events.data?.events.map((e) => (
-          <li key={e.eventId}>
-            <Link href={`/events/${e.eventId}`}>{e.name}</Link> <span className="muted">{e.category}</span>
-          </li>
-        ))}
-      </ul>
-      {events.data && <p className="muted">{plural(events.data.total, "event")}</p>}
-    </>
+    <AdminList
+      title="Events"
+      create={{ href: "/events/new", label: "New event" }}
+      filterLabel="Filter events"
+      query={query}
+      onQuery={setQuery}
+      items={events.data?.events}
+      total={events.data?.total}
+      noun="event"
+      error={events.error}
+      keyOf={(e) => e.eventId}
+      render={(e) => (
+        <>
+          <Link href={`/events/${e.eventId}`}>{e.name}</Link> <span className="muted">{e.category}</span>
+        </>
+      )}
+    />
   );
 }
 

@@ -5,33 +5,30 @@ import { useId, useState, type FormEvent } from "react";
 import { Link, useLocation } from "wouter";
 import { CatalogService, type Venue } from "../../../../gen/ticketing/catalog/v1/catalog_pb";
 import { ErrorNote, Loading } from "../../components/status";
+import { AdminList } from "./admin-list";
 import { plural } from "../../lib/format";
 
 export function VenueList() {
   const [query, setQuery] = useState("");
   const venues = useQuery(CatalogService.method.listVenues, { query, pageSize: 100 });
-  const id = useId();
   return (
-    <>
-      <h1>Venues</h1>
-      <p>
-        <Link className="button primary" href="/venues/new">
-          New venue
-        </Link>
-      </p>
-      <label htmlFor={id}>Filter venues</label>
-      <input id={id} type="search" value={query} onChange={(e) => setQuery(e.target.value)} />
-      <ErrorNote error={venues.error} />
-      {venues.isPending && <Loading what="venues" />}
-      <ul className="admin-list">
-        {venues.data?.venues.map((v) => (
-          <li key={v.venueId}>
-            <Link href={`/venues/${v.venueId}`}>{v.name}</Link> <span className="muted">{v.address?.city}</span>
-          </li>
-        ))}
-      </ul>
-      {venues.data && <p className="muted">{plural(venues.data.total, "venue")}</p>}
-    </>
+    <AdminList
+      title="Venues"
+      create={{ href: "/venues/new", label: "New venue" }}
+      filterLabel="Filter venues"
+      query={query}
+      onQuery={setQuery}
+      items={venues.data?.venues}
+      total={venues.data?.total}
+      noun="venue"
+      error={venues.error}
+      keyOf={(v) => v.venueId}
+      render={(v) => (
+        <>
+          <Link href={`/venues/${v.venueId}`}>{v.name}</Link> <span className="muted">{v.address?.city}</span>
+        </>
+      )}
+    />
   );
 }
 
