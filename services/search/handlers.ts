@@ -43,6 +43,8 @@ export function resultOf(doc: ShowDocument, query: SearchQuery, seats?: number):
     },
     ...(query.near && loc ? { distanceKm: Math.round(distanceKm(query.near, loc) * 1e6) / 1e6 } : {}),
     availableSeats: seats ?? doc.availableSeats,
+    // unset = unknown (indexed before prices); 0 is a free show
+    ...(typeof doc.priceFrom === "number" ? { priceFrom: doc.priceFrom, currency: doc.currency ?? "" } : {}),
   };
 }
 

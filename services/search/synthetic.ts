@@ -91,6 +91,9 @@ export function syntheticDocuments(opts: SyntheticOptions): DocumentWrite[] {
       venue: { ...venue, address: { ...venue.address } },
       availableSeats: Math.floor(rand() * total),
       totalSeats: total,
+      // from the index alone (the other fields' random sequence stays as it was): free shows too
+      priceFrom: (i % 40) * 2.5,
+      currency: "INR",
       indexedAt,
     };
   });

@@ -4,8 +4,9 @@ import type { ShowtimeDetails } from "../../../gen/ticketing/catalog/v1/catalog_
 /**
  * The denormalised search document: one per showtime, the seeds' Elasticsearch document
  * (showtimeId, showtime, event {eventId, name, category, imageUrl, keywords}, venue {venueId,
- * name, city, address, location}) plus the seat counts and the time its catalog data was read.
- * Both backends store exactly this (Postgres in a jsonb column next to its query columns).
+ * name, city, address, location}) plus the seat counts, the "price from" and the time its
+ * catalog data was read. Both backends store exactly this (Postgres in a jsonb column next to
+ * its query columns).
  */
 export interface ShowDocument {
   showtimeId: string;
@@ -33,6 +34,14 @@ export interface ShowDocument {
   availableSeats: number;
   /** Seats in the hall. */
   totalSeats: number;
+  /**
+   * The lowest price over the showtime's seat types, in major units of `currency` (0: free).
+   * Absent (with `currency`) in documents indexed before search carried prices: unknown until
+   * the showtime is re-indexed.
+   */
+  priceFrom?: number;
+  /** ISO 4217 code of `priceFrom`; present exactly when `priceFrom` is. */
+  currency?: string;
   /**
    * When the catalog data of this document was read (RFC 3339). A write never replaces a document
    * read later: concurrent or replayed indexing cannot bring back stale data.
@@ -87,6 +96,21 @@ export function documentFromDetails(details: ShowtimeDetails, indexedAt: Date, a
     },
     availableSeats,
     totalSeats: hall?.capacity ?? 0,
+    ...priceFromOf(showtime.prices, showtime.currency),
     indexedAt: indexedAt.toISOString(),
   };
+}
+
+/**
+ * "Price from": the lowest of the showtime's prices (one per seat type of the hall, major units)
+ * and their currency; nothing when the showtime has no price or no currency (unknown, as for
+ * documents indexed before prices).
+ */
+export function priceFromOf(
+  prices: ReadonlyArray<{ amount: number }>,
+  currency: string,
+): Pick<ShowDocument, "priceFrom" | "currency"> {
+  const code = currency.trim();
+  if (!prices.length || !code) return {};
+  return { priceFrom: prices.reduce((min, p) => Math.min(min, p.amount), Infinity), currency: code };
 }
