@@ -43,7 +43,7 @@ const q = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
  * names carry `suffix` so that a rebuilt table, renamed to `showtimes`, never clashes with the
  * names of the table it replaces. `layout` 1 is what migration 0001 created (kept as it was:
  * an applied migration does not change); a rebuild creates the current layout, the one the
- * latest migration brought the live table to (0005).
+ * latest migration brought the live table to (0006).
  *
  * Columns: the document (jsonb, returned as is) plus what queries filter, rank and sort on.
  * `tsv` weighs event name A, keywords B, venue name/city/category C ('simple' configuration: no
@@ -79,7 +79,9 @@ export async function createShowtimesTable(
         setweight(to_tsvector('simple'::regconfig, keywords), 'B') ||
         setweight(to_tsvector('simple'::regconfig, venue_name || ' ' || city || ' ' || category), 'C')
       ) STORED,${layout >= 5 ? `
-      ${GRID_CELL_COLUMN},` : ""}
+      ${GRID_CELL_COLUMN},` : ""}${layout >= 6 ? `
+      ${PRICE_FROM_COLUMN},
+      ${CURRENCY_COLUMN},` : ""}
       CONSTRAINT ${q(`showtimes_pk_${suffix}`)} PRIMARY KEY (showtime_id),
       CONSTRAINT ${q(`showtimes_location_${suffix}`)} CHECK ((lat IS NULL) = (lon IS NULL))
     )`);
@@ -106,10 +108,13 @@ function layoutV1Indexes(ext: ExtensionSchemas): Record<string, string> {
   };
 }
 
-/** Index layouts: 1 by migration 0001, 3 by 0003, 5 by 0005 (each kept as it was applied). */
-type Layout = 1 | 3 | 5;
+/**
+ * Table layouts: 1 by migration 0001, 3 by 0003, 5 by 0005, 6 by 0006 (each kept as it was
+ * applied). 6 has the indexes of 5.
+ */
+type Layout = 1 | 3 | 5 | 6;
 /** The layout a rebuild creates: the one the latest migration brought the live table to. */
-export const CURRENT_LAYOUT: Layout = 5;
+export const CURRENT_LAYOUT: Layout = 6;
 
 /**
  * The grid cell of a showtime's venue, NULL without coordinates: the formula of
@@ -118,6 +123,17 @@ export const CURRENT_LAYOUT: Layout = 5;
  */
 const GRID_CELL_COLUMN =
   "cell integer GENERATED ALWAYS AS ((floor(lat * 10)::integer + 900) * 3601 + (floor(lon * 10)::integer + 1800)) STORED";
+
+/**
+ * Layout 6: the document's "price from" (major units) and its currency as columns, for queries
+ * to come (a price filter or sort; search returns the document itself). Generated from the
+ * document, so they always agree with what search returns, and no write names them: a table
+ * rebuilt by an older version (a rollback, or an old replica's re-index during a rolling
+ * deploy) lacks them and this version still writes, rebuilds and searches it as before. NULL
+ * for documents indexed before prices, until the showtime is re-indexed.
+ */
+const PRICE_FROM_COLUMN = "price_from numeric GENERATED ALWAYS AS ((doc ->> 'priceFrom')::numeric) STORED";
+const CURRENCY_COLUMN = "currency text GENERATED ALWAYS AS (doc ->> 'currency') STORED";
 
 /**
  * The space-time key of a showtime: its point on earthdistance's sphere (x, y, z) plus its start
@@ -287,6 +303,16 @@ export const migrations: Migration[] = [
       await knex.raw(`ALTER TABLE ${q(SCHEMA)}.${q(LIVE_TABLE)} ADD COLUMN IF NOT EXISTS ${GRID_CELL_COLUMN}`);
       const grid = layoutV5Indexes(await extensionSchemas(knex)).grid;
       await knex.raw(`CREATE INDEX IF NOT EXISTS ${q(`showtimes_grid_${suffix}`)} ON ${q(SCHEMA)}.${q(LIVE_TABLE)} ${grid}`);
+    },
+  },
+  {
+    // layout 6: price_from and currency, generated from the document (rewrites the table once;
+    // rows indexed before prices read NULL until their showtime is re-indexed)
+    name: "0006_prices",
+    async up(knex) {
+      await knex.raw(
+        `ALTER TABLE ${q(SCHEMA)}.${q(LIVE_TABLE)} ADD COLUMN IF NOT EXISTS ${PRICE_FROM_COLUMN}, ADD COLUMN IF NOT EXISTS ${CURRENCY_COLUMN}`,
+      );
     },
   },
 ];
