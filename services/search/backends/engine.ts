@@ -55,6 +55,11 @@ export const MAPPINGS = {
     },
     availableSeats: { type: "integer" },
     totalSeats: { type: "integer", index: false },
+    // "price from" in major units and its ISO 4217 code, indexed for a price filter or sort to
+    // come; absent in documents indexed before prices (added to older indices by init(), see
+    // there: no new index version needed)
+    priceFrom: { type: "double" },
+    currency: { type: "keyword" },
     indexedAt: { type: "date" },
   },
 } as const;
@@ -146,8 +151,8 @@ export class EngineBackend implements SearchBackend {
     const targets = await this.client.aliasTargets(this.alias);
     if (targets.length) {
       // an index made by an earlier version gets the fields added since (additions only; the
-      // engines refuse any other change, which needs a reindex)
-      for (const index of targets) await this.client.putMapping(index, MAPPINGS);
+      // engines refuse any other change, which needs a new index version and a reindex)
+      await this.addFields(targets);
       return;
     }
     try {
@@ -172,7 +177,21 @@ export class EngineBackend implements SearchBackend {
       const doc: ShowDocument = { ...d, availableSeats: seats };
       ops.push({ index: { _index: index, _id: d.showtimeId, version: versionOf(d.indexedAt), version_type: "external_gte" } }, doc);
     }
-    checkBulk(await this.client.bulk(ops), [409]);
+    let items = await this.client.bulk(ops);
+    if (items.some(isUnmappedField)) {
+      // the index's strict mapping predates a field of these documents: an index an older
+      // version made after this process's init() (a rollback, or an old replica's re-index during
+      // a rolling deploy). The fields are added as init() adds them, and the writes sent again
+      // (those that went through are rewritten with the same version: no change)
+      await this.addFields(index === this.alias ? await this.client.aliasTargets(this.alias) : [index]);
+      items = await this.client.bulk(ops);
+    }
+    checkBulk(items, [409]);
+  }
+
+  /** Adds the fields of MAPPINGS an index lacks (`PUT <index>/_mapping`; additions only). */
+  private async addFields(indices: string[]): Promise<void> {
+    for (const index of indices) await this.client.putMapping(index, MAPPINGS);
   }
 
   async remove(showtimeIds: string[]): Promise<void> {
@@ -322,6 +341,12 @@ export class EngineBackend implements SearchBackend {
   async close(): Promise<void> {
     await this.client.close();
   }
+}
+
+/** A bulk item refused because the strict mapping lacks one of the document's fields. */
+function isUnmappedField(item: BulkItem): boolean {
+  const error = Object.values(item)[0]?.error;
+  return error?.type === "strict_dynamic_mapping_exception" || /dynamic introduction of/.test(error?.reason ?? "");
 }
 
 /** Throws on any failed bulk item whose status is not among `tolerated`. */
