@@ -202,6 +202,8 @@ describe.each(BACKENDS)("catalog → outbox → Temporal → search on %s", (bac
         event: { eventId: event.eventId, name: event.name, category: "Movie", keywords: ["acceptance"] },
         venue: { venueId: venue.venueId, name: venue.name, city, location },
         availableSeats: 12,
+        priceFrom: 250,
+        currency: "INR",
       });
       timings.push({ findableMs, createMs, ...(await pipelineTimes(showtime.showtimeId, t0)) });
     }

@@ -15,7 +15,7 @@ import { startCatalog, type CatalogHarness } from "../../catalog/test/harness.js
 import type { CatalogServerDeps } from "../../catalog/server.js";
 import type { BackendName, SearchBackend } from "../backend.js";
 import { createEngineClient } from "../backends/engine-clients.js";
-import { EngineBackend } from "../backends/engine.js";
+import { EngineBackend, MAPPINGS, SETTINGS } from "../backends/engine.js";
 import { PostgresBackend } from "../backends/postgres.js";
 import { migrations, SCHEMA } from "../db/migrations.js";
 import { build, type SearchServer, type SearchServerDeps } from "../server.js";
@@ -53,6 +53,94 @@ export async function openTestBackend(
   await backend.init();
   return {
     backend,
+    async close() {
+      for (const index of await client.aliasTargets(alias)) await client.deleteIndex(index);
+      await client.close();
+    },
+  };
+}
+
+/** Migrations up to 0005: the Postgres layout before search carried prices. */
+const MIGRATIONS_BEFORE_PRICES = migrations.filter((m) => m.name < "0006");
+
+/** The engine mapping before search carried prices. */
+function mappingsBeforePrices() {
+  const { priceFrom: _priceFrom, currency: _currency, ...properties } = MAPPINGS.properties;
+  return { ...MAPPINGS, properties };
+}
+
+export interface PrePricesIndex {
+  /**
+   * This version's backend on the index as the version before prices left it, neither migrated
+   * nor initialised: what this version meets when an older one rebuilt the index after it
+   * started (a rollback, or an old replica's re-index during a rolling deploy).
+   */
+  previous: SearchBackend;
+  /** This version starting on that index: Postgres migrations (0006), engine init (mapping). */
+  upgrade(): Promise<SearchBackend>;
+  /** Ids of the showtimes whose stored price (columns / indexed fields) is in [min, max] in `currency`. */
+  pricedIds(min: number, max: number, currency: string): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * A fresh index of the version before prices: a Postgres database migrated up to 0005, or an
+ * engine alias over `<alias>-v1` created with the mapping of then.
+ */
+export async function openPrePricesIndex(name: TestBackendName, engineUrl?: string): Promise<PrePricesIndex> {
+  if (name === "postgres") {
+    const database = await createTestDatabase("search_old");
+    const open = (list = migrations) => openDatabase({ url: database.url, schema: SCHEMA, migrations: list, poolMax: 4 });
+    const dbs: Knex[] = [await open(MIGRATIONS_BEFORE_PRICES)];
+    const backendOn = async (db: Knex) => {
+      const b = new PostgresBackend({ db, logger: silentLogger(), queryTimeoutMs: TEST_QUERY_TIMEOUT_MS });
+      await b.init();
+      return b;
+    };
+    return {
+      previous: await backendOn(dbs[0]),
+      async upgrade() {
+        dbs.push(await open());
+        return backendOn(dbs[1]);
+      },
+      async pricedIds(min, max, currency) {
+        const rows: Array<{ showtime_id: string }> = await dbs[dbs.length - 1]
+          .withSchema(SCHEMA)
+          .table("showtimes")
+          .whereBetween("price_from", [min, max])
+          .andWhere({ currency })
+          .orderBy("showtime_id")
+          .select("showtime_id");
+        return rows.map((r) => r.showtime_id);
+      },
+      async close() {
+        for (const db of dbs) await db.destroy();
+        await database.drop();
+      },
+    };
+  }
+  if (!engineUrl) throw new Error(`${name} backend needs an engine URL`);
+  const client = createEngineClient({ engine: name, url: engineUrl });
+  const alias = `showtimes-${randomUUID().slice(0, 8)}`;
+  await client.createIndex(`${alias}-v1`, { settings: SETTINGS, mappings: mappingsBeforePrices(), aliases: { [alias]: {} } });
+  const backendOf = () => new EngineBackend({ client, alias, logger: silentLogger(), swapGraceMs: 200, queryTimeoutMs: TEST_QUERY_TIMEOUT_MS });
+  return {
+    previous: backendOf(),
+    async upgrade() {
+      const b = backendOf();
+      await b.init();
+      return b;
+    },
+    async pricedIds(min, max, currency) {
+      await client.refresh(alias);
+      const res = await client.search(alias, {
+        query: { bool: { filter: [{ range: { priceFrom: { gte: min, lte: max } } }, { term: { currency } }] } },
+        sort: [{ showtimeId: { order: "asc" } }],
+        size: 100,
+        _source: false,
+      });
+      return res.hits.hits.map((h) => h._id);
+    },
     async close() {
       for (const index of await client.aliasTargets(alias)) await client.deleteIndex(index);
       await client.close();

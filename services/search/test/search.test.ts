@@ -6,8 +6,8 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import type { Client as TemporalClient } from "@temporalio/client";
 import { DefaultLogger, NativeConnection, Runtime, Worker } from "@temporalio/worker";
 import { ApplicationFailure } from "@temporalio/common";
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import { SearchService, type SearchShowsRequestSchema } from "../../../gen/ticketing/search/v1/search_pb.js";
+import { create, toJson, type MessageInitShape } from "@bufbuild/protobuf";
+import { SearchService, SearchShowsRequestSchema, ShowResultSchema } from "../../../gen/ticketing/search/v1/search_pb.js";
 
 type SearchRequest = Omit<MessageInitShape<typeof SearchShowsRequestSchema>, "$typeName">;
 import { CatalogService } from "../../../gen/ticketing/catalog/v1/catalog_pb.js";
@@ -25,12 +25,12 @@ import { EngineBackend } from "../backends/engine.js";
 import { PostgresBackend } from "../backends/postgres.js";
 import type { DocumentWrite } from "../domain/document.js";
 import { distanceMeters } from "../domain/geo.js";
-import { parseDateBound } from "../domain/query.js";
+import { parseDateBound, parseSearchRequest } from "../domain/query.js";
 import { createSearchActivities } from "../activities.js";
 import { Indexer } from "../indexer.js";
 import { build } from "../server.js";
 import { CATEGORIES, CITIES, prng, syntheticDocuments } from "../synthetic.js";
-import { openTestBackend, startSearch, type SearchHarness, type TestBackendName } from "./harness.js";
+import { openPrePricesIndex, openTestBackend, startSearch, type SearchHarness, type TestBackendName } from "./harness.js";
 import type { SearchActivityCall } from "./workflows.js";
 
 /**
@@ -109,18 +109,51 @@ async function errorOf(p: Promise<unknown>): Promise<ConnectError> {
   throw new Error("expected the call to fail");
 }
 
+/**
+ * Resolves once the clock reads later than `ms`. Catalog data read after that is "read later"
+ * (indexedAt) than data read before `ms`, however fast the machine: a document never replaces
+ * one read later, so a re-index must not share the first read's millisecond.
+ */
+async function clockPast(ms: number): Promise<void> {
+  while (Date.now() <= ms) await new Promise((r) => setImmediate(r));
+}
+
+/** A hall with one row of two seats per seat type. */
+function tieredLayout(seatTypes: string[]) {
+  return {
+    sections: seatTypes.map((seatType, i) => ({
+      id: seatType,
+      name: seatType,
+      rows: [
+        {
+          label: String.fromCharCode(65 + i),
+          seats: [1, 2].map((n) => ({ id: `${seatType}-${n}`, label: `${n}`, coordinates: { x: n * 10, y: i * 10 }, seatType })),
+        },
+      ],
+    })),
+  };
+}
+
+interface Pricing {
+  currency: string;
+  prices: Array<{ seatType: string; amount: number }>;
+}
+
+/** What fixtures' showtimes cost unless a test says otherwise. */
+const DEFAULT_PRICING: Pricing = { currency: "USD", prices: [{ seatType: "standard", amount: 10 }] };
+
 /** Catalog fixtures through the real catalog API. */
 function fixtures(h: SearchHarness) {
   const admin = h.catalog.admin;
   const c = h.catalog.client;
   let hallSlot = 0;
   return {
-    async venue(name: string, city: string, location?: { lat: number; lon: number }) {
+    async venue(name: string, city: string, location?: { lat: number; lon: number }, seatLayout: object = gridLayout(2, 5)) {
       const v = await c.createVenue(
         { name, address: { street: "123 Main St", city, district: "Madhapur", state: "Telangana", zip: "500081", country: "IN" }, location },
         admin,
       );
-      const hall = await c.createHall({ venueId: v.venue!.venueId, hallName: "Screen 1", seatLayout: gridLayout(2, 5) }, admin);
+      const hall = await c.createHall({ venueId: v.venue!.venueId, hallName: "Screen 1", seatLayout }, admin);
       return { venueId: v.venue!.venueId, hallId: hall.hall!.hallId };
     },
     async event(name: string, category = "Movie", keywords: string[] = []) {
@@ -128,10 +161,10 @@ function fixtures(h: SearchHarness) {
       return e.event!.eventId;
     },
     /** A showtime `days` from now (each one in its own 3-hour slot, so halls never overlap). */
-    async showtime(eventId: string, place: { venueId: string; hallId: string }, days: number) {
+    async showtime(eventId: string, place: { venueId: string; hallId: string }, days: number, pricing: Pricing = DEFAULT_PRICING) {
       const at = new Date(daysFromNow(days).getTime() + ++hallSlot * 3 * 3_600_000);
       const s = await c.createShowtime(
-        { eventId, venueId: place.venueId, hallId: place.hallId, timestamp: timestampFromDate(at), currency: "USD", prices: [{ seatType: "standard", amount: 10 }] },
+        { eventId, venueId: place.venueId, hallId: place.hallId, timestamp: timestampFromDate(at), ...pricing },
         admin,
       );
       return s.showtime!.showtimeId;
@@ -190,6 +223,8 @@ describe.each(BACKENDS)("search on %s", (backendName) => {
           location: { lat: 17.4431, lon: 78.4772 },
         },
         availableSeats: 7,
+        priceFrom: 10,
+        currency: "USD",
       });
       expect(timestampDate(r.showtime!).toISOString()).toBe(timestampDate(details.showtime!.timestamp!).toISOString());
       expect(r.distanceKm).toBeCloseTo(distanceMeters({ lat: 17.44, lon: 78.47 }, { lat: 17.4431, lon: 78.4772 }) / 1000, 5);
@@ -237,6 +272,65 @@ describe.each(BACKENDS)("search on %s", (backendName) => {
       expect(near.results.map((r) => r.showtimeId).sort()).toEqual([ids[0], ids[2]].sort());
       const moved = await search(h, { lat: 15.8, lon: 80.29, distance: "1km", city });
       expect(moved.results.map((r) => r.showtimeId)).toEqual([ids[1]]);
+    });
+
+    it("carries the cheapest seat type's price and the currency, and the new minimum once changed prices are re-indexed", async () => {
+      const city = unique("Mumbai");
+      const place = await f.venue(unique("Royal Opera House"), city, { lat: 18.95, lon: 72.82 }, tieredLayout(["box", "premium", "standard"]));
+      const eventId = await f.event(unique("Gala"), "Concert");
+      const priced = (box: number, premium: number, standard: number): Pricing => ({
+        currency: "EUR",
+        prices: [
+          { seatType: "box", amount: box },
+          { seatType: "premium", amount: premium },
+          { seatType: "standard", amount: standard },
+        ],
+      });
+      const gala = await f.showtime(eventId, place, 2, priced(80, 45.5, 24.99));
+      const free = await f.showtime(eventId, place, 3, priced(0, 0, 0));
+      await indexed(gala, free);
+      const prices = async () => Object.fromEntries((await search(h, { city })).results.map((r) => [r.showtimeId, [r.priceFrom, r.currency]]));
+      // a free show is 0, not unknown
+      expect(await prices()).toEqual({ [gala]: [24.99, "EUR"], [free]: [0, "EUR"] });
+
+      // The prices change, and the cheapest seat type with them. The catalog has no API for that
+      // yet: the test rewrites the showtime's stored prices (minor units), as such an API would.
+      const setPrices = (boxMinor: number, premiumMinor: number, standardMinor: number) =>
+        h.catalog.db("showtimes").where({ id: gala }).update({
+          prices: JSON.stringify([
+            { seatType: "box", amountMinor: boxMinor },
+            { seatType: "premium", amountMinor: premiumMinor },
+            { seatType: "standard", amountMinor: standardMinor },
+          ]),
+        });
+      await clockPast(Date.now());
+      await setPrices(6000, 1950, 2500);
+      expect(await callActivity(h, "indexShowtime", { showtimeId: gala })).toEqual({ indexed: true });
+      await h.backend.refresh();
+      expect(await prices()).toEqual({ [gala]: [19.5, "EUR"], [free]: [0, "EUR"] });
+
+      // and through the event's re-index (ListShowtimeDetails), as after an event update
+      await clockPast(Date.now());
+      await setPrices(6000, 3000, 2200);
+      expect(await callActivity(h, "reindexEvent", { catalogEventId: eventId })).toEqual({ indexed: 2, removed: 0 });
+      await h.backend.refresh();
+      expect(await prices()).toEqual({ [gala]: [22, "EUR"], [free]: [0, "EUR"] });
+    });
+
+    it("reports the price of a document indexed before search carried prices as unknown (unset), not as free", async () => {
+      const city = unique("Legacy Town");
+      const { priceFrom: _priceFrom, currency: _currency, ...doc } = syntheticDocuments({ count: 1, seed: 2, center: { lat: 10, lon: 10 }, spanDeg: 0.1, now: new Date(), pastDays: 0, futureDays: 5 })[0];
+      const legacy: DocumentWrite = { ...doc, showtimeId: randomUUID(), venue: { ...doc.venue, city, address: { ...doc.venue.address, city } }, indexedAt: new Date().toISOString() };
+      await h.backend.upsert([legacy]);
+      await h.backend.refresh();
+      const [r] = (await search(h, { city })).results;
+      expect(r.showtimeId).toBe(legacy.showtimeId);
+      expect(r.priceFrom).toBeUndefined();
+      expect(r.currency).toBe("");
+      // REST (the gateway shows every implicit field): no priceFrom at all, an empty currency
+      const json = toJson(ShowResultSchema, r, { alwaysEmitImplicit: true }) as Record<string, unknown>;
+      expect(json).not.toHaveProperty("priceFrom");
+      expect(json.currency).toBe("");
     });
 
     it("removes the document of a showtime the catalog does not know, and refuses bad ids for good", async () => {
@@ -473,11 +567,65 @@ describe.each(BACKENDS)("search on %s", (backendName) => {
       expect(rebuilt.removed).toBeGreaterThanOrEqual(1);
       expect(rebuilt.indexed).toBeGreaterThanOrEqual(2);
       await h.backend.refresh();
-      expect((await search(h, { city })).results.map((r) => r.showtimeId).sort()).toEqual([...showtimeIds].sort());
+      const after = (await search(h, { city })).results;
+      expect(after.map((r) => r.showtimeId).sort()).toEqual([...showtimeIds].sort());
+      // the rebuilt documents carry the catalog's prices (the fixtures' 10 USD)
+      expect(after.map((r) => [r.priceFrom, r.currency])).toEqual([[10, "USD"], [10, "USD"]]);
       // activities keep working on the new index
       const third = await f.showtime(eventId, place, 3);
       await indexed(third);
       expect((await search(h, { city })).total).toBe(3);
+    });
+  });
+
+  describe("an index made by the version before prices", () => {
+    const query = (city: string) => parseSearchRequest(create(SearchShowsRequestSchema, { city }), new Date());
+    const priceless = (city: string, seed: number): DocumentWrite => {
+      const { priceFrom: _priceFrom, currency: _currency, ...doc } = syntheticDocuments({ count: 1, seed, center: { lat: 51.5, lon: -0.12 }, spanDeg: 0.01, now: new Date(), pastDays: 0, futureDays: 3 })[0];
+      return { ...doc, showtimeId: randomUUID(), venue: { ...doc.venue, city, address: { ...doc.venue.address, city } } };
+    };
+    const pricesOf = async (backend: SearchBackend, city: string) =>
+      Object.fromEntries((await backend.search(query(city))).documents.map((d) => [d.showtimeId, [d.priceFrom, d.currency]]));
+
+    it("upgrades in place (migration 0006 / mapping update): old documents unknown until re-indexed, prices stored queryably", async () => {
+      const old = await openPrePricesIndex(backendName, engineUrl(backendName));
+      try {
+        const city = unique("London");
+        const legacy = priceless(city, 1);
+        await old.previous.upsert([legacy]);
+        const backend = await old.upgrade();
+        const fresh: DocumentWrite = { ...priceless(city, 2), priceFrom: 15, currency: "GBP" };
+        await backend.upsert([fresh]);
+        await backend.refresh();
+        expect(await pricesOf(backend, city)).toEqual({ [legacy.showtimeId]: [undefined, undefined], [fresh.showtimeId]: [15, "GBP"] });
+        expect(await old.pricedIds(0, 1000, "GBP")).toEqual([fresh.showtimeId]);
+        // the old showtime's next re-index (catalog data read later) stores its price
+        await backend.upsert([{ ...legacy, priceFrom: 7.5, currency: "GBP", indexedAt: new Date(Date.parse(legacy.indexedAt) + 1_000).toISOString() }]);
+        await backend.refresh();
+        expect((await pricesOf(backend, city))[legacy.showtimeId]).toEqual([7.5, "GBP"]);
+        expect(await old.pricedIds(0, 10, "GBP")).toEqual([legacy.showtimeId]);
+        expect((await old.pricedIds(0, 1000, "GBP")).sort()).toEqual([legacy.showtimeId, fresh.showtimeId].sort());
+      } finally {
+        await old.close();
+      }
+    });
+
+    it("takes this version's priced documents when an older version rebuilt it after this one started", async () => {
+      const old = await openPrePricesIndex(backendName, engineUrl(backendName));
+      try {
+        const city = unique("Leeds");
+        const doc: DocumentWrite = { ...priceless(city, 3), priceFrom: 12, currency: "GBP" };
+        // Postgres: no write names the price columns; engines: the strict mapping refuses the
+        // new fields at first, the backend adds them and writes again
+        await old.previous.upsert([doc]);
+        await old.previous.refresh();
+        expect(await pricesOf(old.previous, city)).toEqual({ [doc.showtimeId]: [12, "GBP"] });
+        // this version's next start: the price is stored queryably
+        await old.upgrade();
+        expect(await old.pricedIds(10, 20, "GBP")).toEqual([doc.showtimeId]);
+      } finally {
+        await old.close();
+      }
     });
   });
 
