@@ -8,19 +8,11 @@ import {
   type SearchHits,
   type UpcomingCursor,
 } from "../backend.js";
-import {
-  createShowtimesTable,
-  extensionSchemas,
-  LIVE_TABLE,
-  SCHEMA,
-  SIMILAR_WORDS_FUNCTION,
-  spacetimeKey,
-  WORDS_TABLE,
-  type ExtensionSchemas,
-} from "../db/migrations.js";
+import { createShowtimesTable, extensionSchemas, LIVE_TABLE, SCHEMA, spacetimeKey, WORDS_TABLE, type ExtensionSchemas } from "../db/migrations.js";
 import type { DocumentWrite, ShowDocument } from "../domain/document.js";
 import { EARTH_RADIUS_M, gridCover } from "../domain/geo.js";
 import type { SearchQuery } from "../domain/query.js";
+import { SIMILAR_PER_WORD, SimilarWords, wordsOf } from "./postgres-words.js";
 import { isConnectionFailure, withTimeout } from "./timeout.js";
 
 export interface PostgresBackendOptions {
@@ -32,14 +24,6 @@ export interface PostgresBackendOptions {
 }
 
 export { TRGM_THRESHOLD } from "../db/migrations.js";
-/** Similar dictionary words taken per query word, most similar first. */
-const SIMILAR_PER_WORD = 8;
-/** Words up to this long also match dictionary words one edit away (oneEditAway). */
-const SHORT_WORD = 5;
-/** How long a query word's similar dictionary words are reused (the vocabulary only grows). */
-const SIMILAR_CACHE_MS = 30_000;
-/** Query words whose similar words are kept at most (oldest dropped first). */
-const SIMILAR_CACHE_SIZE = 10_000;
 /** Weight of a typo match relative to an exact (prefix) match. */
 const FUZZY_WEIGHT = 0.5;
 /** ts_rank weights {D, C, B, A}: event name A, keywords B, venue name / city / category C. */
@@ -79,44 +63,6 @@ function haversine(lat: number, lon: number): Fragment {
   };
 }
 
-/** Lower-case words (letters and digits) of a text, each once, in order. */
-export function wordsOf(text: string, max = 16): string[] {
-  return [...new Set(text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])].slice(0, max);
-}
-
-const EDIT_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
-
-/**
- * Every string one edit away from `word`: a letter deleted, two neighbours swapped, a letter
- * replaced or inserted (the engines' fuzziness for words of 3–5 letters, a swap counting as one
- * edit). Trigram similarity misses these for short words: "jzaz" shares no trigram with "jazz".
- * Letters outside a–z/0–9 that the word itself has are tried too. Empty below 3 letters.
- */
-export function oneEditAway(word: string): string[] {
-  const letters = [...word];
-  if (letters.length < 3) return [];
-  const alphabet = [...new Set([...EDIT_ALPHABET, ...letters])];
-  const out = new Set<string>();
-  for (let i = 0; i <= letters.length; i++) {
-    const head = letters.slice(0, i).join("");
-    const tail = letters.slice(i);
-    if (tail.length) out.add(head + tail.slice(1).join("")); // delete
-    if (tail.length > 1) out.add(head + tail[1] + tail[0] + tail.slice(2).join("")); // swap
-    for (const c of alphabet) {
-      if (tail.length && c !== tail[0]) out.add(head + c + tail.slice(1).join("")); // replace
-      out.add(head + c + tail.join("")); // insert
-    }
-  }
-  out.delete(word);
-  return [...out];
-}
-
-/** The query words as a prefix OR query ('simple' configuration), or undefined without words. */
-export function tsQueryOf(text: string): string | undefined {
-  const words = wordsOf(text);
-  return words.length ? words.map((w) => `${w}:*`).join(" | ") : undefined;
-}
-
 interface Row {
   doc: ShowDocument;
   available_seats: number;
@@ -138,15 +84,8 @@ export class PostgresBackend implements SearchBackend {
   private ext?: ExtensionSchemas;
   /** earthdistance's Earth radius (earth()), metres. */
   private pgEarthRadius = 6_378_168;
-  /**
-   * Query word → its similar dictionary words, most similar first, for SIMILAR_CACHE_MS: the
-   * words people search for repeat, and the lookup is a round trip of its own. Cleared when this
-   * backend adds a word to the dictionary; other replicas see new words within the TTL (exact
-   * and prefix matches never depend on it).
-   */
-  private readonly similarCache = new Map<string, { at: number; words: string[] }>();
-  /** Bumped with every clear: a lookup sent before a clear must not refill the cache after it. */
-  private similarGeneration = 0;
+  /** Each query word's similar dictionary words (typos), cached; forgotten when a word is added. */
+  private readonly similar = new SimilarWords(() => this.opts.db);
   /**
    * Whether the live table has the grid column (layout 5). A table rebuilt by an older version
    * (a rollback, or an old replica's re-index during a rolling deploy) has not: radius searches
@@ -193,10 +132,7 @@ export class PostgresBackend implements SearchBackend {
         `INSERT INTO ${this.table(WORDS_TABLE)} (word) SELECT unnest(?::text[]) ON CONFLICT DO NOTHING RETURNING word`,
         [words],
       );
-      if (added.rows.length) {
-        this.similarCache.clear();
-        this.similarGeneration++;
-      }
+      if (added.rows.length) this.similar.forget();
     }
     const known = docs.filter((d) => d.availableSeats !== undefined);
     const unknown = docs.filter((d) => d.availableSeats === undefined);
@@ -282,7 +218,7 @@ export class PostgresBackend implements SearchBackend {
     let score: Fragment = { sql: "0::float8", args: [] };
     if (query.text) {
       const words = wordsOf(query.text, 8);
-      const similar = await this.similarWords(words);
+      const similar = await this.similar.of(words);
       // per query word: its prefix query, and the typo query of its similar words
       const perWord = words.map((w) => {
         const fuzzy = (similar.get(w) ?? []).filter((s) => !s.startsWith(w));
@@ -364,45 +300,6 @@ export class PostgresBackend implements SearchBackend {
       total = Number(count.rows[0].n);
     }
     return { documents: rows.map((r) => ({ ...r.doc, availableSeats: r.available_seats })), total };
-  }
-
-  /**
-   * Typos: for each word, the dictionary words similar to it (trigram index, small table), then
-   * those one edit away from a short word (exact lookups), from the cache or in one round trip.
-   */
-  private async similarWords(words: string[]): Promise<Map<string, string[]>> {
-    const now = Date.now();
-    const found = new Map<string, string[]>();
-    for (const w of words) {
-      const hit = this.similarCache.get(w);
-      if (hit && now - hit.at < SIMILAR_CACHE_MS) found.set(w, hit.words);
-    }
-    const missing = words.filter((w) => !found.has(w));
-    if (!missing.length) return found;
-    const generation = this.similarGeneration;
-    const edits = missing.filter((w) => [...w].length <= SHORT_WORD).flatMap((w) => oneEditAway(w).map((e) => [w, e] as const));
-    const { rows } = await this.db.raw<{ rows: Array<{ token: string; word: string }> }>(
-      `SELECT token, word FROM (
-         SELECT token, word, 0 AS source, row_number() OVER () AS rank
-           FROM ${q(SCHEMA)}.${q(SIMILAR_WORDS_FUNCTION)}(?::text[], ?)
-         UNION ALL
-         SELECT e.token, w.word, 1, row_number() OVER (PARTITION BY e.token ORDER BY w.word)
-           FROM unnest(?::text[], ?::text[]) AS e(token, word)
-           JOIN ${this.table(WORDS_TABLE)} w ON w.word = e.word) found
-       ORDER BY source, rank`,
-      [missing, SIMILAR_PER_WORD, edits.map((e) => e[0]), edits.map((e) => e[1])],
-    );
-    // read before a word was added meanwhile: answered, not kept
-    const keep = generation === this.similarGeneration;
-    for (const w of missing) {
-      const similar = rows.filter((r) => r.token === w).map((r) => r.word);
-      found.set(w, similar);
-      if (!keep) continue;
-      this.similarCache.delete(w);
-      this.similarCache.set(w, { at: now, words: similar });
-    }
-    while (this.similarCache.size > SIMILAR_CACHE_SIZE) this.similarCache.delete(this.similarCache.keys().next().value!);
-    return found;
   }
 
   async upcoming(from: Date, cursor: UpcomingCursor | undefined, limit: number): Promise<UpcomingCursor[]> {
