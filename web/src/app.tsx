@@ -26,11 +26,7 @@ export function App() {
       </a>
       <Header />
       <main id="main" tabIndex={-1}>
-        <ErrorBoundary>
-          <Suspense fallback={<p className="loading">Loading…</p>}>
-            <Routes />
-          </Suspense>
-        </ErrorBoundary>
+        <Routes />
       </main>
     </>
   );
@@ -40,10 +36,21 @@ function Routes() {
   const [location] = useLocation();
   useFocusOnNavigation(location);
   return (
+    // a failed page does not stay on screen after the user navigates away from it
+    <ErrorBoundary key={location}>
+      <Suspense fallback={<p className="loading">Loading…</p>}>
+        <Pages />
+      </Suspense>
+    </ErrorBoundary>
+  );
+}
+
+function Pages() {
+  return (
     <Switch>
       <Route path="/" component={SearchPage} />
       <Route path="/events/:eventId">{(p) => <EventPage eventId={p.eventId} />}</Route>
-      <Route path="/showtimes/:showtimeId">{(p) => <ShowtimePage showtimeId={p.showtimeId} />}</Route>
+      <Route path="/showtimes/:showtimeId">{(p) => <ShowtimePage key={p.showtimeId} showtimeId={p.showtimeId} />}</Route>
       <Route path="/checkout/:bookingId">{(p) => <CheckoutPage bookingId={p.bookingId} />}</Route>
       <Route path="/bookings">{() => <MyBookingsPage />}</Route>
       <Route path="/bookings/:bookingId">{(p) => <BookingPage bookingId={p.bookingId} />}</Route>
@@ -98,13 +105,17 @@ function Header() {
         )}
         {user && (
           <>
-            <span className="muted" aria-label={`Signed in as ${user.displayName}`}>
+            <span className="muted">
+              <span className="visually-hidden">Signed in as </span>
               {user.displayName}
             </span>
             <button
               type="button"
               className="link-button"
-              onClick={() => void session.logout().then(() => navigate("/"))}
+              onClick={() => {
+                navigate("/");
+                void session.logout();
+              }}
             >
               Log out
             </button>

@@ -28,7 +28,3 @@ function codeSentence(code: Code): string {
       return "Something went wrong. Please try again.";
   }
 }
-
-export function errorCode(err: unknown): Code | undefined {
-  return err === null || err === undefined ? undefined : ConnectError.from(err).code;
-}

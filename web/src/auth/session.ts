@@ -7,8 +7,9 @@
  *   and leaves it out of the Login/Refresh answers. Refresh then sends an empty token and the
  *   gateway takes the cookie's.
  * - Refresh tokens rotate on every use and a reused one ends the session, so two tabs must not
- *   refresh with the same cookie at once: refreshes are serialised across tabs with the Web
- *   Locks API (the second tab then sends the cookie the first one received).
+ *   refresh with the same cookie at once: refreshes, logins and logouts are serialised across
+ *   tabs with the Web Locks API (the second tab then sends the cookie the first one received),
+ *   and a login or logout in one tab is told to the others (BroadcastChannel), which follow it.
  */
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { UsersService } from "../../../gen/ticketing/users/v1/users_pb";
@@ -44,6 +45,7 @@ export class Session {
   private timer?: ReturnType<typeof setTimeout>;
   private readonly listeners = new Set<() => void>();
   private readonly users;
+  private readonly tabs?: BroadcastChannel;
   /**
    * Bumped by every login and logout: a refresh that was under way then must not sign the old
    * session back in (its answer can arrive after the logout).
@@ -53,6 +55,14 @@ export class Session {
   /** `transport` must not carry this session's own interceptor (it calls Login/Refresh). */
   constructor(transport: Transport) {
     this.users = createClient(UsersService, transport);
+    if (typeof BroadcastChannel !== "undefined") {
+      this.tabs = new BroadcastChannel("ticketing-session");
+      this.tabs.onmessage = (e: MessageEvent<TabMessage>) => {
+        this.epoch++;
+        if (e.data === "logged-out") this.clear();
+        else void this.refresh(); // another tab logged in: take its session from the cookie
+      };
+    }
   }
 
   subscribe = (listener: () => void): (() => void) => {
@@ -74,8 +84,9 @@ export class Session {
 
   async login(email: string, password: string): Promise<void> {
     const epoch = ++this.epoch;
-    const res = await this.users.login({ email, password }, { headers: REFRESH_COOKIE_HEADER });
+    const res = await this.withCrossTabLock(() => this.users.login({ email, password }, { headers: REFRESH_COOKIE_HEADER }));
     await this.signedIn(res, epoch);
+    this.tabs?.postMessage("logged-in" satisfies TabMessage);
   }
 
   async register(input: { email: string; password: string; displayName: string; phone: string }): Promise<void> {
@@ -83,15 +94,31 @@ export class Session {
     await this.login(input.email, input.password);
   }
 
+  /**
+   * Signs out here at once, then ends the session on the server (the gateway clears the cookie
+   * whatever the answer). An access token that expired meanwhile is refreshed first, so that the
+   * server-side session ends even then.
+   */
   async logout(): Promise<void> {
     const token = this.token;
     this.epoch++;
     this.clear();
-    if (!token) return;
-    // the gateway clears the cookie whatever the answer; the session ends server-side too
-    await this.users
-      .logout({}, { headers: { ...REFRESH_COOKIE_HEADER, authorization: `Bearer ${token}` } })
-      .catch(() => undefined);
+    this.tabs?.postMessage("logged-out" satisfies TabMessage);
+    await this.withCrossTabLock(async () => {
+      const end = (accessToken: string) =>
+        this.users.logout({}, { headers: { ...REFRESH_COOKIE_HEADER, authorization: `Bearer ${accessToken}` } });
+      try {
+        if (token) return void (await end(token));
+      } catch (err) {
+        if (ConnectError.from(err).code !== Code.Unauthenticated) return;
+      }
+      try {
+        const fresh = await this.users.refresh({ refreshToken: "" }, { headers: REFRESH_COOKIE_HEADER });
+        await end(fresh.accessToken);
+      } catch {
+        // no session left to end
+      }
+    });
   }
 
   /**
@@ -118,15 +145,12 @@ export class Session {
 
   private async withCrossTabLock<T>(task: () => Promise<T>): Promise<T> {
     const locks = typeof navigator !== "undefined" ? navigator.locks : undefined;
-    return locks ? locks.request("ticketing-refresh", task) : task();
+    return locks ? locks.request("ticketing-session", task) : task();
   }
 
+  /** Takes the tokens once the profile is known; nothing changes if GetMe fails or the epoch moved on. */
   private async signedIn(tokens: Tokens, epoch: number): Promise<void> {
     if (epoch !== this.epoch) return; // a logout or another login came after this started
-    this.token = tokens.accessToken;
-    clearTimeout(this.timer);
-    const refreshInMs = Math.max(tokens.expiresIn * 1000 - REFRESH_MARGIN_MS, 10_000);
-    this.timer = setTimeout(() => void this.refresh(), refreshInMs);
     const previous = this.state.status === "signed-in" ? this.state.user : undefined;
     let profile = previous?.userId === tokens.userId ? previous : undefined;
     if (!profile) {
@@ -134,6 +158,10 @@ export class Session {
       profile = { userId: me.userId, role: me.role, email: me.email, displayName: me.displayName };
       if (epoch !== this.epoch) return;
     }
+    this.token = tokens.accessToken;
+    clearTimeout(this.timer);
+    const refreshInMs = Math.max(tokens.expiresIn * 1000 - REFRESH_MARGIN_MS, 10_000);
+    this.timer = setTimeout(() => void this.refresh(), refreshInMs);
     this.set({ status: "signed-in", user: { ...profile, role: tokens.role } });
   }
 
@@ -148,3 +176,6 @@ export class Session {
     for (const listener of this.listeners) listener();
   }
 }
+
+/** What one tab tells the others. */
+type TabMessage = "logged-in" | "logged-out";

@@ -2,10 +2,15 @@
 import { useState } from "react";
 import { useLocation } from "wouter";
 
-/** Where to go after logging in: a path of this app only (never another site). */
+/** Where to go after logging in: a path of this app only (never another site, however spelled). */
 export function nextPath(search: string): string {
   const next = new URLSearchParams(search).get("next") ?? "/";
-  return next.startsWith("/") && !next.startsWith("//") ? next : "/";
+  try {
+    const url = new URL(next, window.location.origin);
+    return url.origin === window.location.origin ? url.pathname + url.search + url.hash : "/";
+  } catch {
+    return "/";
+  }
 }
 
 /** Runs a session action (log in, register) for a form: busy meanwhile, then `next`, or its error. */

@@ -6,7 +6,7 @@
  */
 import { createConnectQueryKey, useMutation, useQuery } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { Link } from "wouter";
 import { BookingService, type Booking } from "../../../gen/ticketing/booking/v1/booking_pb";
 import { NotificationsService } from "../../../gen/ticketing/notifications/v1/notifications_pb";
@@ -58,7 +58,16 @@ function BookingView({ bookingId, user }: { bookingId: string; user: SignedInUse
   const query = useQuery(BookingService.method.getBooking, { bookingId }, { refetchInterval: (q) => (settling(q.state.data?.booking) ? 1000 : false) });
   const b = query.data?.booking;
   const info = useShowtimeInfo(b?.showtimeId);
-  const notifications = useQuery(NotificationsService.method.listMyNotifications, { pageSize: 50 }, { refetchInterval: 3000 });
+  // messages follow a change of the booking by a few seconds: look for them for a minute after the
+  // page opens or the booking changes, not forever
+  const [changedAt, setChangedAt] = useState(() => Date.now());
+  const status = `${b?.status}/${b?.paymentStatus}`;
+  useEffect(() => setChangedAt(Date.now()), [status]);
+  const notifications = useQuery(
+    NotificationsService.method.listMyNotifications,
+    { pageSize: 50 },
+    { refetchInterval: () => (Date.now() - changedAt < 60_000 ? 3_000 : false) },
+  );
   const config = useAppConfig();
 
   if (query.error) return <ErrorNote error={query.error} />;

@@ -26,7 +26,8 @@ export default function CheckoutPage({ bookingId }: { bookingId: string }) {
 
 function Checkout({ bookingId }: { bookingId: string }) {
   const [, navigate] = useLocation();
-  const booking = useQuery(BookingService.method.getBooking, { bookingId });
+  // re-read now and then: a payment or a cancel in another tab moves this page on
+  const booking = useQuery(BookingService.method.getBooking, { bookingId }, { refetchInterval: (q) => (q.state.data?.booking?.status === "held" ? 5_000 : false) });
   const b = booking.data?.booking;
   const info = useShowtimeInfo(b?.showtimeId);
   const heldUntilMs = b?.heldUntil ? timestampMs(b.heldUntil) : undefined;

@@ -57,8 +57,10 @@ export default function EventPage({ eventId }: { eventId: string }) {
 function Rating({ average, count }: { average: number; count: number }) {
   if (count === 0) return <span className="muted">No reviews yet</span>;
   return (
-    <span aria-label={`Rated ${average.toFixed(1)} out of 5 by ${plural(count, "reviewer")}`}>
-      ★ {average.toFixed(1)} <span className="muted">({plural(count, "review")})</span>
+    <span>
+      <span aria-hidden="true">★ </span>
+      {average.toFixed(1)}
+      <span className="visually-hidden"> out of 5</span> <span className="muted">({plural(count, "review")})</span>
     </span>
   );
 }
@@ -116,7 +118,11 @@ function Reviews({ eventId }: { eventId: string }) {
       <ul className="reviews">
         {reviews.data?.reviews.map((r) => (
           <li key={r.reviewId} className="card">
-            <p aria-label={`${r.rating} out of 5`}>{"★".repeat(r.rating) + "☆".repeat(5 - r.rating)}</p>
+            <p>
+              <span role="img" aria-label={`${r.rating} out of 5 stars`}>
+                {"★".repeat(r.rating) + "☆".repeat(5 - r.rating)}
+              </span>
+            </p>
             <p className="review-text">{r.text}</p>
             <p className="meta">
               <time>{formatDateTime(r.createdAt)}</time>

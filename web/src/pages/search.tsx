@@ -4,7 +4,7 @@
  * back button works; every change of it is one cached SearchShows GET.
  */
 import { useQuery } from "@connectrpc/connect-query";
-import { useId, useState, type FormEvent } from "react";
+import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { Link, useLocation, useSearch } from "wouter";
 import { SearchService, type ShowResult } from "../../../gen/ticketing/search/v1/search_pb";
 import { ErrorNote, Loading } from "../components/status";
@@ -134,7 +134,19 @@ function SearchForm({ filters, onSearch }: { filters: Filters; onSearch: (f: Par
     e.preventDefault();
     onSearch(draft);
   };
-  const useMyLocation = () => {
+  // the position arrives later: it applies to the form as it is then, and only if it is still shown
+  const latest = useRef(draft);
+  const shown = useRef(false);
+  useEffect(() => {
+    latest.current = draft;
+  }, [draft]);
+  useEffect(() => {
+    shown.current = true;
+    return () => {
+      shown.current = false;
+    };
+  }, []);
+  const locateMe = () => {
     if (!navigator.geolocation) {
       setLocating("Your browser cannot share its location; enter a city instead.");
       return;
@@ -142,11 +154,14 @@ function SearchForm({ filters, onSearch }: { filters: Filters; onSearch: (f: Par
     setLocating("Finding your location…");
     navigator.geolocation.getCurrentPosition(
       (pos) => {
+        if (!shown.current) return;
         setLocating(undefined);
         const round = (x: number) => Math.round(x * 1000) / 1000;
-        onSearch({ ...draft, lat: round(pos.coords.latitude), lon: round(pos.coords.longitude), city: "" });
+        onSearch({ ...latest.current, lat: round(pos.coords.latitude), lon: round(pos.coords.longitude), city: "" });
       },
-      (err) => setLocating(`Your location is not available (${err.message || "permission denied"}); enter a city instead.`),
+      (err) => {
+        if (shown.current) setLocating(`Your location is not available (${err.message || "permission denied"}); enter a city instead.`);
+      },
       { timeout: 10_000, maximumAge: 300_000 },
     );
   };
@@ -214,7 +229,7 @@ function SearchForm({ filters, onSearch }: { filters: Filters; onSearch: (f: Par
           Search
         </button>
         {!located && (
-          <button type="button" onClick={useMyLocation}>
+          <button type="button" onClick={locateMe}>
             Use my location
           </button>
         )}

@@ -5,31 +5,24 @@
  */
 import { useMutation } from "@connectrpc/connect-query";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { useCallback, useMemo, useState, useSyncExternalStore } from "react";
+import { useCallback, useState, useSyncExternalStore } from "react";
 import { Link, useLocation } from "wouter";
 import { BookingService } from "../../../gen/ticketing/booking/v1/booking_pb";
 import { useShowtimeInfo } from "../api/catalog";
-import { useSession } from "../auth/use-session";
 import { ErrorNote, Loading } from "../components/status";
 import { formatDateTime, formatMoney, plural } from "../lib/format";
-import { hallGeometry } from "../seatmap/geometry";
+import { LiveStatus } from "../seatmap/live-status";
 import { SeatMap } from "../seatmap/seat-map";
-import { SeatStore } from "../seatmap/store";
-import { useInventoryStream, type StreamState } from "../seatmap/use-inventory";
+import type { SeatStore } from "../seatmap/store";
+import { useLiveSeatMap } from "../seatmap/use-live-seat-map";
 
 export default function ShowtimePage({ showtimeId }: { showtimeId: string }) {
   const info = useShowtimeInfo(showtimeId, true);
-  const session = useSession();
-  const userId = session.status === "signed-in" ? session.user.userId : undefined;
-  const viewer = session.status === "loading" ? undefined : (userId ?? "anonymous");
-  const geometry = useMemo(() => (info.hall ? hallGeometry(info.hall.seatLayout) : undefined), [info.hall]);
-  // one store per viewer: holds are "yours" by user id, and the stream is re-opened with the token
-  const store = useMemo(() => (geometry && viewer ? new SeatStore(geometry, userId) : undefined), [geometry, viewer, userId]);
   const [lostNote, setLostNote] = useState<string>();
   const onLost = useCallback((ids: string[]) => {
     setLostNote(`${ids.length === 1 ? "Seat" : "Seats"} ${ids.join(", ")} just went to someone else and ${ids.length === 1 ? "was" : "were"} removed from your selection.`);
   }, []);
-  const stream = useInventoryStream(showtimeId, viewer, store, onLost);
+  const { store, stream, userId } = useLiveSeatMap(showtimeId, info.hall?.seatLayout, onLost);
 
   if (info.error) return <ErrorNote error={info.error} />;
   if (info.isPending || !info.showtime || !store) return <Loading what="the seat map" />;
@@ -62,22 +55,6 @@ export default function ShowtimePage({ showtimeId }: { showtimeId: string }) {
         <SelectionPanel store={store} showtimeId={showtimeId} currency={showtime.currency} prices={showtime.prices} maxSeats={maxSeats} signedIn={!!userId} disabled={started} lostNote={lostNote} />
       </div>
     </>
-  );
-}
-
-function LiveStatus({ stream }: { stream: StreamState }) {
-  const text =
-    stream.state === "live"
-      ? "Live: seats update as other people book."
-      : stream.state === "missing"
-        ? "The seat map of this show is being prepared; it appears here in a moment."
-        : stream.state === "retrying"
-          ? `Reconnecting to the live seat map (${stream.reason})…`
-          : "Connecting to the live seat map…";
-  return (
-    <p className={`live-status ${stream.state}`} role="status">
-      {text}
-    </p>
   );
 }
 

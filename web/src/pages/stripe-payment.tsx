@@ -7,7 +7,7 @@
  * webhook. (Stripe cannot be reached from this project's test machines, so this path is not
  * covered by the browser tests; the development gateway's test-card form is.)
  */
-import { loadStripe, type Stripe, type StripeElements } from "@stripe/stripe-js";
+import { loadStripe, type Stripe, type StripeElements, type StripePaymentElement } from "@stripe/stripe-js";
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { useAppConfig } from "../api/app-config";
 import { ErrorNote, Loading } from "../components/status";
@@ -23,17 +23,22 @@ export default function StripePayment({ clientSecret, onPaid }: { clientSecret: 
   useEffect(() => {
     if (!key || !mount.current) return;
     let cancelled = false;
+    let element: StripePaymentElement | undefined;
     const target = mount.current;
     loadStripe(key)
       .then((s) => {
-        if (cancelled || !s) return;
+        if (cancelled) return;
+        if (!s) throw new Error("Stripe could not be loaded; check your connection and reload the page.");
         const elements = s.elements({ clientSecret });
-        elements.create("payment").mount(target);
+        element = elements.create("payment");
+        element.mount(target);
         setStripe({ stripe: s, elements });
       })
-      .catch((err: unknown) => setError(err));
+      .catch((err: unknown) => !cancelled && setError(err));
     return () => {
       cancelled = true;
+      element?.destroy();
+      setStripe(undefined);
     };
   }, [key, clientSecret]);
 
@@ -42,10 +47,15 @@ export default function StripePayment({ clientSecret, onPaid }: { clientSecret: 
     if (!stripe) return;
     setPaying(true);
     setError(undefined);
-    const result = await stripe.stripe.confirmPayment({ elements: stripe.elements, redirect: "if_required" });
-    setPaying(false);
-    if (result.error) setError(new Error(result.error.message ?? "The payment did not go through."));
-    else onPaid();
+    try {
+      const result = await stripe.stripe.confirmPayment({ elements: stripe.elements, redirect: "if_required" });
+      if (result.error) setError(new Error(result.error.message ?? "The payment did not go through."));
+      else onPaid();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setPaying(false);
+    }
   };
 
   if (config.isPending) return <Loading what="the payment form" />;

@@ -42,7 +42,6 @@ export class SeatStore {
   private summaryCache?: { counts: SeatCounts; selected: number[]; mine: number[] };
   /** Whether the first snapshot has arrived. */
   loaded = false;
-  lastUpdatedMs = 0;
 
   constructor(
     readonly geometry: HallGeometry,
@@ -93,14 +92,10 @@ export class SeatStore {
     return this.summaryCache;
   };
 
-  get focusedIndex(): number {
-    return this.focusIndex;
-  }
-
   // ─── the stream ───
 
   /** The whole map (the stream's first message, or a resend after a reconnect). */
-  replaceAll(seats: readonly InventorySeat[], lastUpdatedMs: number): void {
+  replaceAll(seats: readonly InventorySeat[]): void {
     const seen = new Set<number>();
     for (const s of seats) {
       const i = this.geometry.index.get(s.seatId);
@@ -112,19 +107,17 @@ export class SeatStore {
     for (let i = 0; i < this.views.length; i++) if (!seen.has(i)) this.put(i, { ...this.views[i], status: "booked", mine: false });
     if (!this.loaded) performance.mark("seat-map-data", { detail: { seats: this.views.length } });
     this.loaded = true;
-    this.lastUpdatedMs = lastUpdatedMs;
     this.changed();
   }
 
   /** The seats one stream message changed; returns the ids of selected seats someone else took. */
-  apply(seats: readonly InventorySeat[], lastUpdatedMs: number): string[] {
+  apply(seats: readonly InventorySeat[]): string[] {
     const lost: string[] = [];
     for (const s of seats) {
       const i = this.geometry.index.get(s.seatId);
       if (i === undefined) continue;
       if (this.write(i, s)) lost.push(s.seatId);
     }
-    this.lastUpdatedMs = Math.max(this.lastUpdatedMs, lastUpdatedMs);
     this.changed();
     return lost;
   }
@@ -135,7 +128,9 @@ export class SeatStore {
     const prev = this.views[i];
     const mine = status !== "available" && this.viewerId !== undefined && s.holderId === this.viewerId;
     const heldUntilMs = s.heldUntil ? timestampMs(s.heldUntil) : undefined;
-    const lost = prev.selected && status !== "available";
+    // taken by someone else (the viewer's own hold of a selected seat is no loss: it is the hold
+    // the viewer just made, which the stream may tell before ReserveSeats answers)
+    const lost = prev.selected && status !== "available" && !mine;
     if (lost) this.selectedOrder = this.selectedOrder.filter((x) => x !== i);
     const next: SeatView = { status, mine, selected: prev.selected && !lost, focus: prev.focus, bookingId: s.bookingId, holderId: s.holderId, heldUntilMs };
     if (

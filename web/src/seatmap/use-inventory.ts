@@ -8,9 +8,9 @@
  */
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { useTransport } from "@connectrpc/connect-query";
-import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { useEffect, useRef, useState } from "react";
 import { BookingService, type InventorySeat } from "../../../gen/ticketing/booking/v1/booking_pb";
+import { useSessionObject } from "../auth/use-session";
 import type { SeatStore } from "./store";
 
 export type StreamState =
@@ -21,10 +21,11 @@ export type StreamState =
 
 const MAX_BACKOFF_MS = 10_000;
 
-/** The latest state of every seat the stream has told about, for a store that attaches late. */
+/** The latest state of every seat one stream has told about, for a store that attaches late. */
 interface Feed {
+  /** Whose stream: `<showtimeId> <viewer>`. */
+  key: string;
   seats: Map<string, InventorySeat>;
-  lastUpdatedMs: number;
   loaded: boolean;
 }
 
@@ -39,25 +40,30 @@ export function useInventoryStream(
   onLost?: (seatIds: string[]) => void,
 ): StreamState {
   const transport = useTransport();
+  const session = useSessionObject();
   const [status, setStatus] = useState<StreamState>({ state: "connecting" });
-  const feed = useRef<Feed>({ seats: new Map(), lastUpdatedMs: 0, loaded: false });
+  const key = `${showtimeId} ${viewer}`;
+  const feed = useRef<Feed>({ key: "", seats: new Map(), loaded: false });
   const storeRef = useRef(store);
   const lostRef = useRef(onLost);
   useEffect(() => {
     lostRef.current = onLost;
   }, [onLost]);
 
-  // a store that appears (or is replaced) gets everything known so far
+  // a store that appears (or is replaced) gets everything this viewer's stream knows so far (a
+  // store for a new viewer waits for its own stream's snapshot)
   useEffect(() => {
     storeRef.current = store;
-    if (store && feed.current.loaded) store.replaceAll([...feed.current.seats.values()], feed.current.lastUpdatedMs);
-  }, [store]);
+    const f = feed.current;
+    if (store && f.loaded && f.key === key) store.replaceAll([...f.seats.values()]);
+  }, [store, key]);
 
   useEffect(() => {
     if (viewer === undefined) return;
     const client = createClient(BookingService, transport);
     const abort = new AbortController();
-    feed.current = { seats: new Map(), lastUpdatedMs: 0, loaded: false };
+    feed.current = { key: `${showtimeId} ${viewer}`, seats: new Map(), loaded: false };
+    setStatus({ state: "connecting" });
     let backoff = 500;
     let timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -65,21 +71,19 @@ export function useInventoryStream(
       try {
         for await (const msg of client.watchInventory({ showtimeId }, { signal: abort.signal })) {
           const f = feed.current;
-          const at = msg.lastUpdated ? timestampMs(msg.lastUpdated) : 0;
           const target = storeRef.current;
           if (msg.snapshot) {
             performance.mark("inventory-snapshot", { detail: { seats: msg.seats.length } });
             f.seats = new Map(msg.seats.map((s) => [s.seatId, s]));
             f.loaded = true;
             backoff = 500;
-            target?.replaceAll(msg.seats, at);
+            target?.replaceAll(msg.seats);
             setStatus({ state: "live", maxSeatsPerHold: msg.maxSeatsPerHold || 10 });
           } else {
             for (const s of msg.seats) f.seats.set(s.seatId, s);
-            const lost = target?.apply(msg.seats, at) ?? [];
+            const lost = target?.apply(msg.seats) ?? [];
             if (lost.length) lostRef.current?.(lost);
           }
-          f.lastUpdatedMs = Math.max(f.lastUpdatedMs, at);
         }
         if (abort.signal.aborted) return;
         setStatus({ state: "retrying", reason: "the live seat map closed" });
@@ -87,6 +91,8 @@ export function useInventoryStream(
         if (abort.signal.aborted) return;
         const ce = ConnectError.from(err);
         setStatus(ce.code === Code.NotFound ? { state: "missing" } : { state: "retrying", reason: ce.rawMessage || "connection lost" });
+        // the access token ran out (streams are not retried by the transport): a fresh one first
+        if (ce.code === Code.Unauthenticated) await session.refresh();
       }
       timer = setTimeout(() => void run(), backoff);
       backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
@@ -96,7 +102,7 @@ export function useInventoryStream(
       abort.abort();
       clearTimeout(timer);
     };
-  }, [showtimeId, viewer, transport]);
+  }, [showtimeId, viewer, transport, session]);
 
   return status;
 }

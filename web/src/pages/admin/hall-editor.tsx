@@ -151,7 +151,6 @@ function Preview({ layout }: { layout: SeatLayout }) {
     const s = new SeatStore(hallGeometry(layout), undefined);
     s.replaceAll(
       s.geometry.seats.map((seat) => create(InventorySeatSchema, { seatId: seat.id, status: "available" })),
-      Date.now(),
     );
     return s;
   }, [layout]);
