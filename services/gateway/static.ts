@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
+import { pipeline } from "node:stream";
 import type { Logger } from "../../lib/logger.js";
 import { compress, negotiateEncoding, type Encoding } from "./compression.js";
 import type { NodeRequest, NodeResponse } from "./http-io.js";
@@ -212,6 +213,8 @@ export class StaticFiles {
       return { ...base, size, etag: `W/"${size.toString(36)}-${Math.floor(mtimeMs).toString(36)}"`, compressible: false };
     }
     const body = await readFile(full);
+    // a file being rewritten (a build under way) is not cached, least of all as immutable
+    if (body.length !== size) throw new Error(`${rel} changed while it was read (${size} → ${body.length} bytes)`);
     const etag = `"${createHash("sha256").update(body).digest("base64url").slice(0, 27)}"`;
     return { ...base, size: body.length, etag, body, compressible: known?.text === true };
   }
@@ -266,11 +269,11 @@ export class StaticFiles {
       res.end(body);
       return;
     }
-    const stream = createReadStream(entry.full);
-    stream.on("error", (err) => {
-      this.opts.logger.warn({ err, file: entry.full }, "cannot stream a file of the web app");
-      res.destroy();
+    // pipeline closes the file when the client goes away mid-way
+    pipeline(createReadStream(entry.full), res as NodeJS.WritableStream, (err) => {
+      if (err && (err as NodeJS.ErrnoException).code !== "ERR_STREAM_PREMATURE_CLOSE") {
+        this.opts.logger.warn({ err, file: entry.full }, "cannot stream a file of the web app");
+      }
     });
-    stream.pipe(res as NodeJS.WritableStream);
   }
 }
