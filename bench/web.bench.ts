@@ -14,7 +14,8 @@ import { gzipSync, brotliCompressSync } from "node:zlib";
 import { randomUUID } from "node:crypto";
 import type { Page } from "playwright-core";
 import { chromiumVersion, ensureChromium, launchChromium } from "../scripts/chromium";
-import type { Benchmark, BenchContext } from "./context";
+import type { Benchmark } from "./context";
+import { adminSession, createShowtime } from "./platform";
 import { ms, percentile } from "./stats";
 
 const ROWS = 100;
@@ -24,60 +25,6 @@ const STREAM_SECONDS = 30;
 const HOLDS_PER_SECOND = 10;
 const SEATS_PER_HOLD = 10;
 const BUDGET_KB = 150;
-
-function bigLayout() {
-  const rowLabel = (r: number) => `R${r + 1}`;
-  return {
-    sections: [0, 1, 2, 3].map((s) => ({
-      id: `s${s}`,
-      name: ["Floor", "Lower", "Upper", "Gallery"][s],
-      rows: Array.from({ length: ROWS / 4 }, (_, k) => {
-        const r = s * (ROWS / 4) + k;
-        return {
-          label: rowLabel(r),
-          seats: Array.from({ length: SEATS_PER_ROW }, (_, i) => ({
-            id: `${rowLabel(r)}-${i + 1}`,
-            label: `${rowLabel(r)}-${i + 1}`,
-            coordinates: { x: i * 20, y: r * 20 + s * 40 },
-            seatType: ["vip", "premium", "standard", "value"][s],
-          })),
-        };
-      }),
-    })),
-  };
-}
-
-async function bigShowtime(ctx: BenchContext): Promise<string> {
-  const { rest, adminToken } = ctx;
-  const created = (what: string, r: { status: number; body: any }) => { // eslint-disable-line @typescript-eslint/no-explicit-any
-    if (r.status !== 201) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
-    return r.body;
-  };
-  const venue = created("venue", await rest("POST", "/api/v1/venue", { name: `Web Bench Stadium ${randomUUID().slice(0, 6)}`, address: { city: "Benchville" } }, adminToken));
-  const hall = created("hall", await rest("POST", `/api/v1/venue/${venue.venueId}/hall`, { hallName: "Bowl", seatLayout: bigLayout() }, adminToken));
-  const event = created("event", await rest("POST", "/api/v1/events", { name: "Web Bench Final", category: "Sports" }, adminToken));
-  const showtime = created(
-    "showtime",
-    await rest(
-      "POST",
-      `/api/v1/events/${event.eventId}/showtimes`,
-      {
-        venueId: venue.venueId,
-        hallId: hall.hallId,
-        timestamp: new Date(Date.now() + 7 * 86_400_000).toISOString(),
-        currency: "USD",
-        prices: ["vip", "premium", "standard", "value"].map((seatType, i) => ({ seatType, amount: 200 - i * 40 })),
-      },
-      adminToken,
-    ),
-  );
-  const deadline = Date.now() + 120_000;
-  while ((await rest("GET", `/api/v1/showtimes/${showtime.showtimeId}/inventory`)).status !== 200) {
-    if (Date.now() > deadline) throw new Error("the 20,000-seat inventory was not initialised within 120 s");
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return showtime.showtimeId as string;
-}
 
 /** The scripts the first page loads: the entry and its module preloads, as index.html lists them. */
 async function initialScripts(gateway: string): Promise<Array<{ path: string; raw: number; gzip: number; brotli: number; sent: number }>> {
@@ -152,7 +99,9 @@ export const webBench: Benchmark = {
     const total = (k: "raw" | "gzip" | "brotli" | "sent") => scripts.reduce((s, x) => s + x[k], 0);
     const kb = (b: number) => `${(b / 1024).toFixed(1)} kB`;
 
-    const showtimeId = await bigShowtime(ctx);
+    // the token run.ts made is older than an access token lives by the time this runs
+    const adminToken = await adminSession(ctx.rest);
+    const { showtimeId } = await createShowtime(ctx.rest, adminToken, "Web Bench Stadium", ROWS, SEATS_PER_ROW);
     const browser = await launchChromium();
     const lines: string[] = [];
     try {
@@ -196,7 +145,7 @@ export const webBench: Benchmark = {
         const seats = Array.from({ length: SEATS_PER_HOLD }, (_, i) => `R${row + 1}-${first + i}`);
         pending.push(
           ctx
-            .rest("POST", `/api/v1/showtimes/${showtimeId}/seats/reserve`, { seatIds: seats, userId: randomUUID() }, ctx.adminToken)
+            .rest("POST", `/api/v1/showtimes/${showtimeId}/seats/reserve`, { seatIds: seats, userId: randomUUID() }, adminToken)
             .then((r) => {
               if (r.status === 201) holds.push({ seats, answeredAt: Date.now() });
               else failures.push(`${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);

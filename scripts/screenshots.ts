@@ -8,8 +8,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { randomUUID } from "node:crypto";
+import type { Page } from "playwright-core";
 import { launchChromium } from "./chromium";
 import { startStack } from "./platform-stack";
+import { restClient } from "./rest-client";
 
 const OUT = path.resolve(__dirname, "..", "docs", "screenshots");
 const ADMIN = { email: "admin@ticketing.local", password: "change-me-admin" };
@@ -19,15 +21,11 @@ type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any -- RE
 async function main(): Promise<void> {
   fs.mkdirSync(OUT, { recursive: true });
   const stack = await startStack({ CATALOG_DEMO_DATA: "true" });
+  const rest = restClient(stack.gateway);
   const call = async (method: string, p: string, body?: unknown, token?: string): Promise<Json> => {
-    const res = await fetch(stack.gateway + p, {
-      method,
-      headers: { ...(body ? { "content-type": "application/json" } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const text = await res.text();
-    if (res.status >= 300) throw new Error(`${method} ${p}: ${res.status} ${text.slice(0, 300)}`);
-    return text ? JSON.parse(text) : undefined;
+    const res = await rest(method, p, body, token);
+    if (res.status >= 300) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+    return res.body;
   };
   const browser = await launchChromium();
   try {
@@ -52,17 +50,13 @@ async function main(): Promise<void> {
     await hold(["F11", "F12", "F13"]);
     await hold(["B14", "B15"]);
 
-    const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, deviceScaleFactor: 1, baseURL: stack.gateway });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: "en-US", timezoneId: "Asia/Kolkata", baseURL: stack.gateway });
     const page = await context.newPage();
     await page.goto("/?city=Bengaluru");
     await page.getByRole("link", { name: /^Select seats/ }).first().waitFor();
     await page.screenshot({ path: path.join(OUT, "search.png") });
 
-    await page.getByRole("link", { name: "Log in" }).click();
-    await page.getByLabel("Email").fill(buyer.email);
-    await page.getByLabel("Password").fill(buyer.password);
-    await page.getByRole("button", { name: "Log in" }).click();
-    await page.getByRole("button", { name: "Log out" }).waitFor();
+    await logIn(page, buyer);
     await page.goto(`/showtimes/${showtimeId}`);
     for (const id of ["G9", "G10"]) await page.getByRole("button", { name: new RegExp(`^Seat ${id}, \\w+, available$`) }).click();
     await page.getByRole("button", { name: /^Seat G10, \w+, selected$/ }).waitFor();
@@ -73,11 +67,8 @@ async function main(): Promise<void> {
     await page.screenshot({ path: path.join(OUT, "checkout.png") });
 
     await page.getByRole("button", { name: "Log out" }).click();
-    await page.getByRole("link", { name: "Log in" }).click();
-    await page.getByLabel("Email").fill(ADMIN.email);
-    await page.getByLabel("Password").fill(ADMIN.password);
-    await page.getByRole("button", { name: "Log in" }).click();
-    await page.getByRole("button", { name: "Log out" }).waitFor();
+    await page.waitForURL((url) => url.pathname === "/");
+    await logIn(page, ADMIN);
     await page.goto(`/admin/venues/${show.venue.venueId}/halls/new`);
     await page.getByLabel("Hall name").fill("Screen 4");
     await page.getByRole("button", { name: "Add section" }).click();
@@ -89,6 +80,14 @@ async function main(): Promise<void> {
     await browser.close();
     await stack.stop();
   }
+}
+
+async function logIn(page: Page, account: { email: string; password: string }): Promise<void> {
+  await page.getByRole("banner").getByRole("link", { name: "Log in", exact: true }).click();
+  await page.getByLabel("Email").fill(account.email);
+  await page.getByLabel("Password").fill(account.password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("button", { name: "Log out" }).waitFor();
 }
 
 main().catch((err: unknown) => {

@@ -10,8 +10,12 @@ import * as path from "node:path";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 export const WEB_DIST = path.join(REPO_ROOT, "web", "dist");
-/** Written last by a successful build: its mtime says when web/dist was built. */
-const STAMP = path.join(WEB_DIST, "index.html");
+/**
+ * Written once a build has exited successfully (Vite writes its files in parallel, so none of
+ * them says the build finished): its mtime says when web/dist was built. `vite build` empties
+ * web/dist first, so an interrupted build leaves no stamp.
+ */
+const STAMP = path.join(WEB_DIST, ".built");
 /** What the build reads, besides node_modules (covered by the lockfile). */
 const INPUTS = ["web/src", "web/public", "web/build", "web/index.html", "web/vite.config.ts", "web/tsconfig.json", "gen", "package-lock.json"];
 
@@ -34,7 +38,7 @@ export function webBuildStaleReason(): string | undefined {
   try {
     built = fs.statSync(STAMP).mtimeMs;
   } catch {
-    return "web/dist is missing";
+    return "web/dist is missing or was not built to the end";
   }
   for (const input of INPUTS) {
     if (newestMtime(path.join(REPO_ROOT, input)) > built) return `${input} changed since the last build`;
@@ -69,5 +73,6 @@ export async function ensureWebBuilt(onLine: (line: string) => void, signal?: Ab
     child.once("error", reject);
     child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`vite build failed (exit code ${code}):\n${tail}`))));
   });
+  fs.writeFileSync(STAMP, `${new Date().toISOString()}\n`);
   return "built";
 }

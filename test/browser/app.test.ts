@@ -11,7 +11,7 @@
 import AxeBuilder from "@axe-core/playwright";
 import { randomUUID } from "node:crypto";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { launchChromium } from "../support/browser";
+import { ensureChromium, launchChromium } from "../support/browser";
 import { launchStack, withOutput, type Stack } from "../support/stack";
 import { waitFor } from "../support/waiting";
 import { createShow, getBooking, holdSeats, login, registerUser, restClient, type Rest } from "./fixtures";
@@ -23,11 +23,12 @@ const STEP_MS = 30_000;
 let stack: Stack;
 let base: string;
 let rest: Rest;
-let adminToken: string;
 let browser: Browser;
-const contexts: BrowserContext[] = [];
+/** The contexts of the running test, closed after it (their streams and polling stop with them). */
+let contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
+  ensureChromium(); // may install Debian's package: before the stack starts, so it does not count against it
   stack = await launchStack();
   try {
     base = await stack.ready;
@@ -35,23 +36,33 @@ beforeAll(async () => {
     throw withOutput(err, stack);
   }
   rest = restClient(base);
-  adminToken = await login(rest, ADMIN.email, ADMIN.password);
   browser = await launchChromium();
-}, 240_000);
+}, 420_000);
+
+afterEach(async () => {
+  for (const c of contexts) await c.close().catch(() => undefined);
+  contexts = [];
+});
 
 afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
   await browser?.close().catch(() => undefined);
   if (stack) {
     stack.child.kill("SIGTERM");
-    await stack.exited;
+    // bounded: cleanup() kills whatever is left anyway
+    await Promise.race([stack.exited, new Promise((r) => setTimeout(r, 60_000))]);
     await stack.cleanup();
   }
 }, 90_000);
 
+/** An admin token of its own for each use: a suite this long outlives one (15 minutes). */
+const adminToken = () => login(rest, ADMIN.email, ADMIN.password);
+
+/** The options of every browser profile here: a fixed locale and zone, so that formats do not depend on the machine. */
+const PROFILE = { viewport: { width: 1280, height: 900 }, locale: "en-US", timezoneId: "UTC" } as const;
+
 /** A fresh browser profile (its own cookies) with one page; failures of the page are test failures. */
 async function newPage(): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 900 } });
+  const context = await browser.newContext({ ...PROFILE, baseURL: base });
   context.setDefaultTimeout(STEP_MS);
   contexts.push(context);
   const page = await context.newPage();
@@ -61,7 +72,7 @@ async function newPage(): Promise<{ page: Page; errors: string[] }> {
 }
 
 async function logInThroughUi(page: Page, account: { email: string; password: string }) {
-  await page.getByRole("link", { name: "Log in" }).click();
+  await page.getByRole("banner").getByRole("link", { name: "Log in", exact: true }).click();
   await page.getByLabel("Email").fill(account.email);
   await page.getByLabel("Password").fill(account.password);
   await page.getByRole("button", { name: "Log in" }).click();
@@ -73,7 +84,7 @@ const unique = (name: string) => `${name} ${randomUUID().slice(0, 6)}`;
 
 describe("buying tickets in the browser", () => {
   it("golden path: register, search, pick 2 seats, hold, pay, confirmed, in My bookings, cancel, refunded, seats free again", async () => {
-    const show = await createShow(rest, adminToken, unique("Golden Path Gala"));
+    const show = await createShow(rest, await adminToken(), unique("Golden Path Gala"));
     const { page, errors } = await newPage();
     await page.goto("/");
 
@@ -129,8 +140,9 @@ describe("buying tickets in the browser", () => {
   }, 180_000);
 
   it("search near me: the browser's location gives each result its distance, with price from and seats left", async () => {
-    const show = await createShow(rest, adminToken, unique("Nearby Nocturne"));
+    const show = await createShow(rest, await adminToken(), unique("Nearby Nocturne"));
     const context = await browser.newContext({
+      ...PROFILE,
       baseURL: base,
       geolocation: { latitude: 12.98, longitude: 77.6 }, // about 1.5 km from the test venue
       permissions: ["geolocation"],
@@ -151,7 +163,7 @@ describe("buying tickets in the browser", () => {
   }, 120_000);
 
   it("two buyers on one showtime: a hold in one shows as held in the other, pushed by the stream", async () => {
-    const show = await createShow(rest, adminToken, unique("Live Map Matinee"));
+    const show = await createShow(rest, await adminToken(), unique("Live Map Matinee"));
     const [ann, bob] = [await registerUser(rest, "Ann"), await registerUser(rest, "Bob")];
     const a = await newPage();
     const b = await newPage();
@@ -182,7 +194,7 @@ describe("buying tickets in the browser", () => {
   }, 180_000);
 
   it("a declined card shows why and keeps the seats held; another card then succeeds", async () => {
-    const show = await createShow(rest, adminToken, unique("Declined Then Paid"));
+    const show = await createShow(rest, await adminToken(), unique("Declined Then Paid"));
     const buyer = await registerUser(rest, "Dee");
     const { page, errors } = await newPage();
     await page.goto("/");
@@ -212,7 +224,7 @@ describe("buying tickets in the browser", () => {
   }, 180_000);
 
   it("a short hold counts down on screen and, at zero, says the seats were released", async () => {
-    const show = await createShow(rest, adminToken, unique("Countdown Concert"));
+    const show = await createShow(rest, await adminToken(), unique("Countdown Concert"));
     const buyer = await registerUser(rest, "Cass");
     const { page, errors } = await newPage();
     await page.goto("/");
@@ -230,7 +242,7 @@ describe("buying tickets in the browser", () => {
   }, 240_000);
 
   it("the whole purchase works with the keyboard alone", async () => {
-    const show = await createShow(rest, adminToken, unique("Keyboard Kabaret"));
+    const show = await createShow(rest, await adminToken(), unique("Keyboard Kabaret"));
     const buyer = await registerUser(rest, "Kay");
     const { page, errors } = await newPage();
     await page.goto("/login");
@@ -249,6 +261,7 @@ describe("buying tickets in the browser", () => {
     await page.keyboard.press("Enter");
 
     // the map is one tab stop; arrows move between seats, Enter selects
+    await seat(page, "A1", "standard", "available").waitFor();
     await tabTo(page, "button", /^Seat A1, standard, available$/);
     await page.keyboard.press("ArrowDown"); // B1
     await page.keyboard.press("Enter");
@@ -260,6 +273,7 @@ describe("buying tickets in the browser", () => {
     await page.keyboard.press("Enter");
 
     await page.getByText("Your seats are held for").waitFor();
+    await page.getByLabel("Visa test card: succeeds").waitFor();
     await tabTo(page, "radio", "Visa test card: succeeds");
     await page.keyboard.press("Space");
     await tabTo(page, "button", "Pay");
@@ -340,7 +354,7 @@ describe("venue managers in the browser", () => {
 describe("safe and accessible by default", () => {
   it("names typed by users render as text, never as markup", async () => {
     const payload = "<img src=x onerror=alert(1)>";
-    const show = await createShow(rest, adminToken, payload, { venueName: `<script>alert(2)</script> ${randomUUID().slice(0, 6)}` });
+    const show = await createShow(rest, await adminToken(), payload, { venueName: `<script>alert(2)</script> ${randomUUID().slice(0, 6)}` });
     const { page, errors } = await newPage();
     const dialogs: string[] = [];
     page.on("dialog", (d) => {
@@ -360,7 +374,7 @@ describe("safe and accessible by default", () => {
   }, 120_000);
 
   it("axe-core finds no serious or critical violation on the main pages", async () => {
-    const show = await createShow(rest, adminToken, unique("Accessible Aria"));
+    const show = await createShow(rest, await adminToken(), unique("Accessible Aria"));
     const buyer = await registerUser(rest, "Axel");
     const hold = await holdSeats(rest, buyer.token, show.showtimeId, ["A1"]);
     const { page } = await newPage();
@@ -390,6 +404,7 @@ describe("safe and accessible by default", () => {
     await logInThroughUi(page, buyer);
     for (const p of signedIn) await check(p);
     await page.getByRole("button", { name: "Log out" }).click();
+    await page.waitForURL((url) => url.pathname === "/");
     await logInThroughUi(page, ADMIN);
     for (const p of [
       ["admin venues", "/admin/venues", () => page.getByRole("link", { name: "New venue" }).waitFor()],

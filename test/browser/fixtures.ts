@@ -4,26 +4,10 @@
  * for until the showtime's inventory and search document exist.
  */
 import { randomUUID } from "node:crypto";
+import type { Rest } from "../../scripts/rest-client";
 import { waitFor } from "../support/waiting";
 
-export interface Rest {
-  (method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
-
-export function restClient(base: string): Rest {
-  return async (method, path, body, token) => {
-    const res = await fetch(base + path, {
-      method,
-      headers: {
-        ...(body !== undefined ? { "content-type": "application/json" } : {}),
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  };
-}
+export { restClient, type Rest } from "../../scripts/rest-client";
 
 export interface Account {
   email: string;
