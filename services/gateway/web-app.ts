@@ -13,7 +13,8 @@ export interface WebAppSettings {
 
 export const APP_CONFIG_PATH = "/app-config.json";
 
-const STRIPE_JS = "https://js.stripe.com";
+/** Stripe.js and the iframes it opens: js.stripe.com and, in Stripe's current guidance, its subdomains. */
+const STRIPE_JS = ["https://js.stripe.com", "https://*.js.stripe.com"];
 
 /**
  * The Content-Security-Policy of the app's HTML: its own origin only, no inline scripts or
@@ -23,12 +24,12 @@ const STRIPE_JS = "https://js.stripe.com";
 export function contentSecurityPolicy(opts: { stripe: boolean }): string {
   const directives: Array<[string, string[]]> = [
     ["default-src", ["'self'"]],
-    ["script-src", ["'self'", ...(opts.stripe ? [STRIPE_JS] : [])]],
+    ["script-src", ["'self'", ...(opts.stripe ? STRIPE_JS : [])]],
     ["style-src", ["'self'"]],
     ["img-src", ["'self'", "data:"]],
     ["connect-src", ["'self'", ...(opts.stripe ? ["https://api.stripe.com"] : [])]],
     ["font-src", ["'self'"]],
-    ...(opts.stripe ? ([["frame-src", [STRIPE_JS, "https://hooks.stripe.com"]]] as Array<[string, string[]]>) : []),
+    ...(opts.stripe ? ([["frame-src", [...STRIPE_JS, "https://hooks.stripe.com"]]] as Array<[string, string[]]>) : []),
     ["object-src", ["'none'"]],
     ["base-uri", ["'self'"]],
     ["form-action", ["'self'"]],

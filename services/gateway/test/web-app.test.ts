@@ -23,8 +23,8 @@ const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; " +
   "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 const CSP_WITH_STRIPE =
-  "default-src 'self'; script-src 'self' https://js.stripe.com; style-src 'self'; img-src 'self' data:; " +
-  "connect-src 'self' https://api.stripe.com; font-src 'self'; frame-src https://js.stripe.com https://hooks.stripe.com; " +
+  "default-src 'self'; script-src 'self' https://js.stripe.com https://*.js.stripe.com; style-src 'self'; img-src 'self' data:; " +
+  "connect-src 'self' https://api.stripe.com; font-src 'self'; frame-src https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com; " +
   "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
 let tmp: string;
