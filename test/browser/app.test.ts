@@ -373,6 +373,22 @@ describe("safe and accessible by default", () => {
     expect(errors).toEqual([]);
   }, 120_000);
 
+  it("an API refusal is shown in the API's words: a review by someone who did not attend", async () => {
+    const show = await createShow(rest, await adminToken(), unique("Unseen Opera"));
+    const buyer = await registerUser(rest, "Rita");
+    const { page, errors } = await newPage();
+    await page.goto("/");
+    await logInThroughUi(page, buyer);
+    await page.goto(`/events/${show.eventId}`);
+    await page.getByLabel("Your review").fill("I was not there, but I have opinions.");
+    await page.getByRole("button", { name: "Publish review" }).click();
+    const refusal = await rest("POST", `/api/v1/events/${show.eventId}/reviews`, { rating: 5, text: "same again" }, buyer.token);
+    expect(refusal.status).toBe(403);
+    await page.getByRole("alert").filter({ hasText: refusal.body.message }).waitFor();
+    expect(await page.getByText("Thank you, your review is published.").count()).toBe(0);
+    expect(errors).toEqual([]);
+  }, 120_000);
+
   it("axe-core finds no serious or critical violation on the main pages", async () => {
     const show = await createShow(rest, await adminToken(), unique("Accessible Aria"));
     const buyer = await registerUser(rest, "Axel");
