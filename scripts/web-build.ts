@@ -59,6 +59,9 @@ export async function ensureWebBuilt(onLine: (line: string) => void, signal?: Ab
   await new Promise<void>((resolve, reject) => {
     const child = spawn(process.execPath, [vite, "build", "--config", "web/vite.config.ts", "--logLevel", "warn"], {
       cwd: REPO_ROOT,
+      // always the production build of React and the app: jest runs with NODE_ENV=test, which
+      // Vite would otherwise pass on (a development React: 50 % more JavaScript, 3× slower)
+      env: { ...process.env, NODE_ENV: "production" },
       stdio: ["ignore", "pipe", "pipe"],
       signal,
     });
