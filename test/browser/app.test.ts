@@ -445,6 +445,14 @@ describe("safe and accessible by default", () => {
     const api = await fetch(`${base}/api/v1/nope`);
     expect(api.status).toBe(404);
     expect(api.headers.get("content-type")).toContain("application/json");
+
+    // the production build of React (its development build asks for DevTools in the console)
+    const { page } = await newPage();
+    const consoleLines: string[] = [];
+    page.on("console", (m) => consoleLines.push(m.text()));
+    await page.goto("/");
+    await page.getByRole("searchbox", { name: "Search shows" }).waitFor();
+    expect(consoleLines.filter((l) => l.includes("React DevTools"))).toEqual([]);
   });
 });
 
