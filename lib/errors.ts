@@ -43,27 +43,56 @@ export const permissionDenied = (message: string) => new AppError(Code.Permissio
 /** 429 */
 export const resourceExhausted = (message: string) => new AppError(Code.ResourceExhausted, message);
 
+/**
+ * A service's translation of its own domain errors (e.g. "seats taken") into API errors. Returns
+ * undefined for an error it does not know; that one passes on unchanged. Each service has one,
+ * given to `startServer` as `mapError`, so every handler and stream of the service throws domain
+ * errors and none maps them by hand.
+ */
+export type DomainErrorMapper = (err: unknown) => AppError | ConnectError | undefined;
+
 /** Converts anything thrown into a ConnectError; unexpected errors become Internal, cause logged. */
-export function toConnectError(err: unknown, logger: Logger, context: Record<string, unknown> = {}): ConnectError {
-  if (err instanceof AppError) {
-    return new ConnectError(err.message, err.code, undefined, err.details);
+export function toConnectError(
+  err: unknown,
+  logger: Logger,
+  context: Record<string, unknown> = {},
+  mapError?: DomainErrorMapper,
+): ConnectError {
+  const mapped = mapError?.(err) ?? err;
+  if (mapped instanceof AppError) {
+    return new ConnectError(mapped.message, mapped.code, undefined, mapped.details);
   }
-  if (err instanceof ConnectError) {
-    return err;
+  if (mapped instanceof ConnectError) {
+    return mapped;
   }
   logger.error({ err, ...context }, "unexpected error");
   return new ConnectError("internal error", Code.Internal);
 }
 
-/** Maps errors thrown by handlers; see toConnectError. */
-export function errorInterceptor(logger: Logger): Interceptor {
+/**
+ * Maps errors thrown by handlers, and by server streams while they run, through the service's
+ * `mapError` and then toConnectError: the one place where domain errors reach the wire.
+ */
+export function errorInterceptor(logger: Logger, mapError?: DomainErrorMapper): Interceptor {
   return (next) => async (req) => {
+    const fail = (err: unknown) => toConnectError(err, logger, { procedure: req.url }, mapError);
+    let res;
     try {
-      return await next(req);
+      res = await next(req);
     } catch (err) {
-      throw toConnectError(err, logger, { procedure: req.url });
+      throw fail(err);
     }
+    if (!res.stream) return res;
+    return { ...res, message: mapStreamErrors(res.message, fail) };
   };
+}
+
+async function* mapStreamErrors<T>(messages: AsyncIterable<T>, fail: (err: unknown) => ConnectError): AsyncIterable<T> {
+  try {
+    yield* messages;
+  } catch (err) {
+    throw fail(err);
+  }
 }
 
 /** Connect code → HTTP status, the standard mapping the public REST contract uses. */

@@ -9,7 +9,7 @@ import {
 } from "../gen/grpc/health/v1/health_pb.js";
 import { authInterceptor, type TokenVerifier } from "./auth.js";
 import { REQUEST_ID_HEADER, requestScope } from "./context.js";
-import { errorInterceptor } from "./errors.js";
+import { errorInterceptor, type DomainErrorMapper } from "./errors.js";
 import { listenHttp1And2, type Listener } from "./listener.js";
 import type { Logger } from "./logger.js";
 import { validationInterceptor } from "./validation.js";
@@ -27,6 +27,8 @@ export interface ServerOptions {
   routes: (router: ConnectRouter) => void;
   /** Dependency probes reported by gRPC health (and so by the gateway's /healthz). */
   healthChecks?: Record<string, HealthCheck>;
+  /** The service's translation of its domain errors into API errors (see DomainErrorMapper). */
+  mapError?: DomainErrorMapper;
   /** Interceptors that run after auth and validation, innermost last (e.g. idempotency keys). */
   interceptors?: Interceptor[];
   /** Plain HTTP routes served before Connect (e.g. the JWKS document). Return true if handled. */
@@ -102,7 +104,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     routes,
     interceptors: [
       requestInterceptor(opts.logger),
-      errorInterceptor(opts.logger),
+      errorInterceptor(opts.logger, opts.mapError),
       authInterceptor(opts.verifier),
       validationInterceptor(opts.logger),
       ...(opts.interceptors ?? []),

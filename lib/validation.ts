@@ -1,5 +1,6 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import type { Path } from "@bufbuild/protobuf/reflect";
+import { ScalarType, type DescMessage, type Message } from "@bufbuild/protobuf";
+import { reflect, type Path, type ReflectMessage } from "@bufbuild/protobuf/reflect";
 import { createValidator, violationsToProto, type Violation } from "@bufbuild/protovalidate";
 import type { Logger } from "./logger.js";
 
@@ -32,15 +33,69 @@ export function describeViolations(violations: Violation[]): string {
   return violations.map((v) => `${jsonPath(v.field) || "request"}: ${v.message}`).join("; ");
 }
 
+const hasNul = (v: unknown) => typeof v === "string" && v.includes("\u0000");
+
+/**
+ * The JSON path of the first string in the message that holds a NUL character, if any. Postgres
+ * cannot store NUL in text, and no name, city or id of ours has a use for it: such input is the
+ * caller's mistake (400), never a database error (500), wherever the string ends up.
+ */
+export function nulStringField(desc: DescMessage, message: Message): string | undefined {
+  return nulIn(reflect(desc, message), "");
+}
+
+function nulIn(msg: ReflectMessage, prefix: string): string | undefined {
+  for (const field of msg.fields) {
+    if (!msg.isSet(field)) continue;
+    const name = prefix ? `${prefix}.${field.jsonName}` : field.jsonName;
+    switch (field.fieldKind) {
+      case "scalar":
+        if (field.scalar === ScalarType.STRING && hasNul(msg.get(field))) return name;
+        break;
+      case "message": {
+        const found = nulIn(msg.get(field), name);
+        if (found) return found;
+        break;
+      }
+      case "list": {
+        let i = 0;
+        for (const item of msg.get(field)) {
+          const at = `${name}[${i++}]`;
+          if (hasNul(item)) return at;
+          if (field.listKind === "message") {
+            const found = nulIn(item as ReflectMessage, at);
+            if (found) return found;
+          }
+        }
+        break;
+      }
+      case "map":
+        for (const [key, value] of msg.get(field)) {
+          const at = `${name}[${JSON.stringify(String(key))}]`;
+          if (hasNul(key) || hasNul(value)) return at;
+          if (field.mapKind === "message") {
+            const found = nulIn(value as ReflectMessage, at);
+            if (found) return found;
+          }
+        }
+        break;
+    }
+  }
+  return undefined;
+}
+
 /**
  * Enforces the protovalidate rules declared in the contracts on every request message, before
  * any handler runs. A violation is InvalidArgument (HTTP 400) whose message names each field,
- * with the structured `buf.validate.Violations` as an error detail.
+ * with the structured `buf.validate.Violations` as an error detail. A string holding a NUL
+ * character is refused the same way, whatever the field (see nulStringField).
  */
 export function validationInterceptor(logger: Logger): Interceptor {
   const validator = createValidator();
   return (next) => async (req) => {
     if (!req.stream) {
+      const nul = nulStringField(req.method.input, req.message);
+      if (nul) throw new ConnectError(`${nul}: must not contain a NUL character`, Code.InvalidArgument);
       const result = validator.validate(req.method.input, req.message);
       if (result.kind === "invalid") {
         const [value, desc] = violationsToProto(result.violations);
