@@ -171,10 +171,13 @@ export function serviceCredential(secret: string, service: string, ttlSeconds = 
 
 /**
  * The access level an RPC declares in its contract; undeclared means internal only. The
- * standard gRPC health service is public, for probes and operators' tools.
+ * standard gRPC health and server reflection services are public, for probes and operators'
+ * tools.
  */
+const PUBLIC_STANDARD_SERVICES = new Set(["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"]);
+
 export function accessOf(method: DescMethod): Access {
-  if (method.parent.typeName === "grpc.health.v1.Health") return Access.PUBLIC;
+  if (PUBLIC_STANDARD_SERVICES.has(method.parent.typeName)) return Access.PUBLIC;
   return hasOption(method, access) ? getOption(method, access) : Access.UNSPECIFIED;
 }
 

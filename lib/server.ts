@@ -10,6 +10,7 @@ import {
 import { authInterceptor, type TokenVerifier } from "./auth.js";
 import { REQUEST_ID_HEADER, requestScope } from "./context.js";
 import { errorInterceptor, type DomainErrorMapper } from "./errors.js";
+import { serveReflection } from "./reflection.js";
 import { listenHttp1And2, type Listener } from "./listener.js";
 import type { Logger } from "./logger.js";
 import { validationInterceptor } from "./validation.js";
@@ -81,7 +82,8 @@ export async function runHealthChecks(checks: Record<string, HealthCheck>): Prom
  * Serves a service's routes over gRPC, gRPC-Web and Connect on one port (HTTP/1.1 and h2c),
  * with the shared interceptors in this order: request id and logging → error mapping → auth
  * (the RPC's declared access level) → protovalidate rules → the service's own (e.g.
- * idempotency keys). Also serves grpc.health.v1.Health.
+ * idempotency keys). Also serves grpc.health.v1.Health and gRPC server reflection (v1 and
+ * v1alpha), both public.
  * Importing this starts nothing.
  */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
@@ -99,6 +101,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         return { status: ok ? ServingStatus.SERVING : ServingStatus.NOT_SERVING };
       },
     });
+    serveReflection(router);
   };
   const connectHandler = connectNodeAdapter({
     routes,

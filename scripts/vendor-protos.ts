@@ -4,6 +4,7 @@
  * vendored is ever committed:
  *  - google/api/annotations.proto and http.proto, copied from the npm package `google-proto-files`;
  *  - grpc/health/v1/health.proto, copied from the npm package `grpc-health-check`;
+ *  - grpc/reflection/{v1,v1alpha}/reflection.proto, copied from the npm package `@grpc/reflection`;
  *  - buf/validate/validate.proto, printed from the compiled descriptor that ships in
  *    `@bufbuild/protovalidate` (the package has no .proto source).
  *
@@ -153,6 +154,11 @@ export function vendorProtos(): string {
   }
   const health = require.resolve("grpc-health-check/proto/health/v1/health.proto");
   writeIfChanged(join(out, "grpc", "health", "v1", "health.proto"), readFileSync(health, "utf8"));
+  const reflection = join(dirname(require.resolve("@grpc/reflection")), "..", "proto", "grpc", "reflection");
+  for (const version of ["v1", "v1alpha"]) {
+    const file = join(reflection, version, "reflection.proto");
+    writeIfChanged(join(out, "grpc", "reflection", version, "reflection.proto"), readFileSync(file, "utf8"));
+  }
   const validate = file_buf_validate_validate.proto;
   if (validate.syntax !== "" && validate.syntax !== "proto2") {
     throw new Error(`validate.proto has syntax "${validate.syntax}"; the printer only handles proto2`);
