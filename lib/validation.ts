@@ -44,10 +44,14 @@ export function nulStringField(desc: DescMessage, message: Message): string | un
   return nulIn(reflect(desc, message), "");
 }
 
+/** Well-known types whose JSON form hides their own fields: `{"lang": "en"}`, not `fields["lang"].stringValue`. */
+const TRANSPARENT = new Set(["google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.ListValue", "google.protobuf.StringValue"]);
+
 function nulIn(msg: ReflectMessage, prefix: string): string | undefined {
+  const transparent = TRANSPARENT.has(msg.desc.typeName);
   for (const field of msg.fields) {
     if (!msg.isSet(field)) continue;
-    const name = prefix ? `${prefix}.${field.jsonName}` : field.jsonName;
+    const name = transparent ? prefix : prefix ? `${prefix}.${field.jsonName}` : field.jsonName;
     switch (field.fieldKind) {
       case "scalar":
         if (field.scalar === ScalarType.STRING && hasNul(msg.get(field))) return name;
@@ -71,7 +75,7 @@ function nulIn(msg: ReflectMessage, prefix: string): string | undefined {
       }
       case "map":
         for (const [key, value] of msg.get(field)) {
-          const at = `${name}[${JSON.stringify(String(key))}]`;
+          const at = transparent ? `${name}.${String(key)}` : `${name}[${JSON.stringify(String(key))}]`;
           if (hasNul(key) || hasNul(value)) return at;
           if (field.mapKind === "message") {
             const found = nulIn(value as ReflectMessage, at);

@@ -144,6 +144,29 @@ describe("REST through the gateway", () => {
     expect(bad.body.message).toMatch(/^location\.lat: /);
   });
 
+  it("a NUL character in any text field is a 400 naming the field, and nothing is written", async () => {
+    const venue = {
+      name: "Nul Hall",
+      address: { street: "1 Main St", city: "Pune", country: "IN" },
+      location: { lat: 18.5, lon: 73.8 },
+    };
+    const cases: [object, string][] = [
+      [{ ...venue, name: "a\u0000b" }, "name"],
+      [{ ...venue, address: { ...venue.address, city: "\u0000" } }, "address.city"],
+      [{ ...venue, imageUrls: ["ok", "bad\u0000"] }, "imageUrls[1]"],
+    ];
+    for (const [body, field] of cases) {
+      const res = await call("POST", "/api/v1/venue", body);
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ code: "invalid_argument", message: `${field}: must not contain a NUL character` });
+    }
+    const event = await call("POST", "/api/v1/events", { name: "Nul", category: "Movie", durationMinutes: 90, metadata: { lang: "e\u0000n" } });
+    expect(event.status).toBe(400);
+    expect(event.body.message).toBe("metadata.lang: must not contain a NUL character");
+    const venues = await call("GET", "/api/v1/venues?pageSize=100");
+    expect(venues.body.venues.map((v: { name: string }) => v.name)).not.toContain("a\u0000b");
+  });
+
   it("Idempotency-Key: same key and body → the first response; another body → 409", async () => {
     const key = randomUUID();
     const body = { name: `Idem ${key}`, address: { city: "Delhi" } };
