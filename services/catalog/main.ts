@@ -1,15 +1,14 @@
 import { openDatabase } from "../../lib/db.js";
-import { createLogger } from "../../lib/logger.js";
+import { bootService } from "../../lib/bootstrap.js";
 import { runMain } from "../../lib/server.js";
 import { connectTemporal } from "../../lib/temporal.js";
-import { createServiceVerifier } from "../../lib/sessions.js";
 import { readCatalogConfig } from "./config.js";
 import { migrations, SCHEMA } from "./db/migrations.js";
 import { loadDemoData } from "./demo/load.js";
 import { build } from "./server.js";
 
 const config = readCatalogConfig();
-const logger = createLogger("catalog", config.logLevel);
+const { logger, verifier } = bootService("catalog", config);
 
 runMain(logger, async () => {
   const db = await openDatabase({ url: config.databaseUrl, schema: SCHEMA, migrations, poolMax: config.databasePoolMax });
@@ -18,14 +17,6 @@ runMain(logger, async () => {
     // Lazy: the catalog starts and takes writes while Temporal is down; its events wait in the
     // outbox and the relay retries with backoff until Temporal answers.
     const temporal = connectTemporal({ address: config.temporalAddress, namespace: config.temporalNamespace });
-    const verifier = createServiceVerifier({
-      service: "catalog",
-      jwtIssuer: config.jwtIssuer,
-      jwtAudience: config.jwtAudience,
-      jwksUrl: config.jwksUrl,
-      serviceAuthSecret: config.serviceAuthSecret,
-      usersUrl: config.usersUrl,
-    });
     // starts the outbox relay too; close() stops listening first, then the relay
     const server = await build({ db, verifier, temporal: temporal.client, logger, host: config.host, port: config.port });
     return {

@@ -2,7 +2,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { EventSchema, HallSchema, ShowtimeSchema, VenueSchema } from "../../gen/ticketing/catalog/v1/catalog_pb.js";
 import type { EventRecord, HallRecord, ShowtimeRecord, VenueRecord } from "./db/repo.js";
-import { fromMinorUnits } from "./domain/money.js";
+import { fromMinorUnits } from "../../lib/money.js";
 
 // The catalog's resources as every RPC returns them (handlers.ts, list-handlers.ts).
 

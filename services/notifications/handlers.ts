@@ -7,7 +7,7 @@ import type { Knex } from "../../lib/db.js";
 import { invalidArgument, permissionDenied } from "../../lib/errors.js";
 import { transactionFor } from "../../lib/idempotency.js";
 import type { NotificationRecord, NotificationsRepo } from "./db/repo.js";
-import { toMinorUnits } from "./domain/format.js";
+import { roundToMinorUnits } from "../../lib/money.js";
 import { isChannel, isNotificationKind, type Channel } from "./domain/kinds.js";
 import type { BookingFacts, Notifier } from "./notifier.js";
 
@@ -69,7 +69,7 @@ export function factsFromData(data: JsonObject | undefined): BookingFacts {
   return {
     showtimeId,
     seats: seatsRaw as string[],
-    amountMinor: typeof total === "number" && currency ? toMinorUnits(total, currency) : undefined,
+    amountMinor: typeof total === "number" && currency ? roundToMinorUnits(total, currency) : undefined,
     currency,
     eventName: str(d, "eventName"),
     venueName: str(d, "venueName"),

@@ -1,7 +1,7 @@
 import type { Knex } from "../../../lib/db.js";
 import type { Logger } from "../../../lib/logger.js";
 import { normalizeLayout } from "../domain/layout.js";
-import { toMinorUnits } from "../domain/money.js";
+import { roundToMinorUnits } from "../../../lib/money.js";
 import { endsAt } from "../domain/showtime.js";
 import { publishShowtimeCreated } from "../outbox.js";
 import { DEMO_EVENTS, DEMO_VENUES, demoId, demoShowtimes } from "./data.js";
@@ -98,7 +98,7 @@ export async function loadDemoData(db: Knex, opts: { logger: Logger; now?: Date;
       prices: JSON.stringify(
         Object.entries(s.hall.prices).map(([seatType, amount]) => ({
           seatType,
-          amountMinor: toMinorUnits(amount, s.venue.currency),
+          amountMinor: roundToMinorUnits(amount, s.venue.currency),
         })),
       ),
     }));

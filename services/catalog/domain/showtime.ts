@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { AppError, invalidArgument } from "../../../lib/errors.js";
-import { isKnownCurrency, minorDigits, toMinorUnits } from "./money.js";
+import { isKnownCurrency, minorDigits, toMinorUnits } from "../../../lib/money.js";
 
 /** Used for the hall-overlap check when an event's running time is unknown (0). */
 export const DEFAULT_DURATION_MINUTES = 120;

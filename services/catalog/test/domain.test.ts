@@ -2,7 +2,7 @@ import { Code } from "@connectrpc/connect";
 import { AppError } from "../../../lib/errors.js";
 import { uuidV5 } from "../domain/ids.js";
 import { DEFAULT_SEAT_TYPE, MAX_SEATS, normalizeLayout } from "../domain/layout.js";
-import { fromMinorUnits, minorDigits, toMinorUnits } from "../domain/money.js";
+import { fromMinorUnits, minorDigits, toMinorUnits } from "../../../lib/money.js";
 import { checkStartsInFuture, endsAt, priceSeatTypes } from "../domain/showtime.js";
 import { geoPoint, imageKey, keywords } from "../domain/values.js";
 import { gridLayout, SEEDS_LAYOUT } from "./harness.js";

@@ -1,33 +1,10 @@
 import { createHash } from "node:crypto";
 
 /**
- * Formatting for messages: money, show times, ticket references and masked recipients.
+ * Formatting for messages: show times, ticket references and masked recipients (money is
+ * lib/money.ts).
  * Pure functions; the templates use them and the tests pin them.
  */
-
-/** ISO 4217 currencies with no minor unit (JPY, KRW, ...). The same table as catalog's and booking's. */
-const ZERO_DECIMAL = new Set([
-  "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF",
-]);
-/** ISO 4217 currencies with three decimals (dinars, rials). */
-const THREE_DECIMALS = new Set(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"]);
-
-export function minorDigits(currency: string): number {
-  if (ZERO_DECIMAL.has(currency)) return 0;
-  if (THREE_DECIMALS.has(currency)) return 3;
-  return 2;
-}
-
-/** Integer minor units → "45.00 USD" (the digits the currency has). */
-export function formatMoney(amountMinor: number, currency: string): string {
-  const digits = minorDigits(currency);
-  return `${(amountMinor / 10 ** digits).toFixed(digits)} ${currency}`;
-}
-
-/** Decimal major units (as other services send them) → integer minor units. */
-export function toMinorUnits(amount: number, currency: string): number {
-  return Math.round(amount * 10 ** minorDigits(currency));
-}
 
 /** True when `tz` is an IANA time zone this runtime knows (e.g. "UTC", "Asia/Kolkata"). */
 export function isTimeZone(tz: string): boolean {

@@ -1,4 +1,5 @@
-import { formatMoney, formatShowTime, ticketReference } from "./format.js";
+import { formatMoney } from "../../../lib/money.js";
+import { formatShowTime, ticketReference } from "./format.js";
 import type { NotificationKind } from "./kinds.js";
 
 /**

@@ -1,5 +1,6 @@
 import { backoffMs } from "../delivery.js";
-import { formatMoney, formatShowTime, isTimeZone, maskEmail, maskPhone, ticketReference, toMinorUnits } from "../domain/format.js";
+import { formatMoney, roundToMinorUnits } from "../../../lib/money.js";
+import { formatShowTime, isTimeZone, maskEmail, maskPhone, ticketReference } from "../domain/format.js";
 import { kindFromWorkflow, NOTIFICATION_KINDS } from "../domain/kinds.js";
 import { renderEmail, renderSms, type MessageContext } from "../domain/templates.js";
 import { factsFromData } from "../handlers.js";
@@ -30,8 +31,8 @@ describe("formatting", () => {
     expect(formatMoney(4550, "EUR")).toBe("45.50 EUR");
     expect(formatMoney(1500, "JPY")).toBe("1500 JPY");
     expect(formatMoney(12345, "KWD")).toBe("12.345 KWD");
-    expect(toMinorUnits(12.5, "EUR")).toBe(1250);
-    expect(toMinorUnits(0.1 + 0.2, "USD")).toBe(30);
+    expect(roundToMinorUnits(12.5, "EUR")).toBe(1250);
+    expect(roundToMinorUnits(0.1 + 0.2, "USD")).toBe(30);
   });
 
   it("writes the show time in the configured zone, naming it", () => {
