@@ -78,3 +78,36 @@ export class PollLoop {
     this.schedule(next);
   }
 }
+
+/**
+ * A background worker over a table of due work, driven by a PollLoop: a subclass says how to
+ * handle one batch (`runOnce`) and when the next item falls due (`nextDueAt`); start, stop and
+ * kick are the loop's.
+ */
+export abstract class PolledWorker {
+  private readonly loop: PollLoop;
+
+  constructor(opts: Omit<PollLoopOptions, "runOnce" | "nextDueAt">) {
+    this.loop = new PollLoop({ ...opts, runOnce: () => this.runOnce(), nextDueAt: () => this.nextDueAt() });
+  }
+
+  /** Handles one batch of due work; returns how many items it handled. */
+  abstract runOnce(): Promise<number>;
+
+  /** When the next item falls due (a retry's backoff), if any. */
+  protected abstract nextDueAt(): Promise<Date | undefined>;
+
+  start(): void {
+    this.loop.start();
+  }
+
+  /** Stops the loop; waits for the round in flight to be recorded. */
+  async stop(): Promise<void> {
+    await this.loop.stop();
+  }
+
+  /** Work was queued: look now (or right after the round in progress). */
+  kick(): void {
+    this.loop.kick();
+  }
+}

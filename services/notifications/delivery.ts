@@ -1,4 +1,4 @@
-import { PollLoop } from "../../lib/poll-loop.js";
+import { PolledWorker } from "../../lib/poll-loop.js";
 import type { Logger } from "../../lib/logger.js";
 import { DeliveryError, type EmailTransport, type SmsProvider } from "./channels/types.js";
 import type { NotificationRecord, NotificationsRepo } from "./db/repo.js";
@@ -45,32 +45,13 @@ export function backoffMs(attempt: number, policy: Pick<RetryPolicy, "baseDelayM
  * notification id) lets a receiving system recognise the rare repeat. `kick()` wakes the loop
  * when something was queued.
  */
-export class DeliveryLoop {
-  private readonly loop: PollLoop;
-
+export class DeliveryLoop extends PolledWorker {
   constructor(private readonly opts: DeliveryOptions) {
-    this.loop = new PollLoop({
-      name: "delivery loop",
-      logger: opts.logger,
-      runOnce: () => this.runOnce(),
-      nextDueAt: () => opts.repo.nextDueAt(),
-      batchSize: opts.batchSize ?? 10,
-      pollMs: opts.pollMs,
-    });
+    super({ name: "delivery loop", logger: opts.logger, batchSize: opts.batchSize ?? 10, pollMs: opts.pollMs });
   }
 
-  start(): void {
-    this.loop.start();
-  }
-
-  /** Stops the loop; waits for the round in flight to be recorded. */
-  async stop(): Promise<void> {
-    await this.loop.stop();
-  }
-
-  /** Work was queued: look now (or right after the round in progress). */
-  kick(): void {
-    this.loop.kick();
+  protected nextDueAt(): Promise<Date | undefined> {
+    return this.opts.repo.nextDueAt();
   }
 
   /** Claims and sends one batch; returns how many messages it handled. */

@@ -1,4 +1,4 @@
-import { PollLoop } from "../../lib/poll-loop.js";
+import { PolledWorker } from "../../lib/poll-loop.js";
 import { ConnectError, type Client } from "@connectrpc/connect";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { CatalogService } from "../../gen/ticketing/catalog/v1/catalog_pb.js";
@@ -27,36 +27,17 @@ export interface RatingPushOptions {
  * reordering between replicas are harmless; "applied: false" (it had something newer) counts
  * as accepted. `kick()` wakes it after a review commits.
  */
-export class RatingPusher {
-  private readonly loop: PollLoop;
-
+export class RatingPusher extends PolledWorker {
   constructor(private readonly opts: RatingPushOptions) {
-    this.loop = new PollLoop({
-      name: "rating push loop",
-      logger: opts.logger,
-      runOnce: () => this.pushOnce(),
-      nextDueAt: () => opts.repo.nextPushAt(),
-      batchSize: opts.batchSize ?? 50,
-      pollMs: opts.pollMs,
-    });
+    super({ name: "rating push loop", logger: opts.logger, batchSize: opts.batchSize ?? 50, pollMs: opts.pollMs });
   }
 
-  start(): void {
-    this.loop.start();
-  }
-
-  /** Stops the loop; waits for the round in flight to be recorded. */
-  async stop(): Promise<void> {
-    await this.loop.stop();
-  }
-
-  /** Work was queued: look now (or right after the round in progress). */
-  kick(): void {
-    this.loop.kick();
+  protected nextDueAt(): Promise<Date | undefined> {
+    return this.opts.repo.nextPushAt();
   }
 
   /** Pushes what is due now; returns how many aggregates it tried. */
-  async pushOnce(): Promise<number> {
+  async runOnce(): Promise<number> {
     const { repo, catalog, logger } = this.opts;
     const due = await repo.claimUnpushed(this.opts.batchSize ?? 50, this.opts.leaseMs ?? 30_000);
     await Promise.all(
