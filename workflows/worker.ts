@@ -2,7 +2,8 @@
  * The workflow worker: runs every workflow in workflows/ on the `ticketing-workflows` task queue.
  * Activities are not here: each service runs its own on its own queue.
  */
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkflowBundle } from "@temporalio/worker";
+import { NativeConnection, Worker, type WorkflowBundle } from "@temporalio/worker";
+import { installTemporalRuntime } from "../lib/bootstrap.js";
 import { createLogger } from "../lib/logger.js";
 import { runMain } from "../lib/server.js";
 import { readWorkerConfig } from "./config.js";
@@ -28,9 +29,7 @@ export async function createWorkflowWorker(opts: {
 if (require.main === module) {
   const config = readWorkerConfig();
   const logger = createLogger("workflows", config.logLevel);
-  // the SDK's own logs (bundler output, worker state) only from warnings up, unless debugging
-  const sdkLevel: LogLevel = config.logLevel === "debug" || config.logLevel === "trace" ? "DEBUG" : "WARN";
-  Runtime.install({ logger: new DefaultLogger(sdkLevel) });
+  installTemporalRuntime(config.logLevel);
   runMain(logger, async () => {
     const { worker, connection } = await createWorkflowWorker({
       address: config.temporalAddress,

@@ -1,12 +1,8 @@
-import { DefaultLogger, Runtime, type LogLevel } from "@temporalio/worker";
 import { CatalogService } from "../../gen/ticketing/catalog/v1/catalog_pb.js";
 import { UsersService } from "../../gen/ticketing/users/v1/users_pb.js";
-import { serviceCredential } from "../../lib/auth.js";
-import { createServiceClient } from "../../lib/clients.js";
 import { openDatabase } from "../../lib/db.js";
-import { createLogger } from "../../lib/logger.js";
+import { bootService } from "../../lib/bootstrap.js";
 import { runMain } from "../../lib/server.js";
-import { createServiceVerifier } from "../../lib/sessions.js";
 import { LogEmailTransport, redactSmtpUrl, SmtpEmailTransport } from "./channels/email.js";
 import { LogSmsProvider } from "./channels/sms.js";
 import { readNotificationsConfig } from "./config.js";
@@ -15,10 +11,7 @@ import { build } from "./server.js";
 import { notificationsTaskQueue } from "./worker.js";
 
 const config = readNotificationsConfig();
-const logger = createLogger("notifications", config.logLevel);
-// the Temporal SDK's own logs (worker state) only from warnings up, unless debugging
-const sdkLevel: LogLevel = config.logLevel === "debug" || config.logLevel === "trace" ? "DEBUG" : "WARN";
-Runtime.install({ logger: new DefaultLogger(sdkLevel) });
+const { logger, verifier, client } = bootService("notifications", config, { temporalWorker: true });
 
 runMain(logger, async () => {
   const db = await openDatabase({ url: config.databaseUrl, schema: SCHEMA, migrations, poolMax: config.databasePoolMax });
@@ -33,20 +26,11 @@ runMain(logger, async () => {
   }
   const sms = new LogSmsProvider(logger);
   try {
-    const credential = serviceCredential(config.serviceAuthSecret, "notifications");
-    const verifier = createServiceVerifier({
-      service: "notifications",
-      jwtIssuer: config.jwtIssuer,
-      jwtAudience: config.jwtAudience,
-      jwksUrl: config.jwksUrl,
-      serviceAuthSecret: config.serviceAuthSecret,
-      usersUrl: config.usersUrl,
-    });
     const server = await build({
       db,
       verifier,
-      users: createServiceClient(UsersService, config.usersUrl, credential),
-      catalog: createServiceClient(CatalogService, config.catalogUrl, credential),
+      users: client(UsersService, config.usersUrl),
+      catalog: client(CatalogService, config.catalogUrl),
       email,
       sms,
       logger,
