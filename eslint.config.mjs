@@ -24,14 +24,16 @@ export default tseslint.config(
   {
     // Temporal workflow code is replayed: no I/O, no clocks or randomness outside the SDK's.
     files: ["workflows/**/*.ts"],
-    // the worker and its config are Node code that hosts the workflows, not workflow code
-    ignores: ["workflows/worker.ts", "workflows/config.ts", "workflows/**/*.test.ts", "workflows/test/**"],
+    // the worker and its config are Node code that hosts the workflows, and the booking client
+    // is Node code the services use to talk to booking workflows: neither is workflow code
+    ignores: ["workflows/worker.ts", "workflows/config.ts", "workflows/booking-client.ts", "workflows/**/*.test.ts", "workflows/test/**"],
     rules: {
       "@typescript-eslint/no-restricted-imports": [
         "error",
         {
           paths: nodeBuiltins.map((name) => ({ name, message: "workflow code must be deterministic: no Node built-ins" })),
           patterns: [
+            { group: ["**/booking-client"], message: "the booking client is for services; a workflow talks to another through the SDK" },
             { group: ["pg", "knex", "pino", "jose", "@connectrpc/*", "@grpc/*", "stripe", "nodemailer", "@temporalio/client", "@temporalio/worker", "@temporalio/activity"], message: "no I/O in workflow code: call an activity" },
             {
               group: ["**/lib/*", "**/services/**"],

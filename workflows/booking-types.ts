@@ -1,8 +1,12 @@
 /**
  * The booking workflow's contract with the services: its input, its signals/updates/queries, and
  * the activities it calls on other services' task queues. Workflow code imports this file; the
- * activities implement the interfaces (services/<name>/activities.ts). Types and names only.
+ * activities implement the interfaces (services/<name>/activities.ts); the one client that
+ * services use to talk to a booking workflow is `booking-client.ts`. Types, names and the
+ * signal/update/query definitions only (defineSignal & co. are plain values, safe outside a
+ * workflow).
  */
+import { defineQuery, defineSignal, defineUpdate } from "@temporalio/workflow";
 
 /** Started by the booking service right after the hold committed (`booking-<bookingId>`). */
 export interface BookingWorkflowInput {
@@ -60,6 +64,21 @@ export const UPDATES = {
 export const QUERIES = {
   state: "state",
 } as const;
+
+/** The typed definitions, shared by the workflow (setHandler) and its client (signal, executeUpdate). */
+export const paymentPreparedSignal = defineSignal<[PaymentEvent]>(SIGNALS.paymentPrepared);
+export const paymentSucceededSignal = defineSignal<[PaymentEvent]>(SIGNALS.paymentSucceeded);
+export const paymentFailedSignal = defineSignal<[PaymentEvent]>(SIGNALS.paymentFailed);
+export const cancelBookingUpdate = defineUpdate<BookingState, [CancelRequest]>(UPDATES.cancel);
+export const bookingStateQuery = defineQuery<BookingState>(QUERIES.state);
+
+/** The payment signals by name, for the services that relay a payment outcome. */
+export type PaymentSignal = (typeof SIGNALS)[keyof typeof SIGNALS];
+export const PAYMENT_SIGNALS = {
+  paymentPrepared: paymentPreparedSignal,
+  paymentSucceeded: paymentSucceededSignal,
+  paymentFailed: paymentFailedSignal,
+} as const satisfies Record<PaymentSignal, unknown>;
 
 /** Activities of the booking service (task queue TASK_QUEUES.booking). All idempotent. */
 export interface BookingActivities {

@@ -21,80 +21,221 @@
  * Notifications never hold up or fail the booking: they run alongside, with their own deadline,
  * and the workflow only waits for them (whatever their outcome) before it completes.
  */
+import { condition, log, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from "@temporalio/workflow";
 import {
-  condition,
-  defineQuery,
-  defineSignal,
-  defineUpdate,
-  log,
-  proxyActivities,
-  setHandler,
-  upsertSearchAttributes,
-  workflowInfo,
-} from "@temporalio/workflow";
-import {
-  QUERIES,
-  SIGNALS,
-  UPDATES,
+  bookingStateQuery,
+  cancelBookingUpdate,
+  paymentFailedSignal,
+  paymentPreparedSignal,
+  paymentSucceededSignal,
   type BookingActivities,
   type BookingState,
+  type BookingStatus,
   type BookingWorkflowInput,
   type CancelRequest,
   type PaymentActivities,
   type PaymentEvent,
+  type PaymentStatus,
 } from "./booking-types";
 import type { BookingNotificationKind, NotificationActivities } from "./notification-types";
 import { SA_BOOKING_STATUS } from "./search-attributes";
 import { activityQueue } from "./task-queues";
 
-export const paymentPreparedSignal = defineSignal<[PaymentEvent]>(SIGNALS.paymentPrepared);
-export const paymentSucceededSignal = defineSignal<[PaymentEvent]>(SIGNALS.paymentSucceeded);
-export const paymentFailedSignal = defineSignal<[PaymentEvent]>(SIGNALS.paymentFailed);
-export const cancelBookingUpdate = defineUpdate<BookingState, [CancelRequest]>(UPDATES.cancel);
-export const bookingStateQuery = defineQuery<BookingState>(QUERIES.state);
+// The definitions live with the contract; re-exported for code that imports them from here.
+export { bookingStateQuery, cancelBookingUpdate, paymentFailedSignal, paymentPreparedSignal, paymentSucceededSignal };
 
 /** How long a released booking still refunds a payment that arrives late, at the least. */
 const MIN_LATE_PAYMENT_WINDOW_MS = 60 * 60 * 1000;
 
 type Decision = { kind: "paid"; payment: PaymentEvent } | { kind: "cancel"; request: CancelRequest };
 
-/** Mutable flags the handlers set; a function keeps TypeScript from narrowing them across awaits. */
-function flags() {
+export async function bookingWorkflow(input: BookingWorkflowInput): Promise<BookingState> {
+  const run = new BookingRun(input);
+  run.listen();
+  const decision = await run.whileHeld();
+  if (decision?.kind === "paid") {
+    if (await run.confirm(decision.payment)) await run.untilTheShow();
+    else await run.refundLostHold();
+  } else {
+    await run.release(decision ? "cancelled" : "timer");
+    await run.refundLatePayment();
+  }
+  return run.finish();
+}
+
+/** The activities a booking calls, each with the retry policy its step needs. */
+function activities() {
+  const queue = workflowInfo().taskQueue;
   return {
-    decision: undefined as Decision | undefined,
-    cancelOfConfirmed: undefined as CancelRequest | undefined,
+    booking: proxyActivities<BookingActivities>({
+      taskQueue: activityQueue("booking", queue),
+      startToCloseTimeout: "30 seconds",
+      retry: { initialInterval: "1 second", maximumInterval: "30 seconds" }, // until it works: seats must not leak
+    }),
+    payments: proxyActivities<PaymentActivities>({
+      taskQueue: activityQueue("payments", queue),
+      startToCloseTimeout: "30 seconds",
+      retry: { initialInterval: "1 second", maximumInterval: "1 minute" },
+    }),
+    // Cancelling an open payment intent on expiry must not hold up the release of the seats for
+    // long: a late payment is refunded anyway.
+    paymentsBestEffort: proxyActivities<PaymentActivities>({
+      taskQueue: activityQueue("payments", queue),
+      startToCloseTimeout: "30 seconds",
+      scheduleToCloseTimeout: "2 minutes",
+    }),
+    notifications: proxyActivities<NotificationActivities>({
+      taskQueue: activityQueue("notifications", queue),
+      startToCloseTimeout: "30 seconds",
+      scheduleToCloseTimeout: "10 minutes",
+    }),
   };
 }
 
-export async function bookingWorkflow(input: BookingWorkflowInput): Promise<BookingState> {
-  const queue = workflowInfo().taskQueue;
-  const booking = proxyActivities<BookingActivities>({
-    taskQueue: activityQueue("booking", queue),
-    startToCloseTimeout: "30 seconds",
-    retry: { initialInterval: "1 second", maximumInterval: "30 seconds" }, // until it works: seats must not leak
-  });
-  const payments = proxyActivities<PaymentActivities>({
-    taskQueue: activityQueue("payments", queue),
-    startToCloseTimeout: "30 seconds",
-    retry: { initialInterval: "1 second", maximumInterval: "1 minute" },
-  });
-  // Cancelling an open payment intent on expiry must not hold up the release of the seats for
-  // long: a late payment is refunded anyway.
-  const paymentsBestEffort = proxyActivities<PaymentActivities>({
-    taskQueue: activityQueue("payments", queue),
-    startToCloseTimeout: "30 seconds",
-    scheduleToCloseTimeout: "2 minutes",
-  });
+/** One booking's run: its state, what the handlers received, and the steps of its life. */
+class BookingRun {
+  private readonly act = activities();
+  private readonly state: BookingState;
+  private readonly pendingNotifications: Promise<unknown>[] = [];
+  /** Set by the handlers (fields, so TypeScript does not narrow them across awaits). */
+  private decision: Decision | undefined;
+  private cancelOfConfirmed: CancelRequest | undefined;
+  private paymentPrepared = false;
+  private paymentFailed: PaymentEvent | undefined;
+  private readonly latePayments: PaymentEvent[] = [];
 
-  const notifications = proxyActivities<NotificationActivities>({
-    taskQueue: activityQueue("notifications", queue),
-    startToCloseTimeout: "30 seconds",
-    scheduleToCloseTimeout: "10 minutes",
-  });
-  const pendingNotifications: Promise<unknown>[] = [];
-  const notify = (kind: BookingNotificationKind) => {
-    pendingNotifications.push(
-      notifications
+  constructor(private readonly input: BookingWorkflowInput) {
+    this.state = { bookingId: input.bookingId, status: "held", paymentStatus: "pending" };
+  }
+
+  /** Registers the query, the payment signals and the cancel update. */
+  listen(): void {
+    const state = this.state;
+    setHandler(bookingStateQuery, () => ({ ...state }));
+    setHandler(paymentPreparedSignal, () => {
+      this.paymentPrepared = true;
+    });
+    setHandler(paymentSucceededSignal, (payment) => {
+      if (state.status === "held") this.decision ??= { kind: "paid", payment };
+      else if (state.status !== "confirmed") this.latePayments.push(payment); // seats already released
+      // a duplicate for a confirmed booking changes nothing
+    });
+    setHandler(paymentFailedSignal, (payment) => {
+      if (state.status === "held" && this.decision === undefined) {
+        this.paymentFailed = payment;
+        state.paymentStatus = "failed"; // still held: a retry with another card may succeed
+      }
+    });
+    setHandler(cancelBookingUpdate, async (request) => {
+      if (state.status === "held") this.decision ??= { kind: "cancel", request };
+      else if (state.status === "confirmed") this.cancelOfConfirmed ??= request;
+      // answer once the cancel (or whatever came first) has been carried out
+      await condition(() => state.status !== "held" && !(state.status === "confirmed" && this.cancelOfConfirmed));
+      return { ...state };
+    });
+  }
+
+  /** Held: waits for the payment, a cancel, or the durable timer (undefined). */
+  async whileHeld(): Promise<Decision | undefined> {
+    const holdMs = Math.max(0, Date.parse(this.input.heldUntil) - Date.now());
+    await condition(() => this.decision !== undefined, holdMs);
+    return this.decision;
+  }
+
+  /** Paid: books the held seats; false when the hold was lost meanwhile. */
+  async confirm(payment: PaymentEvent): Promise<boolean> {
+    const { outcome } = await this.act.booking.confirmBookingSeats({
+      bookingId: this.input.bookingId,
+      paymentIntentId: payment.paymentIntentId,
+    });
+    if (outcome !== "confirmed") return false;
+    this.setStatus("confirmed", "paid");
+    log.info("booking confirmed", { bookingId: this.input.bookingId });
+    this.notify("booking_confirmed");
+    return true;
+  }
+
+  /** Confirmed: sends the reminder, and until the show starts carries out a cancellation. */
+  async untilTheShow(): Promise<void> {
+    const cancelled = () => this.cancelOfConfirmed !== undefined;
+    const leadMs = (this.input.reminderLeadMinutes ?? 120) * 60_000;
+    const showAt = Date.parse(this.input.showStartsAt);
+    if (leadMs > 0 && showAt - leadMs > Date.now()) {
+      await condition(cancelled, showAt - leadMs - Date.now());
+      if (!cancelled()) this.notify("show_reminder");
+    }
+    await condition(cancelled, Math.max(0, showAt - Date.now()));
+    if (!this.cancelOfConfirmed) return;
+    await this.act.booking.releaseConfirmedBooking({ bookingId: this.input.bookingId });
+    this.setStatus("cancelled");
+    this.notify("booking_cancelled");
+    await this.act.payments.refundBooking({ bookingId: this.input.bookingId, reason: "cancelled by customer" });
+    await this.markRefunded();
+  }
+
+  /**
+   * The seats were not ours any more (never while we wait; only if someone released them by
+   * hand): the customer paid for nothing, so refund.
+   */
+  async refundLostHold(): Promise<void> {
+    log.warn("payment arrived but the hold was lost; refunding", { bookingId: this.input.bookingId });
+    await this.act.booking.releaseBookingHold({ bookingId: this.input.bookingId, status: "expired" });
+    this.setStatus("expired", "paid");
+    this.notify("booking_expired");
+    await this.refund("hold lost");
+  }
+
+  /**
+   * Cancelled, or the timer fired first: cancels the payment intent first (no payment can
+   * complete for released seats), then releases the seats.
+   */
+  async release(why: "cancelled" | "timer"): Promise<void> {
+    if (this.paymentPrepared) {
+      await this.act.paymentsBestEffort.cancelPaymentIntent({ bookingId: this.input.bookingId }).catch(() => undefined);
+    }
+    const final = why === "cancelled" ? "cancelled" : this.paymentFailed ? "payment_failed" : "expired";
+    await this.act.booking.releaseBookingHold({ bookingId: this.input.bookingId, status: final });
+    this.setStatus(final);
+    this.notify(final === "cancelled" ? "booking_cancelled" : final === "payment_failed" ? "payment_failed" : "booking_expired");
+  }
+
+  /** Released: refunds a payment that still succeeds, exactly once, until the show starts. */
+  async refundLatePayment(): Promise<void> {
+    const lateWindow = Math.max(MIN_LATE_PAYMENT_WINDOW_MS, Date.parse(this.input.showStartsAt) - Date.now());
+    if (!(await condition(() => this.latePayments.length > 0, lateWindow))) return;
+    log.warn("payment succeeded after the seats were released; refunding", { bookingId: this.input.bookingId });
+    this.state.paymentStatus = "paid";
+    await this.refund("paid after the hold was released");
+  }
+
+  /** Waits for the notifications under way (whatever their outcome), then returns the state. */
+  async finish(): Promise<BookingState> {
+    await Promise.all(this.pendingNotifications);
+    return { ...this.state };
+  }
+
+  private async refund(reason: string): Promise<void> {
+    await this.act.payments.refundBooking({ bookingId: this.input.bookingId, reason });
+    await this.markRefunded();
+  }
+
+  private async markRefunded(): Promise<void> {
+    await this.act.booking.setPaymentStatus({ bookingId: this.input.bookingId, paymentStatus: "refunded" });
+    this.state.paymentStatus = "refunded";
+    this.notify("refund_issued");
+  }
+
+  private setStatus(status: BookingStatus, paymentStatus: PaymentStatus = this.state.paymentStatus): void {
+    this.state.status = status;
+    this.state.paymentStatus = paymentStatus;
+    upsertSearchAttributes([{ key: SA_BOOKING_STATUS, value: status }]);
+  }
+
+  /** Sends a notification alongside: it never holds up or fails the booking. */
+  private notify(kind: BookingNotificationKind): void {
+    const { input } = this;
+    this.pendingNotifications.push(
+      this.act.notifications
         .notifyBooking({
           kind,
           bookingId: input.bookingId,
@@ -107,127 +248,5 @@ export async function bookingWorkflow(input: BookingWorkflowInput): Promise<Book
         })
         .catch((err: unknown) => log.warn("notification not sent", { kind, error: String(err) })),
     );
-  };
-  const finish = async (): Promise<BookingState> => {
-    await Promise.all(pendingNotifications);
-    return { ...state };
-  };
-
-  const state: BookingState = { bookingId: input.bookingId, status: "held", paymentStatus: "pending" };
-  const f = flags();
-  let paymentPrepared = false;
-  let paymentFailed: PaymentEvent | undefined;
-  const latePayments: PaymentEvent[] = [];
-
-  const setStatus = (status: BookingState["status"], paymentStatus = state.paymentStatus) => {
-    state.status = status;
-    state.paymentStatus = paymentStatus;
-    upsertSearchAttributes([{ key: SA_BOOKING_STATUS, value: status }]);
-  };
-
-  setHandler(bookingStateQuery, () => ({ ...state }));
-  setHandler(paymentPreparedSignal, () => {
-    paymentPrepared = true;
-  });
-  setHandler(paymentSucceededSignal, (payment) => {
-    if (state.status === "held") f.decision ??= { kind: "paid", payment };
-    else if (state.status !== "confirmed") latePayments.push(payment); // seats already released
-    // a duplicate for a confirmed booking changes nothing
-  });
-  setHandler(paymentFailedSignal, (payment) => {
-    if (state.status === "held" && f.decision === undefined) {
-      paymentFailed = payment;
-      state.paymentStatus = "failed"; // still held: a retry with another card may succeed
-    }
-  });
-  setHandler(
-    cancelBookingUpdate,
-    async (request) => {
-      if (state.status === "held") f.decision ??= { kind: "cancel", request };
-      else if (state.status === "confirmed") f.cancelOfConfirmed ??= request;
-      // answer once the cancel (or whatever came first) has been carried out
-      await condition(() => state.status !== "held" && !(state.status === "confirmed" && f.cancelOfConfirmed));
-      return { ...state };
-    },
-  );
-
-  // ── held: wait for the payment, a cancel, or the timer ──
-  const holdMs = Math.max(0, Date.parse(input.heldUntil) - Date.now());
-  await condition(() => f.decision !== undefined, holdMs);
-  const decision = f.decision;
-
-  if (decision?.kind === "paid") {
-    const { outcome } = await booking.confirmBookingSeats({
-      bookingId: input.bookingId,
-      paymentIntentId: decision.payment.paymentIntentId,
-    });
-    if (outcome === "confirmed") {
-      setStatus("confirmed", "paid");
-      log.info("booking confirmed", { bookingId: input.bookingId });
-      notify("booking_confirmed");
-      const cancelled = () => f.cancelOfConfirmed !== undefined;
-      const leadMs = (input.reminderLeadMinutes ?? 120) * 60_000;
-      const showAt = Date.parse(input.showStartsAt);
-      if (leadMs > 0 && showAt - leadMs > Date.now()) {
-        await condition(cancelled, showAt - leadMs - Date.now());
-        if (!cancelled()) notify("show_reminder");
-      }
-      await condition(cancelled, Math.max(0, showAt - Date.now()));
-      if (f.cancelOfConfirmed) {
-        await booking.releaseConfirmedBooking({ bookingId: input.bookingId });
-        setStatus("cancelled");
-        notify("booking_cancelled");
-        await payments.refundBooking({ bookingId: input.bookingId, reason: "cancelled by customer" });
-        await booking.setPaymentStatus({ bookingId: input.bookingId, paymentStatus: "refunded" });
-        state.paymentStatus = "refunded";
-        notify("refund_issued");
-      }
-      return finish();
-    }
-    // The seats were not ours any more (never while we wait; only if someone released them by
-    // hand): the customer paid for nothing, so refund.
-    log.warn("payment arrived but the hold was lost; refunding", { bookingId: input.bookingId });
-    await booking.releaseBookingHold({ bookingId: input.bookingId, status: "expired" });
-    setStatus("expired", "paid");
-    notify("booking_expired");
-    await refund(input, payments, booking, state, "hold lost");
-    notify("refund_issued");
-    return finish();
   }
-
-  if (decision?.kind === "cancel") {
-    if (paymentPrepared) await paymentsBestEffort.cancelPaymentIntent({ bookingId: input.bookingId }).catch(() => undefined);
-    await booking.releaseBookingHold({ bookingId: input.bookingId, status: "cancelled" });
-    setStatus("cancelled");
-    notify("booking_cancelled");
-  } else {
-    // the timer fired first: no payment can complete for released seats, so cancel the intent first
-    if (paymentPrepared) await paymentsBestEffort.cancelPaymentIntent({ bookingId: input.bookingId }).catch(() => undefined);
-    const final = paymentFailed ? "payment_failed" : "expired";
-    await booking.releaseBookingHold({ bookingId: input.bookingId, status: final });
-    setStatus(final);
-    notify(final === "payment_failed" ? "payment_failed" : "booking_expired");
-  }
-
-  // ── released: refund any payment that still succeeds, exactly once ──
-  const lateWindow = Math.max(MIN_LATE_PAYMENT_WINDOW_MS, Date.parse(input.showStartsAt) - Date.now());
-  if (await condition(() => latePayments.length > 0, lateWindow)) {
-    log.warn("payment succeeded after the seats were released; refunding", { bookingId: input.bookingId });
-    state.paymentStatus = "paid";
-    await refund(input, payments, booking, state, "paid after the hold was released");
-    notify("refund_issued");
-  }
-  return finish();
-}
-
-async function refund(
-  input: BookingWorkflowInput,
-  payments: PaymentActivities,
-  booking: BookingActivities,
-  state: BookingState,
-  reason: string,
-): Promise<void> {
-  await payments.refundBooking({ bookingId: input.bookingId, reason });
-  await booking.setPaymentStatus({ bookingId: input.bookingId, paymentStatus: "refunded" });
-  state.paymentStatus = "refunded";
 }
