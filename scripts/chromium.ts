@@ -2,13 +2,12 @@
  * Real Chromium for the browser tests, the web benchmark and the screenshot script, driven by
  * playwright-core. Playwright's own browser download cannot work on machines without internet
  * access, so this uses Debian's `chromium` package: CHROMIUM_PATH when set, else the first
- * chromium on the machine, else it is installed with apt-get (as root, or through passwordless
- * sudo), the way the tests install the Temporal CLI with pip when it is missing. `.ci/run`
- * installs it before the tests, to keep that out of their timings.
+ * chromium on the machine, else Debian's package is installed (scripts/system-tools.ts).
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import { chromium, type Browser } from "playwright-core";
+import { aptInstall } from "./system-tools.js";
 
 const CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/snap/bin/chromium", "/usr/bin/google-chrome"];
 
@@ -25,15 +24,7 @@ function found(): string | undefined {
 export function ensureChromium(): string {
   const existing = found();
   if (existing) return existing;
-  const root = process.getuid?.() === 0;
-  const sudo = root ? [] : ["sudo", "-n"];
-  const run = (args: string[]) => {
-    const [cmd, ...rest] = [...sudo, ...args];
-    const r = spawnSync(cmd, rest, { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
-    if (r.status !== 0) throw new Error(`\`${[cmd, ...rest].join(" ")}\` failed (exit code ${r.status}); install chromium yourself or set CHROMIUM_PATH`);
-  };
-  run(["apt-get", "update", "-qq"]);
-  run(["apt-get", "install", "-y", "-qq", "chromium"]);
+  aptInstall(["chromium"], "install chromium yourself or set CHROMIUM_PATH");
   const installed = found();
   if (!installed) throw new Error("apt-get installed chromium, but no chromium executable was found; set CHROMIUM_PATH");
   return installed;

@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import { ensureTool, onPath } from "../../scripts/system-tools.js";
 import { freePort } from "./ports.js";
 
 /**
@@ -221,6 +222,11 @@ export async function prepareEngine(kind: EngineKind): Promise<{ libDir: string;
   const classesDir = path.join(buildDir, `classes-${hash(pom + source)}`);
   fs.mkdirSync(buildDir, { recursive: true });
 
+  // java, javac and mvn, installed from Debian's packages when the machine has none
+  ensureTool("java", (command) => {
+    const fromHome = command === "java" || command === "javac" ? javaBinary(command) : command;
+    return path.isAbsolute(fromHome) ? fromHome : onPath(command);
+  });
   if (!fs.existsSync(path.join(libDir, ".complete"))) {
     const tmp = fs.mkdtempSync(path.join(buildDir, "lib-tmp-"));
     try {

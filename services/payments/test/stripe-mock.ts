@@ -4,11 +4,13 @@ import http from "node:http";
 import type net from "node:net";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { ensureTool } from "../../../scripts/system-tools.js";
 
 /**
  * stripe-mock (Stripe's own mock of its API, https://github.com/stripe/stripe-mock) for the
  * Stripe adapter's tests: found on PATH, in ~/go/bin or `$(go env GOPATH)/bin`, else installed
- * with `go install github.com/stripe/stripe-mock@latest`; started on 127.0.0.1 with a port the
+ * with `go install github.com/stripe/stripe-mock@latest` (Go itself from Debian's package when the
+ * machine has none); started on 127.0.0.1 with a port the
  * system picks (read back from its output) and stopped after the suite.
  */
 
@@ -43,6 +45,7 @@ export async function resolveStripeMock(): Promise<string> {
   const bin = await goBin();
   if (bin) candidates.push(join(bin, "stripe-mock"));
   for (const c of candidates) if (executable(c)) return c;
+  ensureTool("go"); // Debian's Go when the machine has none
   const install = await run("go", ["install", INSTALL], 300_000);
   const after = (await goBin()) ?? join(homedir(), "go", "bin");
   const installed = join(after, "stripe-mock");
