@@ -53,7 +53,7 @@ const TOOLS = {
 export function ensureTool(tool: keyof typeof TOOLS, found: (command: string) => string | undefined = onPath): void {
   const { commands, packages } = TOOLS[tool];
   if (commands.every((c) => found(c))) return;
-  aptInstall([...packages], `install ${commands.join(", ")} yourself (see README, "Requirements")`);
+  aptInstall([...packages], `install ${commands.join(", ")} yourself (see the README's "The two commands")`);
   const missing = commands.filter((c) => !found(c));
   if (missing.length > 0) throw new Error(`apt-get installed ${packages.join(", ")}, but ${missing.join(", ")} still cannot be found`);
 }

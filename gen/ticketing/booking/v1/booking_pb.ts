@@ -1538,9 +1538,14 @@ export const BookingService: GenService<{
     output: typeof PreparePaymentResponseSchema;
   },
   /**
-   * ConfirmBooking finalises a held booking after a successful payment: its seats become
-   * `booked`. Called by the booking workflow once the payment webhook's signal arrived; user and
-   * admin tokens get 403. Repeating it for a confirmed booking returns the booking unchanged.
+   * ConfirmBooking tells a held booking that its payment succeeded, for a trusted internal caller
+   * (an operator's tool, a reconciliation job, a payment provider other than the webhook's) that
+   * learnt of the payment by another way than the Stripe webhook. It sends the booking workflow
+   * the same `paymentSucceeded` signal the payments service sends on the webhook, through the
+   * same client, and answers once the workflow settled the booking (or after a short wait): the
+   * workflow alone books the seats. Nothing in the platform calls it on the payment path. Service
+   * credentials only: user and admin tokens get 403. A booking that is no longer held comes back
+   * unchanged.
    *
    * @generated from rpc ticketing.booking.v1.BookingService.ConfirmBooking
    */
