@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { ensureTool, onPath } from "../../scripts/system-tools.js";
+import { ensureTool, onPath } from "./system-tools.js";
 import { freePort } from "./ports.js";
 
 /**

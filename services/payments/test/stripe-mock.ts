@@ -4,7 +4,7 @@ import http from "node:http";
 import type net from "node:net";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { ensureTool } from "../../../scripts/system-tools.js";
+import { ensureTool } from "../../../test/support/system-tools.js";
 
 /**
  * stripe-mock (Stripe's own mock of its API, https://github.com/stripe/stripe-mock) for the
