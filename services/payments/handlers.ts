@@ -5,6 +5,7 @@ import { callerOf } from "../../lib/context.js";
 import { invalidArgument } from "../../lib/errors.js";
 import type { IntentRecord } from "./db/repo.js";
 import { toAppError, type Payments } from "./payments.js";
+import type { PaymentWebhooks } from "./webhooks.js";
 
 const intentOut = (i: IntentRecord, gateway: string) => ({
   paymentIntentId: i.id,
@@ -28,7 +29,7 @@ async function mapped<T>(fn: () => Promise<T>): Promise<T> {
 /** Safe in JS numbers: the contract caps amounts at 10^10 minor units. */
 const minor = (v: bigint) => Number(v);
 
-export function paymentsHandlers(payments: Payments): ServiceImpl<typeof PaymentsService> {
+export function paymentsHandlers(payments: Payments, webhooks: PaymentWebhooks): ServiceImpl<typeof PaymentsService> {
   return {
     preparePayment: (req) =>
       mapped(async () => {
@@ -123,7 +124,7 @@ export function paymentsHandlers(payments: Payments): ServiceImpl<typeof Payment
 
     handleWebhook: (req) =>
       mapped(async () => {
-        const out = await payments.handleWebhook(req.payload, req.signature);
+        const out = await webhooks.handle(req.payload, req.signature);
         return { eventId: out.eventId, eventType: out.eventType, duplicate: out.duplicate, ignored: out.ignored };
       }),
   };

@@ -8,6 +8,7 @@ import type { PaymentGateway } from "./gateways/gateway.js";
 import { paymentsHandlers } from "./handlers.js";
 import { Payments } from "./payments.js";
 import type { BookingSignals } from "./signals.js";
+import { PaymentWebhooks } from "./webhooks.js";
 
 export interface PaymentsServerDeps {
   db: Knex;
@@ -43,7 +44,13 @@ export async function build(deps: PaymentsServerDeps): Promise<PaymentsServer> {
     gateway: deps.gateway,
     signals: deps.signals,
     logger: deps.logger,
-    webhookSecret: deps.webhookSecret,
+  });
+  const webhooks = new PaymentWebhooks({
+    db: deps.db,
+    payments,
+    signals: deps.signals,
+    logger: deps.logger,
+    secret: deps.webhookSecret,
     toleranceSeconds: deps.toleranceSeconds,
   });
   const server = await startServer({
@@ -52,7 +59,7 @@ export async function build(deps: PaymentsServerDeps): Promise<PaymentsServer> {
     port: deps.port,
     logger: deps.logger,
     verifier: deps.verifier,
-    routes: (router) => router.service(PaymentsService, paymentsHandlers(payments)),
+    routes: (router) => router.service(PaymentsService, paymentsHandlers(payments, webhooks)),
     healthChecks: { postgres: () => pingDatabase(deps.db) },
     interceptors: [idempotencyInterceptor(deps.db)],
   });
