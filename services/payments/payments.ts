@@ -1,7 +1,6 @@
-import { Code } from "@connectrpc/connect";
 import type { Caller } from "../../lib/context.js";
 import type { Knex } from "../../lib/db.js";
-import { AppError, alreadyExists, failedPrecondition, invalidArgument, notFound } from "../../lib/errors.js";
+import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../../lib/errors.js";
 import type { Logger } from "../../lib/logger.js";
 import { SIGNALS } from "../../workflows/booking-types.js";
 import { PaymentsRepo, BookingRefundExistsError, type IntentRecord, type RefundRecord } from "./db/repo.js";
@@ -15,7 +14,7 @@ import {
   type BookingPaymentStatus,
 } from "./domain/status.js";
 import { GatewayError, type PaymentFailure, type PaymentGateway } from "./gateways/gateway.js";
-import { TemporalUnavailableError, type BookingSignals } from "./signals.js";
+import type { BookingSignals } from "./signals.js";
 
 export interface PaymentsDeps {
   db: Knex;
@@ -38,28 +37,6 @@ export interface RefundOutcome {
   alreadyRefunded: boolean;
   /** Nothing was paid, so there was nothing to refund (refundBooking only). */
   nothingPaid?: boolean;
-}
-
-/** Maps what the core throws to API errors (used by the handlers; activities map on their own). */
-export function toAppError(err: unknown): unknown {
-  if (err instanceof TemporalUnavailableError) {
-    return new AppError(Code.Unavailable, "booking workflows cannot be reached right now; retry later");
-  }
-  if (err instanceof GatewayError) {
-    switch (err.kind) {
-      case "invalid_request":
-        return new AppError(Code.InvalidArgument, `payment gateway: ${err.message}`);
-      case "not_found":
-        return new AppError(Code.NotFound, `payment gateway: ${err.message}`);
-      case "idempotency_conflict":
-        return new AppError(Code.AlreadyExists, `payment gateway: ${err.message}`);
-      case "unexpected_state":
-        return new AppError(Code.FailedPrecondition, `payment gateway: ${err.message}`);
-      case "unavailable":
-        return new AppError(Code.Unavailable, "the payment gateway cannot be reached right now; retry later");
-    }
-  }
-  return err;
 }
 
 /** The history event name for a status the gateway reported after a confirmation. */

@@ -4,6 +4,7 @@ import { pingDatabase, type Knex } from "../../lib/db.js";
 import { idempotencyInterceptor } from "../../lib/idempotency.js";
 import type { Logger } from "../../lib/logger.js";
 import { startServer, type RunningServer } from "../../lib/server.js";
+import { mapPaymentsError } from "./errors.js";
 import type { PaymentGateway } from "./gateways/gateway.js";
 import { paymentsHandlers } from "./handlers.js";
 import { Payments } from "./payments.js";
@@ -61,6 +62,7 @@ export async function build(deps: PaymentsServerDeps): Promise<PaymentsServer> {
     verifier: deps.verifier,
     routes: (router) => router.service(PaymentsService, paymentsHandlers(payments, webhooks)),
     healthChecks: { postgres: () => pingDatabase(deps.db) },
+    mapError: mapPaymentsError,
     interceptors: [idempotencyInterceptor(deps.db)],
   });
   return { port: server.port, payments, close: () => server.close() };

@@ -2,7 +2,12 @@ import { bookingRefundKey, cancelKey, confirmKey, intentKey } from "../domain/ke
 import { bookingPaymentStatus, cancellationReason, isFailedAttempt, mayMove } from "../domain/status.js";
 import { cardOutcome } from "../domain/test-cards.js";
 import { clientSecretFor, gatewayId } from "../domain/ids.js";
+import { mapPaymentsError } from "../errors.js";
+import { GatewayError } from "../gateways/gateway.js";
+import { TemporalUnavailableError } from "../signals.js";
 import { paymentsTaskQueue } from "../worker.js";
+import { Code } from "@connectrpc/connect";
+import { AppError } from "../../../lib/errors.js";
 import { activityQueue, TASK_QUEUES } from "../../../workflows/task-queues.js";
 
 describe("payments domain", () => {
@@ -62,5 +67,19 @@ describe("payments domain", () => {
     expect(paymentsTaskQueue()).toBe(TASK_QUEUES.payments);
     expect(paymentsTaskQueue("e2e")).toBe(activityQueue("payments", `${TASK_QUEUES.workflows}-e2e`));
     expect(paymentsTaskQueue("-e2e")).toBe(activityQueue("payments", `${TASK_QUEUES.workflows}-e2e`));
+  });
+
+  it("maps its core's errors to API errors; anything else passes on unchanged", () => {
+    const api = (err: unknown) => {
+      const e = mapPaymentsError(err);
+      return e instanceof AppError ? { code: Code[e.code], message: e.message } : e;
+    };
+    expect(api(new GatewayError("invalid_request", "No such PaymentMethod: 'pm_x'"))).toEqual({ code: "InvalidArgument", message: "payment gateway: No such PaymentMethod: 'pm_x'" });
+    expect(api(new GatewayError("not_found", "No such payment_intent: 'pi_x'"))).toEqual({ code: "NotFound", message: "payment gateway: No such payment_intent: 'pi_x'" });
+    expect(api(new GatewayError("idempotency_conflict", "key reused"))).toEqual({ code: "AlreadyExists", message: "payment gateway: key reused" });
+    expect(api(new GatewayError("unexpected_state", "canceled"))).toEqual({ code: "FailedPrecondition", message: "payment gateway: canceled" });
+    expect(api(new GatewayError("unavailable", "Stripe: socket hang up"))).toEqual({ code: "Unavailable", message: "the payment gateway cannot be reached right now; retry later" });
+    expect(api(new TemporalUnavailableError("down"))).toEqual({ code: "Unavailable", message: "booking workflows cannot be reached right now; retry later" });
+    expect(mapPaymentsError(new Error("disk full"))).toBeUndefined();
   });
 });

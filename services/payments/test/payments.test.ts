@@ -155,9 +155,10 @@ describe("ConfirmPaymentWithMethod", () => {
 
   it("an unknown payment method is InvalidArgument; authentication-required is reported as such", async () => {
     const { res } = await prepare();
-    expect((await errorOf(h.internal.confirmPaymentWithMethod({ paymentIntentId: res.paymentIntentId, paymentMethodId: "pm_card_bogus" }))).code).toBe(
-      Code.InvalidArgument,
-    );
+    // the gateway's refusal, mapped by the service's one error mapper (errors.ts)
+    const bogus = await errorOf(h.internal.confirmPaymentWithMethod({ paymentIntentId: res.paymentIntentId, paymentMethodId: "pm_card_bogus" }));
+    expect(bogus.code).toBe(Code.InvalidArgument);
+    expect(bogus.rawMessage).toBe("payment gateway: No such PaymentMethod: 'pm_card_bogus'");
     const out = await h.internal.confirmPaymentWithMethod({ paymentIntentId: res.paymentIntentId, paymentMethodId: "pm_card_authenticationRequired" });
     expect(out).toMatchObject({ status: "requires_action", failureCode: "authentication_required" });
     expect((await errorOf(h.internal.confirmPaymentWithMethod({ paymentIntentId: "pi_unknown", paymentMethodId: "pm_card_visa" }))).code).toBe(Code.NotFound);
