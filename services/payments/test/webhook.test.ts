@@ -96,6 +96,32 @@ describe("HandleWebhook: verification before anything is written", () => {
     }
     expect(await rowCounts(h.db)).toEqual(before);
   });
+
+  it("a correctly signed event with a NUL character in a string is InvalidArgument naming the field, with nothing written", async () => {
+    const b = await booking();
+    const before = await rowCounts(h.db);
+    const refused = async (payload: Buffer) => {
+      const err = await errorOf(deliver(payload));
+      return { code: err.code, message: err.rawMessage };
+    };
+    expect(await refused(stripeEvent("payment_intent.succeeded", b.pi("succeeded"), "evt_\u0000nul"))).toEqual({
+      code: Code.InvalidArgument,
+      message: "payload.id: must not contain a NUL character",
+    });
+    expect(await refused(stripeEvent("payment_intent.succeeded\u0000", b.pi("succeeded")))).toEqual({
+      code: Code.InvalidArgument,
+      message: "payload.type: must not contain a NUL character",
+    });
+    const declined = b.pi("requires_payment_method", { lastPaymentError: { code: "card_declined", message: "declined\u0000" } });
+    expect(await refused(stripeEvent("payment_intent.payment_failed", declined))).toEqual({
+      code: Code.InvalidArgument,
+      message: "payload.data.object.last_payment_error.message: must not contain a NUL character",
+    });
+    expect(await rowCounts(h.db)).toEqual(before);
+    expect(await signalsNamed(b.recorder!, SIGNALS.paymentSucceeded)).toEqual([]);
+    expect(await signalsNamed(b.recorder!, SIGNALS.paymentFailed)).toEqual([]);
+    await b.recorder!.finish();
+  });
 });
 
 describe("HandleWebhook: processing", () => {
