@@ -1,18 +1,19 @@
 import { Code } from "@connectrpc/connect";
 import { AppError, type DomainErrorMapper } from "../../lib/errors.js";
-import { GatewayError } from "./gateways/gateway.js";
+import { ProviderError } from "./providers/provider.js";
 import { TemporalUnavailableError } from "./signals.js";
 
 /**
  * The payments service's one error mapper (given to startServer as `mapError`): what its core
  * throws besides AppError, as API errors, for every RPC. Temporal activities map on their own
- * (activities.ts: retryable or not, rather than a Connect code).
+ * (activities.ts: retryable or not, rather than a Connect code). The messages still say
+ * "payment gateway": they are the API's, unchanged since before the provider rename.
  */
 export const mapPaymentsError: DomainErrorMapper = (err) => {
   if (err instanceof TemporalUnavailableError) {
     return new AppError(Code.Unavailable, "booking workflows cannot be reached right now; retry later");
   }
-  if (err instanceof GatewayError) {
+  if (err instanceof ProviderError) {
     switch (err.kind) {
       case "invalid_request":
         return new AppError(Code.InvalidArgument, `payment gateway: ${err.message}`);

@@ -7,12 +7,13 @@ import type { IntentRecord } from "./db/repo.js";
 import type { Payments } from "./payments.js";
 import type { PaymentWebhooks } from "./webhooks.js";
 
-const intentOut = (i: IntentRecord, gateway: string) => ({
+const intentOut = (i: IntentRecord) => ({
   paymentIntentId: i.id,
   clientSecret: i.clientSecret,
   amountMinor: BigInt(i.amountMinor),
   currency: i.currency,
-  gateway,
+  // the contract's field is still `gateway` (wire name); it is the payment provider's name
+  gateway: i.provider,
   status: i.status,
   attempt: i.attempt,
 });
@@ -30,7 +31,7 @@ export function paymentsHandlers(payments: Payments, webhooks: PaymentWebhooks):
         currency: req.currency,
         description: req.description || undefined,
       });
-      return intentOut(intent, intent.gateway);
+      return intentOut(intent);
     },
 
     async simulatePayment(req, ctx) {
@@ -82,7 +83,7 @@ export function paymentsHandlers(payments: Payments, webhooks: PaymentWebhooks):
         amountMinor: BigInt(i.amountMinor),
         currency: i.currency,
         amountRefundedMinor: BigInt(view.amountRefundedMinor),
-        gateway: i.gateway,
+        gateway: i.provider, // wire name `gateway`: the payment provider
         attempt: i.attempt,
         paymentStatus: view.paymentStatus,
         failureCode: i.failedAt && i.status !== "succeeded" ? (i.failureCode ?? "") : "",

@@ -13,12 +13,12 @@ import {
   isFinal,
   type BookingPaymentStatus,
 } from "./domain/status.js";
-import { GatewayError, type PaymentFailure, type PaymentGateway } from "./gateways/gateway.js";
+import { ProviderError, type PaymentFailure, type PaymentProvider } from "./providers/provider.js";
 import type { BookingSignals } from "./signals.js";
 
 export interface PaymentsDeps {
   db: Knex;
-  gateway: PaymentGateway;
+  provider: PaymentProvider;
   signals: BookingSignals;
   logger: Logger;
 }
@@ -39,7 +39,7 @@ export interface RefundOutcome {
   nothingPaid?: boolean;
 }
 
-/** The history event name for a status the gateway reported after a confirmation. */
+/** The history event name for a status the provider reported after a confirmation. */
 function eventFor(status: string, failure: PaymentFailure | undefined): string {
   if (status === "requires_action") return "requires_action";
   if (failure) return "payment_failed";
@@ -49,21 +49,21 @@ function eventFor(status: string, failure: PaymentFailure | undefined): string {
 /**
  * The payments service's behaviour, shared by its RPC handlers, its Temporal activities and its
  * webhook handling (webhooks.ts).
- * Gateway-agnostic: every gateway call goes through `PaymentGateway` with an idempotency key
+ * Provider-agnostic: every call to the payment provider goes through `PaymentProvider` with an idempotency key
  * derived from booking, step and attempt.
  */
 export class Payments {
   readonly repo = new PaymentsRepo();
   private readonly db: Knex;
-  private readonly gateway: PaymentGateway;
+  private readonly provider: PaymentProvider;
 
   constructor(private readonly deps: PaymentsDeps) {
     this.db = deps.db;
-    this.gateway = deps.gateway;
+    this.provider = deps.provider;
   }
 
-  get gatewayName(): string {
-    return this.gateway.name;
+  get providerName(): string {
+    return this.provider.name;
   }
 
   // ─── PreparePayment ───
@@ -96,7 +96,7 @@ export class Payments {
       if (after.status === "succeeded" || after.status === "processing") return after; // it was paid after all
       attempt = latest.attempt + 1;
     }
-    const created = await this.gateway.createPaymentIntent({
+    const created = await this.provider.createPaymentIntent({
       amountMinor,
       currency,
       description: input.description,
@@ -110,7 +110,7 @@ export class Payments {
         bookingId,
         userId,
         attempt,
-        gateway: this.gateway.name,
+        provider: this.provider.name,
         amountMinor,
         currency,
         status: created.status,
@@ -122,7 +122,7 @@ export class Payments {
     if (!row || row.bookingId !== bookingId) {
       throw new Error(`payment intent ${created.id} of booking ${bookingId} attempt ${attempt} could not be recorded`);
     }
-    this.deps.logger.info({ bookingId, paymentIntentId: row.id, attempt, gateway: this.gateway.name }, "payment intent created");
+    this.deps.logger.info({ bookingId, paymentIntentId: row.id, attempt, provider: this.provider.name }, "payment intent created");
     await this.signalPrepared(row);
     return row;
   }
@@ -138,7 +138,7 @@ export class Payments {
     if (!intent) throw notFound("payment intent", input.paymentIntentId);
     if (intent.status === "succeeded") return { intent };
     if (intent.status === "canceled") throw failedPrecondition(`payment intent ${intent.id} was canceled; prepare the payment again`);
-    const result = await this.gateway.confirmPaymentIntent({
+    const result = await this.provider.confirmPaymentIntent({
       id: intent.id,
       paymentMethodId: input.paymentMethodId,
       idempotencyKey: input.idempotencyKey || confirmKey(intent.bookingId, intent.attempt, input.paymentMethodId),
@@ -177,7 +177,7 @@ export class Payments {
 
   private async cancelIntent(intent: IntentRecord, reason: string | undefined): Promise<IntentRecord> {
     if (!isCancelable(intent.status)) return intent;
-    const after = await this.gateway.cancelPaymentIntent({
+    const after = await this.provider.cancelPaymentIntent({
       id: intent.id,
       reason: cancellationReason(reason),
       idempotencyKey: cancelKey(intent.bookingId, intent.attempt),
@@ -191,9 +191,9 @@ export class Payments {
 
   /**
    * Refunds a succeeded intent, at most what is left of it, exactly once per idempotency key:
-   * the intent row is locked for the whole step (gateway call included), so concurrent refunds of
+   * the intent row is locked for the whole step (provider call included), so concurrent refunds of
    * one payment run one after the other, and a retry after a crash resends the same key (the
-   * gateway then answers with the refund it already made). Runs in `outer` when given.
+   * provider then answers with the refund it already made). Runs in `outer` when given.
    */
   async refund(
     input: { paymentIntentId: string; amountMinor?: number; reason: string; idempotencyKey: string; bookingRefund?: boolean },
@@ -236,14 +236,14 @@ export class Payments {
       }
       let refund;
       try {
-        refund = await this.gateway.createRefund({
+        refund = await this.provider.createRefund({
           paymentIntentId: intent.id,
           amountMinor: row.amountMinor,
           metadata: { bookingId: intent.bookingId, reason: input.reason.slice(0, 500) },
           idempotencyKey: input.idempotencyKey,
         });
       } catch (err) {
-        if (err instanceof GatewayError && err.gatewayCode === "charge_already_refunded") {
+        if (err instanceof ProviderError && err.providerCode === "charge_already_refunded") {
           await this.repo.updateRefund(trx, row.id, { status: "canceled" });
           return { alreadyRefunded: true };
         }
@@ -263,7 +263,7 @@ export class Payments {
    * Refunds what was paid for a booking, exactly once (key `refund-<bookingId>`, one booking
    * refund row); nothing when nothing was paid. Locks the booking's intents first, so it waits
    * for a webhook transaction that is recording a payment right now; when our records show no
-   * payment, the gateway is asked (its word is what counts).
+   * payment, the provider is asked (its word is what counts).
    */
   async refundBooking(bookingId: string, reason: string): Promise<{ refunded: boolean }> {
     return this.db.transaction(async (trx) => {
@@ -273,7 +273,7 @@ export class Payments {
       let paid = intents.filter((i) => i.status === "succeeded");
       if (paid.length === 0 && !existing) {
         for (const intent of intents.filter((i) => !isFinal(i.status))) {
-          const now = await this.gateway.retrievePaymentIntent(intent.id);
+          const now = await this.provider.retrievePaymentIntent(intent.id);
           await this.repo.applyStatus(trx, intent, { status: now.status, event: now.status, source: "api" });
         }
         paid = intents.filter((i) => i.status === "succeeded");
@@ -313,10 +313,11 @@ export class Payments {
     const intent = await this.repo.intent(this.db, paymentIntentId);
     const mine = intent && (caller.kind === "service" || (caller.kind === "user" && caller.userId === intent.userId));
     if (!intent || !mine) throw notFound("payment intent", paymentIntentId);
-    if (!this.gateway.simulate || intent.gateway !== this.gateway.name) {
+    if (!this.provider.simulate || intent.provider !== this.provider.name) {
+      // the API's message, unchanged: clients know the development provider as a "gateway"
       throw failedPrecondition("SimulatePayment works with the development payment gateway only (STRIPE_SECRET_KEY is set)");
     }
-    await this.gateway.simulate(intent.id, outcome);
+    await this.provider.simulate(intent.id, outcome);
     this.deps.logger.info({ bookingId: intent.bookingId, paymentIntentId: intent.id, outcome }, "payment simulated; webhook on its way");
   }
 }

@@ -5,7 +5,7 @@ import { idempotencyInterceptor } from "../../lib/idempotency.js";
 import type { Logger } from "../../lib/logger.js";
 import { startServer, type RunningServer } from "../../lib/server.js";
 import { mapPaymentsError } from "./errors.js";
-import type { PaymentGateway } from "./gateways/gateway.js";
+import type { PaymentProvider } from "./providers/provider.js";
 import { paymentsHandlers } from "./handlers.js";
 import { Payments } from "./payments.js";
 import type { BookingSignals } from "./signals.js";
@@ -17,8 +17,8 @@ export interface PaymentsServerDeps {
   logger: Logger;
   host: string;
   port: number;
-  /** The payment gateway (started and closed by the caller). */
-  gateway: PaymentGateway;
+  /** The payment provider (started and closed by the caller). */
+  provider: PaymentProvider;
   /** How booking workflows are signalled (Temporal in production; tests may pass a dead client's). */
   signals: BookingSignals;
   /** STRIPE_WEBHOOK_SECRET. */
@@ -42,7 +42,7 @@ export interface PaymentsServer extends RunningServer {
 export async function build(deps: PaymentsServerDeps): Promise<PaymentsServer> {
   const payments = new Payments({
     db: deps.db,
-    gateway: deps.gateway,
+    provider: deps.provider,
     signals: deps.signals,
     logger: deps.logger,
   });

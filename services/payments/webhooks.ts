@@ -5,7 +5,7 @@ import { SIGNALS } from "../../workflows/booking-types.js";
 import type { IntentRecord } from "./db/repo.js";
 import { bookingRefundKey } from "./domain/keys.js";
 import { verifySignature, WebhookSignatureError, SIGNATURE_TOLERANCE_SECONDS } from "./domain/webhook-signature.js";
-import type { PaymentFailure } from "./gateways/gateway.js";
+import type { PaymentFailure } from "./providers/provider.js";
 import type { Payments } from "./payments.js";
 import type { BookingSignals } from "./signals.js";
 
@@ -105,7 +105,7 @@ function failureOf(lastPaymentError: unknown): PaymentFailure | undefined {
 }
 
 /**
- * HandleWebhook: Stripe's events (and the development gateway's, which are the same) turned into
+ * HandleWebhook: Stripe's events (and the development provider's, which are the same) turned into
  * payment records and booking-workflow signals, each event exactly once.
  */
 export class PaymentWebhooks {
@@ -169,7 +169,7 @@ export class PaymentWebhooks {
           bookingId: metadata.bookingId,
           userId: metadata.userId,
           attempt: Number.isFinite(attempt) && attempt >= 0 ? attempt : 0,
-          gateway: this.payments.gatewayName,
+          provider: this.payments.providerName,
           amountMinor: Number(pi.amount),
           currency: String(pi.currency ?? "").toUpperCase(),
           status: "requires_payment_method",

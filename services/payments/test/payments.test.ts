@@ -18,7 +18,7 @@ import {
 } from "./harness.js";
 
 /**
- * The payments service on the development gateway, with the real Temporal dev server (booking
+ * The payments service on the development provider, with the real Temporal dev server (booking
  * workflows stood in for by the recorder workflow) and a real HTTP endpoint as the webhook URL:
  * PreparePayment, ConfirmPaymentWithMethod, SimulatePayment and the webhook deliveries, refunds
  * and cancellations (the activities), GetPaymentStatus.
@@ -155,7 +155,7 @@ describe("ConfirmPaymentWithMethod", () => {
 
   it("an unknown payment method is InvalidArgument; authentication-required is reported as such", async () => {
     const { res } = await prepare();
-    // the gateway's refusal, mapped by the service's one error mapper (errors.ts)
+    // the provider's refusal, mapped by the service's one error mapper (errors.ts)
     const bogus = await errorOf(h.internal.confirmPaymentWithMethod({ paymentIntentId: res.paymentIntentId, paymentMethodId: "pm_card_bogus" }));
     expect(bogus.code).toBe(Code.InvalidArgument);
     expect(bogus.rawMessage).toBe("payment gateway: No such PaymentMethod: 'pm_card_bogus'");
@@ -165,7 +165,7 @@ describe("ConfirmPaymentWithMethod", () => {
   });
 });
 
-describe("SimulatePayment (development gateway)", () => {
+describe("SimulatePayment (development provider)", () => {
   it("owner only: answers at once, then a correctly signed Stripe event arrives at the webhook URL", async () => {
     const bookingId = randomUUID();
     const recorder = await startRecorder(temporal.client, QUEUE, bookingId);
