@@ -103,7 +103,7 @@ export class Indexer {
     return result;
   }
 
-  /** Asks booking for the seat counts of these showtimes and stores them. */
+  /** Asks booking for the seat counts of these showtimes and stores them (the refresher's rounds). */
   async refreshAvailability(showtimeIds: string[]): Promise<{ updated: number }> {
     const counts = await this.availability(showtimeIds, { required: true });
     await this.deps.backend.setAvailability(counts);
