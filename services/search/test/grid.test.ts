@@ -8,7 +8,7 @@ import { PostgresEngine } from "../engines/postgres.js";
 import { migrations, SCHEMA } from "../db/migrations.js";
 import { distanceMeters, EARTH_RADIUS_M, gridCellOf, gridCover } from "../domain/geo.js";
 import { parseSearchRequest } from "../domain/query.js";
-import { prng, syntheticDocuments } from "../synthetic.js";
+import { prng, syntheticDocuments } from "./synthetic.js";
 
 /** A point `distanceM` from the centre on bearing `bearing` (radians), on the haversine sphere. */
 function destination(c: { lat: number; lon: number }, distanceM: number, bearing: number): { lat: number; lon: number } {

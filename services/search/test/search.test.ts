@@ -29,7 +29,7 @@ import { parseDateBound, parseSearchRequest } from "../domain/query.js";
 import { createSearchActivities } from "../activities.js";
 import { Indexer } from "../indexer.js";
 import { build } from "../server.js";
-import { CATEGORIES, CITIES, prng, syntheticDocuments } from "../synthetic.js";
+import { CATEGORIES, CITIES, prng, syntheticDocuments } from "./synthetic.js";
 import { openPrePricesIndex, openTestEngine, startSearch, type SearchHarness } from "./harness.js";
 import type { SearchActivityCall } from "./workflows.js";
 

@@ -8,7 +8,7 @@
  * - the floor: the same API over an engine that answers every query with one fixed page from
  *   memory (what the service and its clients cost, whatever the engine).
  *
- *   npx tsx services/search/bench.ts [--docs 100000] [--queries 3000] [--concurrency 16] [--engines postgres,opensearch,elasticsearch]
+ *   npx tsx bench/search-engines.ts [--docs 100000] [--queries 3000] [--concurrency 16] [--engines postgres,opensearch,elasticsearch]
  *
  * Engines: Postgres at BENCH_DATABASE_URL (an admin URL; a throw-away database is made on it) or
  * an embedded Postgres started here; OpenSearch/Elasticsearch at ELASTICSEARCH_URL (with
@@ -23,21 +23,24 @@ import path from "node:path";
 import knexFactory from "knex";
 import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
-import { CatalogService } from "../../gen/ticketing/catalog/v1/catalog_pb.js";
-import { SearchService, SearchShowsRequestSchema } from "../../gen/ticketing/search/v1/search_pb.js";
-import { serviceCredential, TokenVerifier } from "../../lib/auth.js";
-import { createServiceClient } from "../../lib/clients.js";
-import { openDatabase } from "../../lib/db.js";
-import { silentLogger } from "../../lib/logger.js";
-import { createBackend } from "../gateway/forwarding.js";
-import type { SearchEngine, SearchHits } from "./engine.js";
-import { createElasticsearchClient } from "./engines/elasticsearch-clients.js";
-import { ElasticsearchEngine } from "./engines/elasticsearch.js";
-import { PostgresEngine } from "./engines/postgres.js";
-import { migrations, SCHEMA } from "./db/migrations.js";
-import { parseSearchRequest } from "./domain/query.js";
-import { build } from "./server.js";
-import { CITIES, prng, syntheticDocuments } from "./synthetic.js";
+import { CatalogService } from "../gen/ticketing/catalog/v1/catalog_pb";
+import { SearchService, SearchShowsRequestSchema } from "../gen/ticketing/search/v1/search_pb";
+import { serviceCredential, TokenVerifier } from "../lib/auth";
+import { createServiceClient } from "../lib/clients";
+import { openDatabase } from "../lib/db";
+import { silentLogger } from "../lib/logger";
+import { createBackend } from "../services/gateway/forwarding";
+import type { SearchEngine, SearchHits } from "../services/search/engine";
+import { createElasticsearchClient } from "../services/search/engines/elasticsearch-clients";
+import { ElasticsearchEngine } from "../services/search/engines/elasticsearch";
+import { PostgresEngine } from "../services/search/engines/postgres";
+import { migrations, SCHEMA } from "../services/search/db/migrations";
+import { parseSearchRequest } from "../services/search/domain/query";
+import { build } from "../services/search/server";
+import { CITIES, prng, syntheticDocuments } from "../services/search/test/synthetic";
+import { startEmbeddedPostgres } from "../scripts/dev-infra";
+import { startEngine } from "../test/support/opensearch";
+import { freePort } from "../test/support/ports";
 
 export interface SearchBenchOptions {
   /** Admin URL of a Postgres server (a database is created and dropped on it); none = skip Postgres. */
@@ -367,8 +370,6 @@ async function main(): Promise<void> {
     if (wanted.includes("postgres")) {
       postgresAdminUrl = process.env.BENCH_DATABASE_URL;
       if (!postgresAdminUrl) {
-        const { startEmbeddedPostgres } = await import("../../scripts/dev-infra.js");
-        const { freePort } = await import("../../test/support/ports.js");
         const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "search-bench-pg-"));
         fs.chmodSync(dataDir, 0o755);
         const pg = await startEmbeddedPostgres({ dataDir: path.join(dataDir, "pg"), port: await freePort() });
@@ -384,7 +385,6 @@ async function main(): Promise<void> {
     if (url) {
       engines.push({ kind: process.env.SEARCH_ENGINE === "opensearch" ? "opensearch" : "elasticsearch", url });
     } else {
-      const { startEngine } = await import("../../test/support/opensearch.js");
       for (const kind of ["opensearch", "elasticsearch"] as const) {
         if (!wanted.includes(kind)) continue;
         const node = await startEngine(kind, { heap: "1g", jit: "full" });
