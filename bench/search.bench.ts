@@ -1,14 +1,14 @@
 /**
  * Search at 100,000 showtimes (issue 6's target: p95 ≤ 50 ms at 16 concurrent clients), on the
- * Postgres backend (a throw-away database on the stack's Postgres) and on real OpenSearch 2.19
+ * Postgres engine (a throw-away database on the stack's Postgres) and on real OpenSearch 2.19
  * and Elasticsearch 8.17 nodes started here from Maven Central (test/support/opensearch.ts) and
- * stopped afterwards. services/search/bench.ts does the work; the backends run one after the
+ * stopped afterwards. search-engines.ts does the work; the engines run one after the
  * other, so the idle node only holds memory while another is measured.
  *
  * Elasticsearch is what docker-compose.yml runs in production, and measured on its own it costs
  * about 2 minutes of the run (6 s start, 17 s indexing, the rest queries), so it is included.
  */
-import { runSearchBench } from "../services/search/bench";
+import { runSearchBench } from "./search-engines";
 import { startEngine, type RunningEngine } from "../test/support/opensearch";
 import type { Benchmark } from "./context";
 

@@ -6,8 +6,8 @@
  * Each activity runs on its service's own queue and retries until that service answers.
  */
 import { proxyActivities, workflowInfo } from "@temporalio/workflow";
-import type { SearchActivities } from "../services/search/activity-types";
 import type { BookingActivities } from "./booking-types";
+import type { SearchActivities } from "./search-types";
 import { activityQueue } from "./task-queues";
 
 

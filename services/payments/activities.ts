@@ -2,11 +2,11 @@ import { ApplicationFailure } from "@temporalio/activity";
 import { Code } from "@connectrpc/connect";
 import { AppError } from "../../lib/errors.js";
 import type { PaymentActivities } from "../../workflows/booking-types.js";
-import { GatewayError } from "./gateways/gateway.js";
+import { ProviderError } from "./providers/provider.js";
 import type { Payments } from "./payments.js";
 
 /**
- * Business rejections become non-retryable failures; anything transient (the gateway or the
+ * Business rejections become non-retryable failures; anything transient (the provider or the
  * database unreachable) is thrown as is, so Temporal retries the activity with the same
  * idempotency keys.
  */
@@ -14,8 +14,8 @@ function asActivityError(err: unknown): unknown {
   if (err instanceof AppError && [Code.InvalidArgument, Code.NotFound, Code.FailedPrecondition, Code.AlreadyExists].includes(err.code)) {
     return ApplicationFailure.nonRetryable(err.message, `payments.${Code[err.code]}`);
   }
-  if (err instanceof GatewayError && err.kind !== "unavailable") {
-    return ApplicationFailure.nonRetryable(err.message, `payments.gateway.${err.kind}`, err.gatewayCode);
+  if (err instanceof ProviderError && err.kind !== "unavailable") {
+    return ApplicationFailure.nonRetryable(err.message, `payments.provider.${err.kind}`, err.providerCode);
   }
   return err;
 }

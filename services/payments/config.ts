@@ -9,7 +9,7 @@ import {
 } from "../../lib/common-config.js";
 import { DEFAULT_PORTS } from "../../lib/services.js";
 
-/** The documented development webhook secret: what the development gateway signs with by default. */
+/** The documented development webhook secret: what the development provider signs with by default. */
 export const DEV_WEBHOOK_SECRET = "whsec_dev_only_do_not_use_in_production";
 
 export const paymentsVars = {
@@ -20,7 +20,7 @@ export const paymentsVars = {
   /** The session check of user tokens (logout) asks the users service. */
   usersUrl: urlVar("users"),
   stripeSecretKey: optionalStr("STRIPE_SECRET_KEY", {
-    doc: "payments: Stripe secret API key (`sk_test_…`, `sk_live_…` or a restricted `rk_…`); unset = the development payment gateway",
+    doc: "payments: Stripe secret API key (`sk_test_…`, `sk_live_…` or a restricted `rk_…`); unset = the development payment provider",
   }),
   stripeApiBase: optionalStr("STRIPE_API_BASE", {
     doc: "payments: Stripe API base URL override, e.g. stripe-mock's `http://127.0.0.1:12111` (tests); unset = `https://api.stripe.com`",
@@ -28,11 +28,11 @@ export const paymentsVars = {
   stripeWebhookSecret: str("STRIPE_WEBHOOK_SECRET", {
     default: DEV_WEBHOOK_SECRET,
     devDefault: true,
-    doc: "payments: secret the `Stripe-Signature` of webhooks is verified with (Stripe's `whsec_…` of the endpoint); the development gateway signs its events with it",
+    doc: "payments: secret the `Stripe-Signature` of webhooks is verified with (Stripe's `whsec_…` of the endpoint); the development provider signs its events with it",
   }),
   webhookUrl: url("PAYMENTS_WEBHOOK_URL", {
     default: `http://127.0.0.1:${DEFAULT_PORTS.gateway}/api/v1/payments/webhook`,
-    doc: "payments (development gateway): where it delivers its signed webhook events: the public gateway's `POST /api/v1/payments/webhook`",
+    doc: "payments (development provider): where it delivers its signed webhook events: the public gateway's `POST /api/v1/payments/webhook`",
   }),
   taskQueueSuffix: optionalStr("PAYMENTS_TASK_QUEUE_SUFFIX", {
     doc: "payments: suffix of its activity task queue (`payments-activities-<suffix>`), matching workflows on `ticketing-workflows-<suffix>`; tests only",

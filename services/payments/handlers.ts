@@ -4,127 +4,114 @@ import { PaymentsService } from "../../gen/ticketing/payments/v1/payments_pb.js"
 import { callerOf } from "../../lib/context.js";
 import { invalidArgument } from "../../lib/errors.js";
 import type { IntentRecord } from "./db/repo.js";
-import { toAppError, type Payments } from "./payments.js";
+import type { Payments } from "./payments.js";
+import type { PaymentWebhooks } from "./webhooks.js";
 
-const intentOut = (i: IntentRecord, gateway: string) => ({
+const intentOut = (i: IntentRecord) => ({
   paymentIntentId: i.id,
   clientSecret: i.clientSecret,
   amountMinor: BigInt(i.amountMinor),
   currency: i.currency,
-  gateway,
+  // the contract's field is still `gateway` (wire name); it is the payment provider's name
+  gateway: i.provider,
   status: i.status,
   attempt: i.attempt,
 });
 
-/** Runs a handler body, mapping core errors (gateway, Temporal) to API errors. */
-async function mapped<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw toAppError(err);
-  }
-}
-
 /** Safe in JS numbers: the contract caps amounts at 10^10 minor units. */
 const minor = (v: bigint) => Number(v);
 
-export function paymentsHandlers(payments: Payments): ServiceImpl<typeof PaymentsService> {
+export function paymentsHandlers(payments: Payments, webhooks: PaymentWebhooks): ServiceImpl<typeof PaymentsService> {
   return {
-    preparePayment: (req) =>
-      mapped(async () => {
-        const intent = await payments.prepare({
-          bookingId: req.bookingId,
-          userId: req.userId,
-          amountMinor: minor(req.amountMinor),
-          currency: req.currency,
-          description: req.description || undefined,
-        });
-        return intentOut(intent, intent.gateway);
-      }),
+    async preparePayment(req) {
+      const intent = await payments.prepare({
+        bookingId: req.bookingId,
+        userId: req.userId,
+        amountMinor: minor(req.amountMinor),
+        currency: req.currency,
+        description: req.description || undefined,
+      });
+      return intentOut(intent);
+    },
 
-    simulatePayment: (req, ctx) =>
-      mapped(async () => {
-        await payments.simulate(callerOf(ctx), req.paymentIntentId, req.outcome as "succeeded" | "failed");
-        return {};
-      }),
+    async simulatePayment(req, ctx) {
+      await payments.simulate(callerOf(ctx), req.paymentIntentId, req.outcome as "succeeded" | "failed");
+      return {};
+    },
 
-    confirmPaymentWithMethod: (req) =>
-      mapped(async () => {
-        const { intent, failure } = await payments.confirm({
-          paymentIntentId: req.paymentIntentId,
-          paymentMethodId: req.paymentMethodId,
-          idempotencyKey: req.idempotencyKey || undefined,
-        });
-        return {
-          paymentIntentId: intent.id,
-          status: intent.status,
-          failureCode: failure?.code ?? "",
-          failureMessage: failure?.message ?? "",
-        };
-      }),
+    async confirmPaymentWithMethod(req) {
+      const { intent, failure } = await payments.confirm({
+        paymentIntentId: req.paymentIntentId,
+        paymentMethodId: req.paymentMethodId,
+        idempotencyKey: req.idempotencyKey || undefined,
+      });
+      return {
+        paymentIntentId: intent.id,
+        status: intent.status,
+        failureCode: failure?.code ?? "",
+        failureMessage: failure?.message ?? "",
+      };
+    },
 
-    cancelPaymentIntent: (req) => mapped(() => payments.cancel({ paymentIntentId: req.paymentIntentId, reason: req.reason || undefined })),
+    cancelPaymentIntent: (req) => payments.cancel({ paymentIntentId: req.paymentIntentId, reason: req.reason || undefined }),
 
-    refundPayment: (req) =>
-      mapped(async () => {
-        const out = await payments.refund({
-          paymentIntentId: req.paymentIntentId,
-          amountMinor: minor(req.amountMinor) || undefined,
-          reason: req.reason,
-          idempotencyKey: req.idempotencyKey,
-        });
-        return {
-          refundId: out.refund?.refundId ?? "",
-          status: out.refund?.status ?? "",
-          amountMinor: BigInt(out.refund?.amountMinor ?? 0),
-          currency: out.refund?.currency ?? "",
-          alreadyRefunded: out.alreadyRefunded,
-        };
-      }),
+    async refundPayment(req) {
+      const out = await payments.refund({
+        paymentIntentId: req.paymentIntentId,
+        amountMinor: minor(req.amountMinor) || undefined,
+        reason: req.reason,
+        idempotencyKey: req.idempotencyKey,
+      });
+      return {
+        refundId: out.refund?.refundId ?? "",
+        status: out.refund?.status ?? "",
+        amountMinor: BigInt(out.refund?.amountMinor ?? 0),
+        currency: out.refund?.currency ?? "",
+        alreadyRefunded: out.alreadyRefunded,
+      };
+    },
 
-    getPaymentStatus: (req) =>
-      mapped(async () => {
-        const lookup = req.lookup;
-        if (lookup.case === undefined) throw invalidArgument("lookup", "paymentIntentId or bookingId is required");
-        const view = await payments.status(lookup.case === "paymentIntentId" ? { paymentIntentId: lookup.value } : { bookingId: lookup.value });
-        const i = view.intent;
-        return {
-          paymentIntentId: i.id,
-          bookingId: i.bookingId,
-          status: i.status,
-          amountMinor: BigInt(i.amountMinor),
-          currency: i.currency,
-          amountRefundedMinor: BigInt(view.amountRefundedMinor),
-          gateway: i.gateway,
-          attempt: i.attempt,
-          paymentStatus: view.paymentStatus,
-          failureCode: i.failedAt && i.status !== "succeeded" ? (i.failureCode ?? "") : "",
-          failureMessage: i.failedAt && i.status !== "succeeded" ? (i.failureMessage ?? "") : "",
-          history: view.history.map((h) => ({
-            paymentIntentId: h.paymentIntentId,
-            event: h.event,
-            status: h.status,
-            source: h.source,
-            eventId: h.eventId ?? "",
-            failureCode: h.failureCode ?? "",
-            at: timestampFromDate(h.at),
-          })),
-          refunds: view.refunds.map((r) => ({
-            refundId: r.refundId ?? "",
-            paymentIntentId: r.paymentIntentId,
-            amountMinor: BigInt(r.amountMinor),
-            currency: r.currency,
-            status: r.status,
-            reason: r.reason,
-            createdAt: timestampFromDate(r.createdAt),
-          })),
-        };
-      }),
+    async getPaymentStatus(req) {
+      const lookup = req.lookup;
+      if (lookup.case === undefined) throw invalidArgument("lookup", "paymentIntentId or bookingId is required");
+      const view = await payments.status(lookup.case === "paymentIntentId" ? { paymentIntentId: lookup.value } : { bookingId: lookup.value });
+      const i = view.intent;
+      return {
+        paymentIntentId: i.id,
+        bookingId: i.bookingId,
+        status: i.status,
+        amountMinor: BigInt(i.amountMinor),
+        currency: i.currency,
+        amountRefundedMinor: BigInt(view.amountRefundedMinor),
+        gateway: i.provider, // wire name `gateway`: the payment provider
+        attempt: i.attempt,
+        paymentStatus: view.paymentStatus,
+        failureCode: i.failedAt && i.status !== "succeeded" ? (i.failureCode ?? "") : "",
+        failureMessage: i.failedAt && i.status !== "succeeded" ? (i.failureMessage ?? "") : "",
+        history: view.history.map((h) => ({
+          paymentIntentId: h.paymentIntentId,
+          event: h.event,
+          status: h.status,
+          source: h.source,
+          eventId: h.eventId ?? "",
+          failureCode: h.failureCode ?? "",
+          at: timestampFromDate(h.at),
+        })),
+        refunds: view.refunds.map((r) => ({
+          refundId: r.refundId ?? "",
+          paymentIntentId: r.paymentIntentId,
+          amountMinor: BigInt(r.amountMinor),
+          currency: r.currency,
+          status: r.status,
+          reason: r.reason,
+          createdAt: timestampFromDate(r.createdAt),
+        })),
+      };
+    },
 
-    handleWebhook: (req) =>
-      mapped(async () => {
-        const out = await payments.handleWebhook(req.payload, req.signature);
-        return { eventId: out.eventId, eventType: out.eventType, duplicate: out.duplicate, ignored: out.ignored };
-      }),
+    async handleWebhook(req) {
+      const out = await webhooks.handle(req.payload, req.signature);
+      return { eventId: out.eventId, eventType: out.eventType, duplicate: out.duplicate, ignored: out.ignored };
+    },
   };
 }

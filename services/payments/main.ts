@@ -7,7 +7,7 @@ import { connectTemporal } from "../../lib/temporal.js";
 import { createPaymentActivities } from "./activities.js";
 import { DEV_WEBHOOK_SECRET, readPaymentsConfig } from "./config.js";
 import { migrations, SCHEMA } from "./db/migrations.js";
-import { createGateway } from "./gateways/index.js";
+import { createProvider } from "./providers/index.js";
 import { build } from "./server.js";
 import { temporalBookingSignals } from "./signals.js";
 import { paymentsTaskQueue, startPaymentsWorker } from "./worker.js";
@@ -21,7 +21,7 @@ Runtime.install({ logger: new DefaultLogger(sdkLevel) });
 runMain(logger, async () => {
   const db = await openDatabase({ url: config.databaseUrl, schema: SCHEMA, migrations, poolMax: config.databasePoolMax });
   try {
-    const gateway = createGateway(config, { db, logger });
+    const gateway = createProvider(config, { db, logger });
     if (gateway.name === "development") {
       logger.warn(
         { webhookUrl: config.webhookUrl, devWebhookSecret: config.stripeWebhookSecret === DEV_WEBHOOK_SECRET },
@@ -50,7 +50,7 @@ runMain(logger, async () => {
       logger,
       host: config.host,
       port: config.port,
-      gateway,
+      provider: gateway,
       signals: temporalBookingSignals(temporal.client),
       webhookSecret: config.stripeWebhookSecret,
     });

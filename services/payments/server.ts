@@ -4,10 +4,12 @@ import { pingDatabase, type Knex } from "../../lib/db.js";
 import { idempotencyInterceptor } from "../../lib/idempotency.js";
 import type { Logger } from "../../lib/logger.js";
 import { startServer, type RunningServer } from "../../lib/server.js";
-import type { PaymentGateway } from "./gateways/gateway.js";
+import { mapPaymentsError } from "./errors.js";
+import type { PaymentProvider } from "./providers/provider.js";
 import { paymentsHandlers } from "./handlers.js";
 import { Payments } from "./payments.js";
 import type { BookingSignals } from "./signals.js";
+import { PaymentWebhooks } from "./webhooks.js";
 
 export interface PaymentsServerDeps {
   db: Knex;
@@ -15,8 +17,8 @@ export interface PaymentsServerDeps {
   logger: Logger;
   host: string;
   port: number;
-  /** The payment gateway (started and closed by the caller). */
-  gateway: PaymentGateway;
+  /** The payment provider (started and closed by the caller). */
+  provider: PaymentProvider;
   /** How booking workflows are signalled (Temporal in production; tests may pass a dead client's). */
   signals: BookingSignals;
   /** STRIPE_WEBHOOK_SECRET. */
@@ -40,10 +42,16 @@ export interface PaymentsServer extends RunningServer {
 export async function build(deps: PaymentsServerDeps): Promise<PaymentsServer> {
   const payments = new Payments({
     db: deps.db,
-    gateway: deps.gateway,
+    provider: deps.provider,
     signals: deps.signals,
     logger: deps.logger,
-    webhookSecret: deps.webhookSecret,
+  });
+  const webhooks = new PaymentWebhooks({
+    db: deps.db,
+    payments,
+    signals: deps.signals,
+    logger: deps.logger,
+    secret: deps.webhookSecret,
     toleranceSeconds: deps.toleranceSeconds,
   });
   const server = await startServer({
@@ -52,8 +60,9 @@ export async function build(deps: PaymentsServerDeps): Promise<PaymentsServer> {
     port: deps.port,
     logger: deps.logger,
     verifier: deps.verifier,
-    routes: (router) => router.service(PaymentsService, paymentsHandlers(payments)),
+    routes: (router) => router.service(PaymentsService, paymentsHandlers(payments, webhooks)),
     healthChecks: { postgres: () => pingDatabase(deps.db) },
+    mapError: mapPaymentsError,
     interceptors: [idempotencyInterceptor(deps.db)],
   });
   return { port: server.port, payments, close: () => server.close() };

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from "@temporalio/common";
 import type { Logger } from "../../lib/logger.js";
-import type { SearchActivities } from "./activity-types.js";
+import type { SearchActivities } from "../../workflows/search-types.js";
 import { CatalogRefusedError, type Indexer } from "./indexer.js";
 
 /**
@@ -25,6 +25,5 @@ export function createSearchActivities(indexer: Indexer, logger: Logger): Search
     indexShowtime: ({ showtimeId }) => run("indexShowtime", () => indexer.indexShowtime(showtimeId)),
     reindexEvent: ({ catalogEventId }) => run("reindexEvent", () => indexer.reindexEvent(catalogEventId)),
     reindexVenue: ({ venueId }) => run("reindexVenue", () => indexer.reindexVenue(venueId)),
-    refreshAvailability: ({ showtimeIds }) => run("refreshAvailability", () => indexer.refreshAvailability(showtimeIds)),
   };
 }

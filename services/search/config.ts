@@ -7,7 +7,7 @@ import {
   temporalVars,
   urlVar,
 } from "../../lib/common-config.js";
-import type { BackendName } from "./backend.js";
+import type { EngineName } from "./engine.js";
 
 export const searchVars = {
   ...commonVars,
@@ -18,14 +18,11 @@ export const searchVars = {
   usersUrl: urlVar("users"),
   catalogUrl: urlVar("catalog"),
   bookingUrl: urlVar("booking"),
-  backend: optionalStr("SEARCH_BACKEND", {
-    doc: "search: `postgres`, `elasticsearch` or `opensearch`; unset = `elasticsearch` when ELASTICSEARCH_URL is set (`opensearch` with SEARCH_ENGINE=opensearch), else `postgres`",
-  }),
   elasticsearchUrl: optionalStr("ELASTICSEARCH_URL", {
     doc: "search: base URL of the Elasticsearch 8/9 or OpenSearch 2.x cluster, e.g. http://elasticsearch:9200 (credentials may go in the URL)",
   }),
   engine: optionalStr("SEARCH_ENGINE", {
-    doc: "search: which engine ELASTICSEARCH_URL points at, `elasticsearch` (default) or `opensearch`",
+    doc: "search: `postgres`, `elasticsearch` or `opensearch` (the last two at ELASTICSEARCH_URL); unset = `elasticsearch` when ELASTICSEARCH_URL is set, else `postgres`",
   }),
   index: str("SEARCH_INDEX", {
     default: "showtimes",
@@ -57,19 +54,23 @@ export const searchVars = {
 
 export type SearchConfig = ReturnType<typeof readSearchConfig>;
 
-const BACKENDS: readonly BackendName[] = ["postgres", "elasticsearch", "opensearch"];
+const ENGINES: readonly EngineName[] = ["postgres", "elasticsearch", "opensearch"];
 
-/** The backend the variables ask for (see SEARCH_BACKEND's doc). */
-export function resolveBackend(v: { backend?: string; elasticsearchUrl?: string; engine?: string }): {
-  backend: BackendName;
+/**
+ * The engine the variables ask for (see SEARCH_ENGINE's doc). `legacyBackend` is SEARCH_BACKEND,
+ * which chose the engine before SEARCH_ENGINE did (SEARCH_ENGINE then only told Elasticsearch
+ * from OpenSearch): it is refused by name rather than silently ignored.
+ */
+export function resolveEngine(v: { engine?: string; elasticsearchUrl?: string; legacyBackend?: string }): {
+  engine: EngineName;
   problems: string[];
 } {
   const problems: string[] = [];
-  if (v.backend !== undefined && !BACKENDS.includes(v.backend as BackendName)) {
-    problems.push(`SEARCH_BACKEND must be one of ${BACKENDS.join(", ")}, got "${v.backend}"`);
+  if (v.legacyBackend) {
+    problems.push(`SEARCH_BACKEND is now SEARCH_ENGINE (${ENGINES.join(", ")}): set SEARCH_ENGINE=${v.legacyBackend} instead`);
   }
-  if (v.engine !== undefined && v.engine !== "elasticsearch" && v.engine !== "opensearch") {
-    problems.push(`SEARCH_ENGINE must be elasticsearch or opensearch, got "${v.engine}"`);
+  if (v.engine !== undefined && !ENGINES.includes(v.engine as EngineName)) {
+    problems.push(`SEARCH_ENGINE must be one of ${ENGINES.join(", ")}, got "${v.engine}"`);
   }
   if (v.elasticsearchUrl !== undefined) {
     try {
@@ -78,27 +79,21 @@ export function resolveBackend(v: { backend?: string; elasticsearchUrl?: string;
       problems.push(`ELASTICSEARCH_URL must be a URL, got "${v.elasticsearchUrl}"`);
     }
   }
-  const backend: BackendName = BACKENDS.includes(v.backend as BackendName)
-    ? (v.backend as BackendName)
-    : v.elasticsearchUrl
-      ? v.engine === "opensearch"
-        ? "opensearch"
-        : "elasticsearch"
-      : "postgres";
-  if (backend !== "postgres" && !v.elasticsearchUrl) {
-    problems.push(`SEARCH_BACKEND=${backend} needs ELASTICSEARCH_URL (the cluster's base URL)`);
+  const engine: EngineName = ENGINES.includes(v.engine as EngineName) ? (v.engine as EngineName) : v.elasticsearchUrl ? "elasticsearch" : "postgres";
+  if (engine !== "postgres" && !v.elasticsearchUrl) {
+    problems.push(`SEARCH_ENGINE=${engine} needs ELASTICSEARCH_URL (the cluster's base URL)`);
   }
-  return { backend, problems };
+  return { engine, problems };
 }
 
 export function readSearchConfig(env: NodeJS.ProcessEnv = process.env) {
   const config = readConfig(searchVars, env);
-  const { backend, problems } = resolveBackend(config);
+  const { engine, problems } = resolveEngine({ ...config, legacyBackend: env.SEARCH_BACKEND });
   if (problems.length) throw new ConfigError(problems);
   assertNoDevDefaultsInProduction(config.nodeEnv, searchVars, env);
   return Object.freeze({
     ...config,
-    searchBackend: backend,
+    searchEngine: engine,
     elasticsearchUrl: config.elasticsearchUrl?.replace(/\/+$/, ""),
   });
 }

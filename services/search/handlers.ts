@@ -4,14 +4,14 @@ import { Code, type ServiceImpl } from "@connectrpc/connect";
 import { SearchService, type ShowResultSchema } from "../../gen/ticketing/search/v1/search_pb.js";
 import { AppError } from "../../lib/errors.js";
 import type { Logger } from "../../lib/logger.js";
-import { SearchUnavailableError, type SearchBackend } from "./backend.js";
+import { SearchUnavailableError, type SearchEngine } from "./engine.js";
 import type { ShowDocument } from "./domain/document.js";
 import { distanceKm } from "./domain/geo.js";
 import { parseSearchRequest, type SearchQuery } from "./domain/query.js";
 import { CatalogRefusedError, type Indexer } from "./indexer.js";
 
 export interface SearchHandlerDeps {
-  backend: SearchBackend;
+  engine: SearchEngine;
   indexer: Indexer;
   logger: Logger;
   now: () => Date;
@@ -49,7 +49,7 @@ export function resultOf(doc: ShowDocument, query: SearchQuery, seats?: number):
 }
 
 export function searchHandlers(deps: SearchHandlerDeps): ServiceImpl<typeof SearchService> {
-  const { backend, indexer, logger } = deps;
+  const { engine, indexer, logger } = deps;
 
   /** Live counts for the page, or an empty map when booking is slow or down. */
   async function liveSeats(ids: string[]): Promise<Map<string, number>> {
@@ -76,7 +76,7 @@ export function searchHandlers(deps: SearchHandlerDeps): ServiceImpl<typeof Sear
   return {
     async searchShows(req) {
       const query = parseSearchRequest(req, deps.now());
-      const hits = await guard(() => backend.search(query));
+      const hits = await guard(() => engine.search(query));
       const seats = await liveSeats(hits.documents.map((d) => d.showtimeId));
       return {
         results: hits.documents.map((d) => resultOf(d, query, seats.get(d.showtimeId))),

@@ -2,11 +2,11 @@ import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import type { BookingService } from "../../gen/ticketing/booking/v1/booking_pb.js";
 import type { CatalogService, ShowtimeDetails } from "../../gen/ticketing/catalog/v1/catalog_pb.js";
 import type { Logger } from "../../lib/logger.js";
-import type { Availability, SearchBackend } from "./backend.js";
+import type { Availability, SearchEngine } from "./engine.js";
 import { documentFromDetails, type DocumentWrite } from "./domain/document.js";
 
 export interface IndexerDeps {
-  backend: SearchBackend;
+  engine: SearchEngine;
   /** The catalog over gRPC, with this service's credential. */
   catalog: Client<typeof CatalogService>;
   /** Booking over gRPC, for seat counts; null = none (documents carry the hall's capacity). */
@@ -55,7 +55,7 @@ export class Indexer {
     } catch (err) {
       const e = ConnectError.from(err);
       if (e.code === Code.NotFound) {
-        await this.deps.backend.remove([showtimeId]);
+        await this.deps.engine.remove([showtimeId]);
         this.deps.logger.info({ showtimeId }, "showtime unknown to the catalog; removed from the index");
         return { indexed: false };
       }
@@ -63,7 +63,7 @@ export class Indexer {
     }
     if (!details) throw new CatalogRefusedError(`catalog returned no details for showtime ${showtimeId}`, Code.Internal);
     const [doc] = await this.withSeats([documentFromDetails(details, readAt)]);
-    await this.deps.backend.upsert([doc]);
+    await this.deps.engine.upsert([doc]);
     this.deps.logger.info({ showtimeId }, "showtime indexed");
     return { indexed: true };
   }
@@ -79,10 +79,10 @@ export class Indexer {
   }
 
   private async reindexWhere(filter: { eventId: string } | { venueId: string }): Promise<{ indexed: number; removed: number }> {
-    const before = new Set(await this.deps.backend.showtimeIdsOf(filter));
+    const before = new Set(await this.deps.engine.showtimeIdsOf(filter));
     let indexed = 0;
     for await (const page of this.catalogPages(filter)) {
-      await this.deps.backend.upsert(page);
+      await this.deps.engine.upsert(page);
       for (const d of page) before.delete(d.showtimeId);
       indexed += page.length;
     }
@@ -96,17 +96,17 @@ export class Indexer {
     return { indexed, removed };
   }
 
-  /** Rebuilds the whole index from the catalog without downtime (see SearchBackend.rebuild). */
+  /** Rebuilds the whole index from the catalog without downtime (see SearchEngine.rebuild). */
   async reindexAll(): Promise<{ indexed: number; removed: number }> {
-    const result = await this.deps.backend.rebuild(this.catalogPages({}));
+    const result = await this.deps.engine.rebuild(this.catalogPages({}));
     this.deps.logger.info(result, "index rebuilt from the catalog");
     return result;
   }
 
-  /** Asks booking for the seat counts of these showtimes and stores them. */
+  /** Asks booking for the seat counts of these showtimes and stores them (the refresher's rounds). */
   async refreshAvailability(showtimeIds: string[]): Promise<{ updated: number }> {
     const counts = await this.availability(showtimeIds, { required: true });
-    await this.deps.backend.setAvailability(counts);
+    await this.deps.engine.setAvailability(counts);
     return { updated: counts.length };
   }
 

@@ -5,7 +5,7 @@ import { createServiceClient } from "../../lib/clients.js";
 import { createLogger } from "../../lib/logger.js";
 import { runMain } from "../../lib/server.js";
 import { createServiceVerifier } from "../../lib/sessions.js";
-import { openBackend } from "./backends/create.js";
+import { openEngine } from "./engines/create.js";
 import { readSearchConfig } from "./config.js";
 import { build } from "./server.js";
 
@@ -13,7 +13,7 @@ const config = readSearchConfig();
 const logger = createLogger("search", config.logLevel);
 
 runMain(logger, async () => {
-  const backend = await openBackend(config, logger);
+  const backend = await openEngine(config, logger);
   try {
     const credential = serviceCredential(config.serviceAuthSecret, "search");
     const verifier = createServiceVerifier({
@@ -25,7 +25,7 @@ runMain(logger, async () => {
       usersUrl: config.usersUrl,
     });
     const server = await build({
-      backend,
+      engine: backend,
       catalog: createServiceClient(CatalogService, config.catalogUrl, credential),
       booking: createServiceClient(BookingService, config.bookingUrl, credential),
       verifier,

@@ -1,9 +1,9 @@
 import type { Logger } from "../../lib/logger.js";
-import type { SearchBackend, UpcomingCursor } from "./backend.js";
+import type { SearchEngine, UpcomingCursor } from "./engine.js";
 import { AVAILABILITY_BATCH, type Indexer } from "./indexer.js";
 
 export interface RefresherOptions {
-  backend: SearchBackend;
+  engine: SearchEngine;
   indexer: Indexer;
   logger: Logger;
   /** Pause between rounds, ms. */
@@ -54,7 +54,7 @@ export class AvailabilityRefresher {
     let updated = 0;
     while (asked < perRound) {
       const limit = Math.min(AVAILABILITY_BATCH, perRound - asked);
-      const batch = await this.opts.backend.upcoming(this.now(), this.cursor, limit);
+      const batch = await this.opts.engine.upcoming(this.now(), this.cursor, limit);
       if (!batch.length) {
         this.cursor = undefined; // wrapped: next round starts with the soonest again
         break;

@@ -3,7 +3,7 @@
  *
  *   npx tsx services/search/reindex.ts            (node dist/services/search/reindex.js in images)
  *
- * Reads the search service's configuration (SEARCH_BACKEND / ELASTICSEARCH_URL / DATABASE_URL,
+ * Reads the search service's configuration (SEARCH_ENGINE / ELASTICSEARCH_URL / DATABASE_URL,
  * CATALOG_URL, BOOKING_URL, SERVICE_AUTH_SECRET). Postgres: a new table is filled and swapped in
  * one transaction; Elasticsearch/OpenSearch: a new versioned index is filled and the alias moved
  * in one atomic update. Searches are answered from the old index throughout, and what the
@@ -15,28 +15,28 @@ import { CatalogService } from "../../gen/ticketing/catalog/v1/catalog_pb.js";
 import { serviceCredential } from "../../lib/auth.js";
 import { createServiceClient } from "../../lib/clients.js";
 import { createLogger } from "../../lib/logger.js";
-import { openBackend } from "./backends/create.js";
+import { openEngine } from "./engines/create.js";
 import { readSearchConfig } from "./config.js";
 import { Indexer } from "./indexer.js";
 
 async function main(): Promise<void> {
   const config = readSearchConfig();
   const logger = createLogger("search-reindex", config.logLevel);
-  const backend = await openBackend(config, logger);
+  const engine = await openEngine(config, logger);
   try {
-    await backend.ping();
+    await engine.ping();
     const credential = serviceCredential(config.serviceAuthSecret, "search");
     const indexer = new Indexer({
-      backend,
+      engine,
       catalog: createServiceClient(CatalogService, config.catalogUrl, credential),
       booking: createServiceClient(BookingService, config.bookingUrl, credential),
       logger,
     });
     const started = Date.now();
     const result = await indexer.reindexAll();
-    process.stdout.write(`${JSON.stringify({ backend: backend.name, ...result, seconds: (Date.now() - started) / 1000 })}\n`);
+    process.stdout.write(`${JSON.stringify({ engine: engine.name, ...result, seconds: (Date.now() - started) / 1000 })}\n`);
   } finally {
-    await backend.close();
+    await engine.close();
   }
 }
 

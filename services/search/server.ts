@@ -6,7 +6,7 @@ import type { TokenVerifier } from "../../lib/auth.js";
 import type { Logger } from "../../lib/logger.js";
 import { startServer, type RunningServer } from "../../lib/server.js";
 import { createSearchActivities } from "./activities.js";
-import type { SearchBackend } from "./backend.js";
+import type { SearchEngine } from "./engine.js";
 import { searchHandlers } from "./handlers.js";
 import { Indexer } from "./indexer.js";
 import { AvailabilityRefresher } from "./refresher.js";
@@ -14,7 +14,7 @@ import { startSearchWorker, type SearchWorker } from "./worker.js";
 
 export interface SearchServerDeps {
   /** The index, initialised (`init()` done). */
-  backend: SearchBackend;
+  engine: SearchEngine;
   catalog: Client<typeof CatalogService>;
   /** Booking, for seat counts; null runs without (documents show the hall's capacity). */
   booking: Client<typeof BookingService> | null;
@@ -45,7 +45,7 @@ export interface SearchServer extends RunningServer {
  */
 export async function build(deps: SearchServerDeps): Promise<SearchServer> {
   const now = deps.now ?? (() => new Date());
-  const indexer = new Indexer({ backend: deps.backend, catalog: deps.catalog, booking: deps.booking, logger: deps.logger, now });
+  const indexer = new Indexer({ engine: deps.engine, catalog: deps.catalog, booking: deps.booking, logger: deps.logger, now });
   const server = await startServer({
     name: "search",
     host: deps.host,
@@ -55,13 +55,13 @@ export async function build(deps: SearchServerDeps): Promise<SearchServer> {
     routes: (router) =>
       router.service(
         SearchService,
-        searchHandlers({ backend: deps.backend, indexer, logger: deps.logger, now, liveAvailabilityMs: deps.liveAvailabilityMs ?? 300 }),
+        searchHandlers({ engine: deps.engine, indexer, logger: deps.logger, now, liveAvailabilityMs: deps.liveAvailabilityMs ?? 300 }),
       ),
-    healthChecks: { [deps.backend.name]: () => deps.backend.ping() },
+    healthChecks: { [deps.engine.name]: () => deps.engine.ping() },
   });
   const refresher =
     deps.refresher && deps.booking
-      ? new AvailabilityRefresher({ backend: deps.backend, indexer, logger: deps.logger, now, ...deps.refresher })
+      ? new AvailabilityRefresher({ engine: deps.engine, indexer, logger: deps.logger, now, ...deps.refresher })
       : undefined;
   refresher?.start();
   const worker = deps.worker

@@ -1,7 +1,7 @@
 import { startActivityWorker } from "../../lib/activity-worker.js";
 import type { Logger } from "../../lib/logger.js";
+import type { SearchActivities } from "../../workflows/search-types.js";
 import { TASK_QUEUES } from "../../workflows/task-queues.js";
-import type { SearchActivities } from "./activity-types.js";
 
 export interface SearchWorkerOptions {
   address: string;

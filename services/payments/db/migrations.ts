@@ -11,18 +11,18 @@ export const migrations: Migration[] = [
   {
     name: "0001_intents_history_refunds_webhook_events",
     async up(knex) {
-      // The platform's view of each PaymentIntent, whichever gateway issued it.
+      // The platform's view of each PaymentIntent, whichever payment provider issued it.
       await knex.schema.withSchema(SCHEMA).createTable("payment_intents", (t) => {
-        t.text("id").primary(); // the gateway's id, pi_...
+        t.text("id").primary(); // the provider's id, pi_...
         t.uuid("booking_id").notNullable();
         // the booking's owner: SimulatePayment's caller must be this user
         t.uuid("user_id").notNullable();
         // 0 for the booking's first intent; n+1 after attempt n failed
         t.integer("attempt").notNullable();
-        t.text("gateway").notNullable();
+        t.text("gateway").notNullable(); // the payment provider (column named before the rename)
         t.bigInteger("amount_minor").notNullable();
         t.specificType("currency", "char(3)").notNullable();
-        // the gateway's PaymentIntent status as last learnt (API answer or webhook)
+        // the provider's PaymentIntent status as last learnt (API answer or webhook)
         t.text("status").notNullable();
         // for the client-side SDK; returned again by a repeated PreparePayment, never logged
         t.text("client_secret").notNullable();
@@ -52,7 +52,7 @@ export const migrations: Migration[] = [
         // created, succeeded, payment_failed, requires_action, processing, canceled, charge_refunded
         t.text("event").notNullable();
         t.text("status").notNullable();
-        // api (the gateway's answer to our call) or webhook
+        // api (the provider's answer to our call) or webhook
         t.text("source").notNullable();
         t.text("event_id");
         t.text("failure_code");
@@ -63,13 +63,13 @@ export const migrations: Migration[] = [
 
       await knex.schema.withSchema(SCHEMA).createTable("refunds", (t) => {
         t.bigIncrements("id");
-        // the gateway idempotency key: the same key never refunds twice
+        // the provider's idempotency key: the same key never refunds twice
         t.text("idempotency_key").notNullable().unique();
         t.uuid("booking_id").notNullable();
         t.text("payment_intent_id").notNullable();
         // true for "refund what was paid for the booking" (refundBooking, late payments)
         t.boolean("booking_refund").notNullable().defaultTo(false);
-        t.text("refund_id").unique(); // re_..., null until the gateway answered
+        t.text("refund_id").unique(); // re_..., null until the provider answered
         t.bigInteger("amount_minor").notNullable();
         t.specificType("currency", "char(3)").notNullable();
         // requested (sent, no answer yet), pending, requires_action, succeeded, failed, canceled
@@ -106,7 +106,7 @@ export const migrations: Migration[] = [
   {
     name: "0002_development_gateway",
     async up(knex) {
-      // The development gateway's own state: what Stripe keeps on its side. Only that gateway
+      // The development provider's own state: what Stripe keeps on its side. Only that provider
       // reads these tables; the service's code above never does.
       await knex.schema.withSchema(SCHEMA).createTable("devgw_payment_intents", (t) => {
         t.text("id").primary();

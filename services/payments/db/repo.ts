@@ -11,7 +11,8 @@ export interface IntentRecord {
   bookingId: string;
   userId: string;
   attempt: number;
-  gateway: string;
+  /** The payment provider that issued the intent: `stripe` or `development` (column `gateway`). */
+  provider: string;
   amountMinor: number;
   currency: string;
   status: string;
@@ -76,7 +77,7 @@ const intentOf = (r: IntentRow): IntentRecord => ({
   bookingId: r.booking_id,
   userId: r.user_id,
   attempt: r.attempt,
-  gateway: r.gateway,
+  provider: r.gateway,
   amountMinor: Number(r.amount_minor),
   currency: r.currency,
   status: r.status,
@@ -151,7 +152,7 @@ export class PaymentsRepo {
   /** Inserts a new intent with its "created" history line; false when (booking, attempt) or the id exists. */
   async insertIntent(
     db: Db,
-    i: Pick<IntentRecord, "id" | "bookingId" | "userId" | "attempt" | "gateway" | "amountMinor" | "currency" | "status" | "clientSecret">,
+    i: Pick<IntentRecord, "id" | "bookingId" | "userId" | "attempt" | "provider" | "amountMinor" | "currency" | "status" | "clientSecret">,
     source: "api" | "webhook",
     eventId?: string,
   ): Promise<boolean> {
@@ -161,7 +162,7 @@ export class PaymentsRepo {
         booking_id: i.bookingId,
         user_id: i.userId,
         attempt: i.attempt,
-        gateway: i.gateway,
+        gateway: i.provider,
         amount_minor: i.amountMinor,
         currency: i.currency,
         status: i.status,
@@ -177,7 +178,7 @@ export class PaymentsRepo {
   }
 
   /**
-   * Records what the gateway says about an intent, if it moves it (see mayMove: no regression
+   * Records what the provider says about an intent, if it moves it (see mayMove: no regression
    * from a final state, whatever order answers and webhooks arrive in) or reports a decline of an
    * open attempt (which marks the attempt failed). Returns whether anything changed (then a
    * history line was written). Updates `intent` in place.

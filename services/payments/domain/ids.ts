@@ -9,7 +9,7 @@ function randomChars(n: number): string {
 }
 
 /** A Stripe-shaped object id: `pi_3Q…`, `ch_3Q…`, `re_3Q…`, `evt_3Q…` (24 characters after the prefix). */
-export function gatewayId(prefix: "pi" | "ch" | "re" | "evt" | "req"): string {
+export function stripeShapedId(prefix: "pi" | "ch" | "re" | "evt" | "req"): string {
   return `${prefix}_3${randomChars(23)}`;
 }
 

@@ -1,7 +1,7 @@
 /**
- * Gateway idempotency keys, derived from the booking (the workflow's business key), the step and
+ * Payment provider idempotency keys, derived from the booking (the workflow's business key), the step and
  * the attempt, so a retried step (an activity retry, a repeated RPC, a redelivered webhook) sends
- * the same key and the gateway answers with the first result instead of acting twice.
+ * the same key and the provider answers with the first result instead of acting twice.
  */
 
 /** Creating the PaymentIntent of attempt `attempt` (0 = the booking's first). */

@@ -24,7 +24,7 @@ export const isCancelable = (status: string) => CANCELABLE.includes(status);
 export const isFinal = (status: string) => FINAL.includes(status);
 
 /**
- * Whether a status reported now may replace the one we have. Gateway answers and webhooks arrive
+ * Whether a status reported now may replace the one we have. Provider answers and webhooks arrive
  * in any order (a `payment_failed` event may be delivered after the `succeeded` of a retry with
  * another card): a final state is never left, and `processing` only moves forward.
  */

@@ -1,7 +1,7 @@
 /**
  * Stripe's test PaymentMethod ids (https://docs.stripe.com/testing) and what the development
- * gateway does with each, so that `pm_card_visa` succeeds and `pm_card_chargeDeclined` fails on
- * the development gateway exactly as on Stripe in test mode. Pure.
+ * provider does with each, so that `pm_card_visa` succeeds and `pm_card_chargeDeclined` fails on
+ * the development provider exactly as on Stripe in test mode. Pure.
  */
 
 export type CardOutcome =

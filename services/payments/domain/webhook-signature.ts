@@ -4,7 +4,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
  * Stripe's webhook signature scheme, both ways: the `Stripe-Signature` header is
  * `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>` (more than one `v1` while a
  * secret is being rolled). Implemented here rather than through the stripe SDK so that the
- * development gateway, which has no API key, signs and verifies exactly like Stripe; the tests
+ * development provider, which has no API key, signs and verifies exactly like Stripe; the tests
  * check it against the SDK's own `generateTestHeaderString` and `constructEvent`.
  */
 

@@ -27,7 +27,7 @@ import {
  * queue; the booking service's activities are stubs that record their calls (the booking
  * service is not part of this suite; other activities the workflow may call, e.g. notifications,
  * are not served here, so the tests read the workflow's state rather than wait for its end).
- * The development gateway's webhooks go to an endpoint that
+ * The development provider's webhooks go to an endpoint that
  * either passes them on to HandleWebhook (like the gateway) or holds them, to make a payment
  * arrive late.
  */
@@ -130,12 +130,12 @@ describe("payments activities in the booking workflow", () => {
   it("a payment that succeeds after the hold expired is refunded once through refundBooking", async () => {
     hold = true; // the success webhook is late
     const b = await startBooking(3);
-    await h.gateway.simulate!(b.intentId, "succeeded");
+    await h.provider.simulate!(b.intentId, "succeeded");
     const late = await waitFor("the held success event", async () =>
       endpoint.received.find((r) => r.body.includes(b.intentId) && r.body.includes("payment_intent.succeeded")),
     );
     await waitFor("expiry", async () => (await b.state()).status === "expired");
-    // expiry tried to cancel: the gateway said it was paid, so it stays succeeded
+    // expiry tried to cancel: the provider said it was paid, so it stays succeeded
     expect((await h.db("payment_intents").where({ id: b.intentId }).first()).status).toBe("succeeded");
 
     hold = false;
@@ -177,7 +177,7 @@ describe("payments activities in the booking workflow", () => {
   it("payment_intent.payment_failed delivered after payment_intent.succeeded leaves the booking confirmed and paid", async () => {
     hold = false;
     const b = await startBooking(60);
-    await h.gateway.simulate!(b.intentId, "succeeded"); // its signed succeeded event reaches the webhook
+    await h.provider.simulate!(b.intentId, "succeeded"); // its signed succeeded event reaches the webhook
     await waitFor("confirmation", async () => (await b.state()).status === "confirmed");
 
     // an older attempt's failure, delivered late (Stripe does not promise any order)

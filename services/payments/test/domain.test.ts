@@ -1,8 +1,13 @@
 import { bookingRefundKey, cancelKey, confirmKey, intentKey } from "../domain/keys.js";
 import { bookingPaymentStatus, cancellationReason, isFailedAttempt, mayMove } from "../domain/status.js";
 import { cardOutcome } from "../domain/test-cards.js";
-import { clientSecretFor, gatewayId } from "../domain/ids.js";
+import { clientSecretFor, stripeShapedId } from "../domain/ids.js";
+import { mapPaymentsError } from "../errors.js";
+import { ProviderError } from "../providers/provider.js";
+import { TemporalUnavailableError } from "../signals.js";
 import { paymentsTaskQueue } from "../worker.js";
+import { Code } from "@connectrpc/connect";
+import { AppError } from "../../../lib/errors.js";
 import { activityQueue, TASK_QUEUES } from "../../../workflows/task-queues.js";
 
 describe("payments domain", () => {
@@ -15,12 +20,12 @@ describe("payments domain", () => {
   });
 
   it("makes Stripe-shaped ids and client secrets", () => {
-    const pi = gatewayId("pi");
+    const pi = stripeShapedId("pi");
     expect(pi).toMatch(/^pi_[0-9A-Za-z]{24}$/);
     expect(clientSecretFor(pi)).toMatch(new RegExp(`^${pi}_secret_[0-9A-Za-z]{25}$`));
-    expect(gatewayId("evt")).toMatch(/^evt_/);
-    expect(gatewayId("re")).toMatch(/^re_/);
-    expect(gatewayId("ch")).toMatch(/^ch_/);
+    expect(stripeShapedId("evt")).toMatch(/^evt_/);
+    expect(stripeShapedId("re")).toMatch(/^re_/);
+    expect(stripeShapedId("ch")).toMatch(/^ch_/);
   });
 
   it("never moves an intent out of a final state, whatever order answers arrive in", () => {
@@ -62,5 +67,19 @@ describe("payments domain", () => {
     expect(paymentsTaskQueue()).toBe(TASK_QUEUES.payments);
     expect(paymentsTaskQueue("e2e")).toBe(activityQueue("payments", `${TASK_QUEUES.workflows}-e2e`));
     expect(paymentsTaskQueue("-e2e")).toBe(activityQueue("payments", `${TASK_QUEUES.workflows}-e2e`));
+  });
+
+  it("maps its core's errors to API errors; anything else passes on unchanged", () => {
+    const api = (err: unknown) => {
+      const e = mapPaymentsError(err);
+      return e instanceof AppError ? { code: Code[e.code], message: e.message } : e;
+    };
+    expect(api(new ProviderError("invalid_request", "No such PaymentMethod: 'pm_x'"))).toEqual({ code: "InvalidArgument", message: "payment gateway: No such PaymentMethod: 'pm_x'" });
+    expect(api(new ProviderError("not_found", "No such payment_intent: 'pi_x'"))).toEqual({ code: "NotFound", message: "payment gateway: No such payment_intent: 'pi_x'" });
+    expect(api(new ProviderError("idempotency_conflict", "key reused"))).toEqual({ code: "AlreadyExists", message: "payment gateway: key reused" });
+    expect(api(new ProviderError("unexpected_state", "canceled"))).toEqual({ code: "FailedPrecondition", message: "payment gateway: canceled" });
+    expect(api(new ProviderError("unavailable", "Stripe: socket hang up"))).toEqual({ code: "Unavailable", message: "the payment gateway cannot be reached right now; retry later" });
+    expect(api(new TemporalUnavailableError("down"))).toEqual({ code: "Unavailable", message: "booking workflows cannot be reached right now; retry later" });
+    expect(mapPaymentsError(new Error("disk full"))).toBeUndefined();
   });
 });

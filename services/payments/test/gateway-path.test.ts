@@ -20,7 +20,7 @@ import {
 } from "./harness.js";
 
 /**
- * The whole webhook path as in production, on one machine: the development gateway delivers its
+ * The whole webhook path as in production, on one machine: the development provider delivers its
  * signed event over HTTP to the real public gateway's `POST /api/v1/payments/webhook`, which
  * passes the raw bytes and the Stripe-Signature to HandleWebhook; the booking workflow (a
  * recorder here) gets the signal. `POST /api/v1/payments/simulate` goes through the gateway's

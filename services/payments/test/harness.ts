@@ -16,14 +16,14 @@ import { serviceCredential } from "../../../lib/auth.js";
 import { bookingWorkflowId } from "../../../workflows/booking-types.js";
 import { migrations, SCHEMA } from "../db/migrations.js";
 import { signatureHeader } from "../domain/webhook-signature.js";
-import { DevelopmentGateway } from "../gateways/development.js";
-import type { PaymentGateway } from "../gateways/gateway.js";
+import { DevelopmentProvider } from "../providers/development.js";
+import type { PaymentProvider } from "../providers/provider.js";
 import { build, type PaymentsServer } from "../server.js";
 import { temporalBookingSignals, type BookingSignals } from "../signals.js";
 import type { RecordedSignal } from "./workflows/recorder.js";
 
 export const WEBHOOK_SECRET = "whsec_test_payments_suite";
-/** Where nothing listens: the development gateway's deliveries just fail and are retried. */
+/** Where nothing listens: the development provider's deliveries just fail and are retried. */
 export const NOWHERE = "http://127.0.0.1:9/api/v1/payments/webhook";
 
 export type Auth = Awaited<ReturnType<typeof testAuth>>;
@@ -32,21 +32,21 @@ export interface PaymentsHarness {
   db: Knex;
   url: string;
   server: PaymentsServer;
-  gateway: PaymentGateway;
+  provider: PaymentProvider;
   auth: Auth;
   /** gRPC client with a service credential: how the booking service and the gateway call. */
   internal: Client<typeof PaymentsService>;
   /** Connect (HTTP/1.1) client without credentials; pass `auth.bearer(token)`. */
   client: Client<typeof PaymentsService>;
-  /** Another server on the same database and gateway, e.g. with a dead Temporal. */
+  /** Another server on the same database and provider, e.g. with a dead Temporal. */
   extraServer(signals: BookingSignals): Promise<{ url: string; internal: Client<typeof PaymentsService>; close(): Promise<void> }>;
   close(): Promise<void>;
 }
 
 export interface HarnessOptions {
   signals: BookingSignals;
-  /** Defaults to the development gateway delivering to `webhookUrl`. */
-  gateway?: (db: Knex) => PaymentGateway;
+  /** Defaults to the development provider delivering to `webhookUrl`. */
+  provider?: (db: Knex) => PaymentProvider;
   webhookUrl?: string;
 }
 
@@ -55,12 +55,12 @@ export async function startPayments(opts: HarnessOptions): Promise<PaymentsHarne
   const db = await openDatabase({ url: database.url, schema: SCHEMA, migrations, poolMax: 30 });
   const auth = await testAuth();
   const logger = silentLogger();
-  const gateway =
-    opts.gateway?.(db) ??
-    new DevelopmentGateway({ db, logger, webhook: { url: opts.webhookUrl ?? NOWHERE, secret: WEBHOOK_SECRET, pollMs: 200, initialBackoffMs: 200, maxBackoffMs: 2_000 } });
-  gateway.start?.();
+  const provider =
+    opts.provider?.(db) ??
+    new DevelopmentProvider({ db, logger, webhook: { url: opts.webhookUrl ?? NOWHERE, secret: WEBHOOK_SECRET, pollMs: 200, initialBackoffMs: 200, maxBackoffMs: 2_000 } });
+  provider.start?.();
   const start = (signals: BookingSignals) =>
-    build({ db, verifier: auth.verifier, logger, host: "127.0.0.1", port: 0, gateway, signals, webhookSecret: WEBHOOK_SECRET });
+    build({ db, verifier: auth.verifier, logger, host: "127.0.0.1", port: 0, provider, signals, webhookSecret: WEBHOOK_SECRET });
   const clientsFor = (port: number) => {
     const url = `http://127.0.0.1:${port}`;
     return {
@@ -74,7 +74,7 @@ export async function startPayments(opts: HarnessOptions): Promise<PaymentsHarne
   return {
     db,
     server,
-    gateway,
+    provider,
     auth,
     ...clientsFor(server.port),
     async extraServer(signals) {
@@ -86,7 +86,7 @@ export async function startPayments(opts: HarnessOptions): Promise<PaymentsHarne
     async close() {
       for (const e of extras) await e.close().catch(() => undefined);
       await server.close().catch(() => undefined);
-      await gateway.close();
+      await provider.close();
       await db.destroy();
       await database.drop();
     },
@@ -266,7 +266,7 @@ export const sign = (payload: Buffer, timestamp?: number, secret = WEBHOOK_SECRE
 
 // ─── assertions ───
 
-/** Rows of every table the webhook may write (the development gateway's included). */
+/** Rows of every table the webhook may write (the development provider's included). */
 export async function rowCounts(db: Knex): Promise<Record<string, number>> {
   const tables = ["payment_intents", "payment_history", "refunds", "webhook_events", "devgw_payment_intents", "devgw_refunds", "devgw_events", "devgw_idempotency_keys"];
   const out: Record<string, number> = {};

@@ -18,7 +18,7 @@ import {
 } from "./harness.js";
 
 /**
- * The payments service on the development gateway, with the real Temporal dev server (booking
+ * The payments service on the development provider, with the real Temporal dev server (booking
  * workflows stood in for by the recorder workflow) and a real HTTP endpoint as the webhook URL:
  * PreparePayment, ConfirmPaymentWithMethod, SimulatePayment and the webhook deliveries, refunds
  * and cancellations (the activities), GetPaymentStatus.
@@ -155,16 +155,17 @@ describe("ConfirmPaymentWithMethod", () => {
 
   it("an unknown payment method is InvalidArgument; authentication-required is reported as such", async () => {
     const { res } = await prepare();
-    expect((await errorOf(h.internal.confirmPaymentWithMethod({ paymentIntentId: res.paymentIntentId, paymentMethodId: "pm_card_bogus" }))).code).toBe(
-      Code.InvalidArgument,
-    );
+    // the provider's refusal, mapped by the service's one error mapper (errors.ts)
+    const bogus = await errorOf(h.internal.confirmPaymentWithMethod({ paymentIntentId: res.paymentIntentId, paymentMethodId: "pm_card_bogus" }));
+    expect(bogus.code).toBe(Code.InvalidArgument);
+    expect(bogus.rawMessage).toBe("payment gateway: No such PaymentMethod: 'pm_card_bogus'");
     const out = await h.internal.confirmPaymentWithMethod({ paymentIntentId: res.paymentIntentId, paymentMethodId: "pm_card_authenticationRequired" });
     expect(out).toMatchObject({ status: "requires_action", failureCode: "authentication_required" });
     expect((await errorOf(h.internal.confirmPaymentWithMethod({ paymentIntentId: "pi_unknown", paymentMethodId: "pm_card_visa" }))).code).toBe(Code.NotFound);
   });
 });
 
-describe("SimulatePayment (development gateway)", () => {
+describe("SimulatePayment (development provider)", () => {
   it("owner only: answers at once, then a correctly signed Stripe event arrives at the webhook URL", async () => {
     const bookingId = randomUUID();
     const recorder = await startRecorder(temporal.client, QUEUE, bookingId);

@@ -5,11 +5,11 @@ import { silentLogger } from "../../../lib/logger.js";
 import { createTestDatabase } from "../../../test/support/db.js";
 import { waitFor } from "../../../test/support/waiting.js";
 import { migrations, SCHEMA } from "../db/migrations.js";
-import { WebhookSender } from "../gateways/webhook-sender.js";
+import { WebhookSender } from "../providers/webhook-sender.js";
 import { startWebhookEndpoint, type ReceivedWebhook } from "./harness.js";
 
 /**
- * The development gateway's webhook sender on its own database, against an endpoint that answers
+ * The development provider's webhook sender on its own database, against an endpoint that answers
  * one event only when the test says so: a slow delivery must not hold up the events behind it.
  */
 

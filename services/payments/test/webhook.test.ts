@@ -35,7 +35,7 @@ let h: PaymentsHarness;
 beforeAll(async () => {
   temporal = await testTemporal();
   worker = await startTestWorkflowWorker(QUEUE, require.resolve("./workflows/recorder"));
-  endpoint = await startWebhookEndpoint(); // the development gateway's own events land here (200)
+  endpoint = await startWebhookEndpoint(); // the development provider's own events land here (200)
   h = await startPayments({ signals: liveSignals(temporal.client), webhookUrl: endpoint.url });
 }, 120_000);
 
@@ -46,7 +46,7 @@ afterAll(async () => {
   await temporal?.close();
 });
 
-/** A booking with a prepared intent (development gateway) and a recorder as its workflow. */
+/** A booking with a prepared intent (development provider) and a recorder as its workflow. */
 async function booking(opts: { workflow?: boolean } = {}) {
   const bookingId = randomUUID();
   const userId = randomUUID();
@@ -95,6 +95,32 @@ describe("HandleWebhook: verification before anything is written", () => {
       expect((await errorOf(deliver(payload))).code).toBe(Code.InvalidArgument);
     }
     expect(await rowCounts(h.db)).toEqual(before);
+  });
+
+  it("a correctly signed event with a NUL character in a string is InvalidArgument naming the field, with nothing written", async () => {
+    const b = await booking();
+    const before = await rowCounts(h.db);
+    const refused = async (payload: Buffer) => {
+      const err = await errorOf(deliver(payload));
+      return { code: err.code, message: err.rawMessage };
+    };
+    expect(await refused(stripeEvent("payment_intent.succeeded", b.pi("succeeded"), "evt_\u0000nul"))).toEqual({
+      code: Code.InvalidArgument,
+      message: "payload.id: must not contain a NUL character",
+    });
+    expect(await refused(stripeEvent("payment_intent.succeeded\u0000", b.pi("succeeded")))).toEqual({
+      code: Code.InvalidArgument,
+      message: "payload.type: must not contain a NUL character",
+    });
+    const declined = b.pi("requires_payment_method", { lastPaymentError: { code: "card_declined", message: "declined\u0000" } });
+    expect(await refused(stripeEvent("payment_intent.payment_failed", declined))).toEqual({
+      code: Code.InvalidArgument,
+      message: "payload.data.object.last_payment_error.message: must not contain a NUL character",
+    });
+    expect(await rowCounts(h.db)).toEqual(before);
+    expect(await signalsNamed(b.recorder!, SIGNALS.paymentSucceeded)).toEqual([]);
+    expect(await signalsNamed(b.recorder!, SIGNALS.paymentFailed)).toEqual([]);
+    await b.recorder!.finish();
   });
 });
 
@@ -172,7 +198,7 @@ describe("HandleWebhook: processing", () => {
   it("a success for a booking whose workflow does not exist is refunded exactly once", async () => {
     const b = await booking({ workflow: false });
     // the customer pays client-side; Stripe sends the event
-    await h.gateway.simulate!(b.intentId, "succeeded");
+    await h.provider.simulate!(b.intentId, "succeeded");
     const payload = stripeEvent("payment_intent.succeeded", b.pi("succeeded"));
     const out = await deliver(payload);
     expect(out.duplicate).toBe(false);
@@ -194,7 +220,7 @@ describe("HandleWebhook: processing", () => {
   it("a success for a booking whose workflow has completed is refunded too", async () => {
     const b = await booking();
     await b.recorder!.finish(); // the booking ended long ago
-    await h.gateway.simulate!(b.intentId, "succeeded");
+    await h.provider.simulate!(b.intentId, "succeeded");
     const out = await deliver(stripeEvent("payment_intent.succeeded", b.pi("succeeded")));
     expect((await h.db("webhook_events").where({ event_id: out.eventId }).first()).outcome).toBe("refunded");
     expect(await h.db("refunds").where({ booking_id: b.bookingId })).toHaveLength(1);
@@ -202,8 +228,8 @@ describe("HandleWebhook: processing", () => {
 
   it("charge.refunded reconciles the refund and the amount refunded", async () => {
     const b = await booking({ workflow: false });
-    await h.gateway.simulate!(b.intentId, "succeeded");
-    // the webhook was lost; the activity refunds (asking the gateway whether it was paid)
+    await h.provider.simulate!(b.intentId, "succeeded");
+    // the webhook was lost; the activity refunds (asking the provider whether it was paid)
     expect(await h.server.payments.refundBooking(b.bookingId, "cancelled by customer")).toEqual({ refunded: true });
     const [refund] = await h.db("refunds").where({ booking_id: b.bookingId });
     await h.db("refunds").where({ id: refund.id }).update({ status: "pending" }); // as a bank transfer refund would be
@@ -225,7 +251,7 @@ describe("HandleWebhook: processing", () => {
     expect(status.history.map((x) => `${x.event}/${x.source}`)).toEqual(["created/api", "succeeded/api", "charge_refunded/webhook"]);
   });
 
-  it("the development gateway's own events reach the endpoint signed", async () => {
+  it("the development provider's own events reach the endpoint signed", async () => {
     await waitFor("a delivered event", async () => endpoint.received.length > 0);
     expect(endpoint.received[0].signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
   });

@@ -1,6 +1,6 @@
 import type { Knex, Migration } from "../../../lib/db.js";
 
-/** The search service's own schema (Postgres backend only). */
+/** The search service's own schema (Postgres engine only). */
 export const SCHEMA = "search";
 /** The live table searches read; a rebuild fills another one and renames it to this. */
 export const LIVE_TABLE = "showtimes";
@@ -47,7 +47,7 @@ const q = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
  *
  * Columns: the document (jsonb, returned as is) plus what queries filter, rank and sort on.
  * `tsv` weighs event name A, keywords B, venue name/city/category C ('simple' configuration: no
- * stemming, the same for every language, as the engines' standard analyser).
+ * stemming, the same for every language, as Elasticsearch/OpenSearch's standard analyser).
  */
 export async function createShowtimesTable(
   knex: Knex,
@@ -137,7 +137,7 @@ const CURRENCY_COLUMN = "currency text GENERATED ALWAYS AS (doc ->> 'currency') 
 
 /**
  * The space-time key of a showtime: its point on earthdistance's sphere (x, y, z) plus its start
- * in epoch seconds as a 4th dimension. Queries (backends/postgres.ts) spell it with this function
+ * in epoch seconds as a 4th dimension. Queries (engines/postgres.ts) spell it with this function
  * too: the planner uses the index only for the very same expression.
  */
 export function spacetimeKey(ext: ExtensionSchemas): string {
@@ -176,7 +176,7 @@ function layoutV3Indexes(ext: ExtensionSchemas): Record<string, string> {
 }
 
 /**
- * Layout 3 plus `grid`: a radius of up to MAX_GRID_CELLS cells (backends/postgres.ts) reads the
+ * Layout 3 plus `grid`: a radius of up to MAX_GRID_CELLS cells (engines/postgres.ts) reads the
  * showtimes of those cells in its date range by btree range scans, with what the R-tree's
  * searches read (SPACETIME_INCLUDE), index-only. The R-tree stays for wider radii.
  */

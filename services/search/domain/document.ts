@@ -5,7 +5,7 @@ import type { ShowtimeDetails } from "../../../gen/ticketing/catalog/v1/catalog_
  * The denormalised search document: one per showtime, the seeds' Elasticsearch document
  * (showtimeId, showtime, event {eventId, name, category, imageUrl, keywords}, venue {venueId,
  * name, city, address, location}) plus the seat counts, the "price from" and the time its
- * catalog data was read. Both backends store exactly this (Postgres in a jsonb column next to
+ * catalog data was read. Every engine stores exactly this (Postgres in a jsonb column next to
  * its query columns).
  */
 export interface ShowDocument {

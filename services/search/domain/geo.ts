@@ -1,7 +1,7 @@
 /**
  * Great-circle distance as Elasticsearch and OpenSearch compute it (haversine on a sphere of the
- * mean Earth radius, Lucene's value). The Postgres backend scales earthdistance's own radius to
- * this one, so both backends and the results' `distanceKm` agree to the millimetre.
+ * mean Earth radius, Lucene's value). The Postgres engine scales earthdistance's own radius to
+ * this one, so every engine and the results' `distanceKm` agree to the millimetre.
  */
 export const EARTH_RADIUS_M = 6_371_008.7714;
 
@@ -18,7 +18,7 @@ export function distanceKm(a: { lat: number; lon: number }, b: { lat: number; lo
 }
 
 /**
- * The Postgres backend's grid: cells of 0.1° × 0.1° (11 km north–south), numbered
+ * The Postgres engine's grid: cells of 0.1° × 0.1° (11 km north–south), numbered
  * (⌊lat·10⌋ + 900) · 3601 + (⌊lon·10⌋ + 1800). A btree over (cell, start) finds a radius's
  * showtimes by a few dozen short range scans, several times cheaper than the R-tree for the
  * radii people search with. `GRID_CELL_COLUMN` (db/migrations.ts) is the same formula in SQL:

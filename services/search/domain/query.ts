@@ -1,7 +1,7 @@
 import type { SearchShowsRequest } from "../../../gen/ticketing/search/v1/search_pb.js";
 import { invalidArgument } from "../../../lib/errors.js";
 
-/** What a backend searches for: the request, validated and normalised. */
+/** What an engine searches for: the request, validated and normalised. */
 export interface SearchQuery {
   /** The user's position and the radius around it; absent = no location filter or ordering. */
   near?: { lat: number; lon: number; radiusKm: number };

@@ -10,11 +10,12 @@ import { startOpenSearch, type RunningEngine } from "../../../test/support/opens
 import { activityQueue, TASK_QUEUES } from "../../../workflows/task-queues.js";
 import { build as buildGateway, type RunningGateway } from "../../gateway/server.js";
 import { gridLayout, testTemporal } from "../../catalog/test/harness.js";
-import { startSearch, type SearchHarness, type TestBackendName } from "./harness.js";
+import type { EngineName } from "../engine.js";
+import { startSearch, type SearchHarness } from "./harness.js";
 
 /**
  * Issue #6's acceptance: a showtime created through the catalog API is findable within 5 s, on
- * the Postgres backend and on OpenSearch 2.19. Nothing is shortcut: the admin creates the
+ * the Postgres engine and on OpenSearch 2.19. Nothing is shortcut: the admin creates the
  * venue, hall, event and showtime over REST through the real gateway; the catalog's outbox relay
  * (its production poll interval) starts showtimeCreatedWorkflow on the run's Temporal dev server;
  * the real workflow code (workflows/, on a workflow worker of this suite's queue) calls
@@ -27,13 +28,13 @@ import { startSearch, type SearchHarness, type TestBackendName } from "./harness
  * harness's stub, as in search.test.ts.
  */
 
-const BACKENDS: TestBackendName[] = ["postgres", "opensearch"];
+const ENGINES: EngineName[] = ["postgres", "opensearch"];
 /** The acceptance bound. */
 const BOUND_MS = 5_000;
 /** How long to keep polling, so that a miss reports the time it actually took. */
 const POLL_TIMEOUT_MS = 30_000;
 const POLL_INTERVAL_MS = 50;
-/** Showtimes created (and timed) one after another per backend. */
+/** Showtimes created (and timed) one after another per engine. */
 const SAMPLES = 3;
 
 const RUN = randomUUID().slice(0, 8);
@@ -47,7 +48,7 @@ beforeAll(async () => {
   } catch {
     // installed by another suite in this process
   }
-  // one bundle of workflows/ for both backends' workflow workers (bundling is the slow part)
+  // one bundle of workflows/ for both engines' workflow workers (bundling is the slow part)
   [opensearch, temporal, bundle] = await Promise.all([
     startOpenSearch(),
     testTemporal(),
@@ -70,8 +71,8 @@ interface Timing {
   indexActivityCompletedMs?: number;
 }
 
-describe.each(BACKENDS)("catalog → outbox → Temporal → search on %s", (backendName) => {
-  const workflowQueue = `${TASK_QUEUES.workflows}-c2s-${RUN}-${backendName}`;
+describe.each(ENGINES)("catalog → outbox → Temporal → search on %s", (engineName) => {
+  const workflowQueue = `${TASK_QUEUES.workflows}-c2s-${RUN}-${engineName}`;
   let h: SearchHarness;
   let gateway: RunningGateway;
   let base: string;
@@ -80,8 +81,8 @@ describe.each(BACKENDS)("catalog → outbox → Temporal → search on %s", (bac
   const workflowIds: string[] = [];
 
   beforeAll(async () => {
-    h = await startSearch(backendName, {
-      engineUrl: backendName === "postgres" ? undefined : opensearch.url,
+    h = await startSearch(engineName, {
+      engineUrl: engineName === "postgres" ? undefined : opensearch.url,
       // the search service's activity worker, on the queue the workflow sends search activities to
       worker: { address: process.env.TEST_TEMPORAL_ADDRESS!, namespace: "default", taskQueue: activityQueue("search", workflowQueue) },
       // the catalog runs its outbox relay (default poll interval) into this suite's workflow queue
@@ -210,7 +211,7 @@ describe.each(BACKENDS)("catalog → outbox → Temporal → search on %s", (bac
 
     const fmt = (v?: number) => (v === undefined ? "?" : `${Math.round(v)}`);
     process.stdout.write(
-      `catalog → search on ${backendName}, ms after sending CreateShowtime ` +
+      `catalog → search on ${engineName}, ms after sending CreateShowtime ` +
         `(created / workflow started / indexShowtime started / completed / findable):\n` +
         timings
           .map((t) => `  ${fmt(t.createMs)} / ${fmt(t.workflowStartedMs)} / ${fmt(t.indexActivityStartedMs)} / ${fmt(t.indexActivityCompletedMs)} / ${t.findableMs}\n`)

@@ -1,4 +1,4 @@
-import { oneEditAway } from "../backends/postgres-words.js";
+import { oneEditAway } from "../engines/postgres-words.js";
 
 describe("oneEditAway (Postgres typo candidates for short words)", () => {
   it("deletes, swaps, replaces and inserts one letter; never the word itself; nothing below 3 letters", () => {

@@ -4,11 +4,11 @@ import { SearchShowsRequestSchema } from "../../../gen/ticketing/search/v1/searc
 import { openDatabase, type Knex } from "../../../lib/db.js";
 import { silentLogger } from "../../../lib/logger.js";
 import { createTestDatabase } from "../../../test/support/db.js";
-import { PostgresBackend } from "../backends/postgres.js";
+import { PostgresEngine } from "../engines/postgres.js";
 import { migrations, SCHEMA } from "../db/migrations.js";
 import { distanceMeters, EARTH_RADIUS_M, gridCellOf, gridCover } from "../domain/geo.js";
 import { parseSearchRequest } from "../domain/query.js";
-import { prng, syntheticDocuments } from "../synthetic.js";
+import { prng, syntheticDocuments } from "./synthetic.js";
 
 /** A point `distanceM` from the centre on bearing `bearing` (radians), on the haversine sphere. */
 function destination(c: { lat: number; lon: number }, distanceM: number, bearing: number): { lat: number; lon: number } {
@@ -80,7 +80,7 @@ describe("grid cover (Postgres radius prefilter)", () => {
 describe("the grid column in Postgres", () => {
   let database: { url: string; drop(): Promise<void> };
   let db: Knex;
-  let backend: PostgresBackend;
+  let engine: PostgresEngine;
   const now = new Date();
   const docAt = () => ({
     ...syntheticDocuments({ count: 1, seed: 3, center: { lat: 0, lon: 0 }, spanDeg: 1, now, pastDays: 0, futureDays: 1, noLocationShare: 0 })[0],
@@ -97,8 +97,8 @@ describe("the grid column in Postgres", () => {
   beforeAll(async () => {
     database = await createTestDatabase("grid");
     db = await openDatabase({ url: database.url, schema: SCHEMA, migrations, poolMax: 4 });
-    backend = new PostgresBackend({ db, logger: silentLogger() });
-    await backend.init();
+    engine = new PostgresEngine({ db, logger: silentLogger() });
+    await engine.init();
   });
 
   afterAll(async () => {
@@ -114,7 +114,7 @@ describe("the grid column in Postgres", () => {
     const rand = prng(5);
     for (let i = 0; i < 200; i++) points.push([+(rand() * 180 - 90).toFixed(6), +(rand() * 360 - 180).toFixed(6)]);
     const docs = points.map(([lat, lon]) => withLocation(lat, lon));
-    await backend.upsert(docs);
+    await engine.upsert(docs);
     const rows: Array<{ showtime_id: string; cell: number; lat: number; lon: number }> = await db
       .withSchema(SCHEMA)
       .table("showtimes")
@@ -127,14 +127,14 @@ describe("the grid column in Postgres", () => {
   it("a live table without the grid column (rebuilt by an older version) still answers radius searches, through the R-tree", async () => {
     const centre = { lat: -20.5, lon: 57.5 };
     const docs = Array.from({ length: 60 }, (_, i) => withLocation(centre.lat + ((i % 11) - 5) * 0.02, centre.lon + ((i % 7) - 3) * 0.02));
-    await backend.upsert(docs);
+    await engine.upsert(docs);
     const query = parseSearchRequest(create(SearchShowsRequestSchema, { ...centre, distance: "6km", pageSize: 100 }), now);
-    const viaGrid = (await backend.search(query)).documents.map((d) => d.showtimeId).sort();
+    const viaGrid = (await engine.search(query)).documents.map((d) => d.showtimeId).sort();
     const expected = docs.filter((d) => distanceMeters(centre, d.venue.location!) <= 6_000).map((d) => d.showtimeId).sort();
     expect(viaGrid).toEqual(expected);
     expect(expected.length).toBeGreaterThan(10);
     await db.raw(`ALTER TABLE ${SCHEMA}.showtimes DROP COLUMN cell`); // its index goes with it
-    expect((await backend.search(query)).documents.map((d) => d.showtimeId).sort()).toEqual(expected);
-    expect((await backend.search(query)).documents.map((d) => d.showtimeId).sort()).toEqual(expected);
+    expect((await engine.search(query)).documents.map((d) => d.showtimeId).sort()).toEqual(expected);
+    expect((await engine.search(query)).documents.map((d) => d.showtimeId).sort()).toEqual(expected);
   });
 });

@@ -13,46 +13,44 @@ import { testAuth, TEST_SERVICE_SECRET } from "../../../test/support/auth.js";
 import { createTestDatabase } from "../../../test/support/db.js";
 import { startCatalog, type CatalogHarness } from "../../catalog/test/harness.js";
 import type { CatalogServerDeps } from "../../catalog/server.js";
-import type { BackendName, SearchBackend } from "../backend.js";
-import { createEngineClient } from "../backends/engine-clients.js";
-import { EngineBackend, MAPPINGS, SETTINGS } from "../backends/engine.js";
-import { PostgresBackend } from "../backends/postgres.js";
+import type { EngineName, SearchEngine } from "../engine.js";
+import { createElasticsearchClient } from "../engines/elasticsearch-clients.js";
+import { ElasticsearchEngine, MAPPINGS, SETTINGS } from "../engines/elasticsearch.js";
+import { PostgresEngine } from "../engines/postgres.js";
 import { migrations, SCHEMA } from "../db/migrations.js";
 import { build, type SearchServer, type SearchServerDeps } from "../server.js";
 
-export type TestBackendName = Exclude<BackendName, "elasticsearch"> | "elasticsearch";
-
-/** A backend of a fresh namespace: its own database (Postgres) or its own alias (engines). */
+/** An engine of a fresh namespace: its own database (Postgres) or its own alias (Elasticsearch/OpenSearch). */
 /**
  * The suites test what search answers, on a machine other suites load too: a slow answer is not
  * a failure here (the 503 on a dead or slow engine has its own tests with their own timeouts).
  */
 const TEST_QUERY_TIMEOUT_MS = 20_000;
 
-export async function openTestBackend(
-  name: TestBackendName,
+export async function openTestEngine(
+  name: EngineName,
   engineUrl?: string,
-): Promise<{ backend: SearchBackend; close(): Promise<void> }> {
+): Promise<{ engine: SearchEngine; close(): Promise<void> }> {
   if (name === "postgres") {
     const database = await createTestDatabase("search");
     const db: Knex = await openDatabase({ url: database.url, schema: SCHEMA, migrations, poolMax: 20 });
-    const backend = new PostgresBackend({ db, logger: silentLogger(), queryTimeoutMs: TEST_QUERY_TIMEOUT_MS });
-    await backend.init();
+    const engine = new PostgresEngine({ db, logger: silentLogger(), queryTimeoutMs: TEST_QUERY_TIMEOUT_MS });
+    await engine.init();
     return {
-      backend,
+      engine,
       async close() {
         await db.destroy();
         await database.drop();
       },
     };
   }
-  if (!engineUrl) throw new Error(`${name} backend needs an engine URL`);
-  const client = createEngineClient({ engine: name, url: engineUrl });
+  if (!engineUrl) throw new Error(`${name} needs an engine URL`);
+  const client = createElasticsearchClient({ engine: name, url: engineUrl });
   const alias = `showtimes-${randomUUID().slice(0, 8)}`;
-  const backend = new EngineBackend({ client, alias, logger: silentLogger(), swapGraceMs: 200, queryTimeoutMs: TEST_QUERY_TIMEOUT_MS });
-  await backend.init();
+  const engine = new ElasticsearchEngine({ client, alias, logger: silentLogger(), swapGraceMs: 200, queryTimeoutMs: TEST_QUERY_TIMEOUT_MS });
+  await engine.init();
   return {
-    backend,
+    engine,
     async close() {
       for (const index of await client.aliasTargets(alias)) await client.deleteIndex(index);
       await client.close();
@@ -71,13 +69,13 @@ function mappingsBeforePrices() {
 
 export interface PrePricesIndex {
   /**
-   * This version's backend on the index as the version before prices left it, neither migrated
+   * This version's engine on the index as the version before prices left it, neither migrated
    * nor initialised: what this version meets when an older one rebuilt the index after it
    * started (a rollback, or an old replica's re-index during a rolling deploy).
    */
-  previous: SearchBackend;
+  previous: SearchEngine;
   /** This version starting on that index: Postgres migrations (0006), engine init (mapping). */
-  upgrade(): Promise<SearchBackend>;
+  upgrade(): Promise<SearchEngine>;
   /** Ids of the showtimes whose stored price (columns / indexed fields) is in [min, max] in `currency`. */
   pricedIds(min: number, max: number, currency: string): Promise<string[]>;
   close(): Promise<void>;
@@ -87,21 +85,21 @@ export interface PrePricesIndex {
  * A fresh index of the version before prices: a Postgres database migrated up to 0005, or an
  * engine alias over `<alias>-v1` created with the mapping of then.
  */
-export async function openPrePricesIndex(name: TestBackendName, engineUrl?: string): Promise<PrePricesIndex> {
+export async function openPrePricesIndex(name: EngineName, engineUrl?: string): Promise<PrePricesIndex> {
   if (name === "postgres") {
     const database = await createTestDatabase("search_old");
     const open = (list = migrations) => openDatabase({ url: database.url, schema: SCHEMA, migrations: list, poolMax: 4 });
     const dbs: Knex[] = [await open(MIGRATIONS_BEFORE_PRICES)];
-    const backendOn = async (db: Knex) => {
-      const b = new PostgresBackend({ db, logger: silentLogger(), queryTimeoutMs: TEST_QUERY_TIMEOUT_MS });
+    const engineOn = async (db: Knex) => {
+      const b = new PostgresEngine({ db, logger: silentLogger(), queryTimeoutMs: TEST_QUERY_TIMEOUT_MS });
       await b.init();
       return b;
     };
     return {
-      previous: await backendOn(dbs[0]),
+      previous: await engineOn(dbs[0]),
       async upgrade() {
         dbs.push(await open());
-        return backendOn(dbs[1]);
+        return engineOn(dbs[1]);
       },
       async pricedIds(min, max, currency) {
         const rows: Array<{ showtime_id: string }> = await dbs[dbs.length - 1]
@@ -119,15 +117,15 @@ export async function openPrePricesIndex(name: TestBackendName, engineUrl?: stri
       },
     };
   }
-  if (!engineUrl) throw new Error(`${name} backend needs an engine URL`);
-  const client = createEngineClient({ engine: name, url: engineUrl });
+  if (!engineUrl) throw new Error(`${name} needs an engine URL`);
+  const client = createElasticsearchClient({ engine: name, url: engineUrl });
   const alias = `showtimes-${randomUUID().slice(0, 8)}`;
   await client.createIndex(`${alias}-v1`, { settings: SETTINGS, mappings: mappingsBeforePrices(), aliases: { [alias]: {} } });
-  const backendOf = () => new EngineBackend({ client, alias, logger: silentLogger(), swapGraceMs: 200, queryTimeoutMs: TEST_QUERY_TIMEOUT_MS });
+  const engineOf = () => new ElasticsearchEngine({ client, alias, logger: silentLogger(), swapGraceMs: 200, queryTimeoutMs: TEST_QUERY_TIMEOUT_MS });
   return {
-    previous: backendOf(),
+    previous: engineOf(),
     async upgrade() {
-      const b = backendOf();
+      const b = engineOf();
       await b.init();
       return b;
     },
@@ -183,8 +181,8 @@ export async function startBookingStub(verifier: SearchServerDeps["verifier"]) {
 }
 
 export interface SearchHarness {
-  name: TestBackendName;
-  backend: SearchBackend;
+  name: EngineName;
+  engine: SearchEngine;
   server: SearchServer;
   client: Client<typeof SearchService>;
   /** The real catalog service, in process (null when `catalog: false`). */
@@ -207,14 +205,14 @@ export interface HarnessOptions {
 }
 
 /** The search service in process on port 0, with a real catalog and the booking stub. */
-export async function startSearch(name: TestBackendName, opts: HarnessOptions = {}): Promise<SearchHarness> {
-  const { backend, close: closeBackend } = await openTestBackend(name, opts.engineUrl);
+export async function startSearch(name: EngineName, opts: HarnessOptions = {}): Promise<SearchHarness> {
+  const { engine, close: closeEngine } = await openTestEngine(name, opts.engineUrl);
   const catalog = await startCatalog(opts.catalog);
   const auth = catalog.auth;
   const booking = await startBookingStub(auth.verifier);
   const credential = serviceCredential(TEST_SERVICE_SECRET, "search");
   const server = await build({
-    backend,
+    engine,
     catalog: createServiceClient(CatalogService, catalog.url, credential),
     booking: createServiceClient(BookingService, booking.url, credential),
     verifier: auth.verifier,
@@ -229,7 +227,7 @@ export async function startSearch(name: TestBackendName, opts: HarnessOptions = 
   const client = createClient(SearchService, createConnectTransport({ baseUrl: `http://127.0.0.1:${server.port}`, httpVersion: "1.1" }));
   return {
     name,
-    backend,
+    engine,
     server,
     client,
     catalog,
@@ -239,7 +237,7 @@ export async function startSearch(name: TestBackendName, opts: HarnessOptions = 
       await server.close().catch(() => undefined);
       await booking.close().catch(() => undefined);
       await catalog.close().catch(() => undefined);
-      await closeBackend();
+      await closeEngine();
     },
   };
 }

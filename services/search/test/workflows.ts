@@ -4,7 +4,7 @@
  * catalog-event workflows (workflows/catalog-events.ts) do.
  */
 import { proxyActivities } from "@temporalio/workflow";
-import type { SearchActivities } from "../activity-types";
+import type { SearchActivities } from "../../../workflows/search-types";
 
 export interface SearchActivityCall {
   taskQueue: string;

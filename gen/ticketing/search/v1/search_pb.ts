@@ -786,7 +786,7 @@ export const ReindexAllResponseSchema: GenMessage<ReindexAllResponse, {jsonType:
  * SearchService finds showtimes by location, text, date, category and city over a denormalised
  * index (one document per showtime, with its event and venue). The index lives in Postgres
  * (full-text + pg_trgm + earthdistance) by default, or in Elasticsearch 8/9 or OpenSearch 2.x when
- * ELASTICSEARCH_URL is set (SEARCH_BACKEND, SEARCH_ENGINE). It is kept up to date by the search
+ * ELASTICSEARCH_URL is set (SEARCH_ENGINE). It is kept up to date by the search
  * service's Temporal activities after ShowtimeCreatedEvent, EventUpdatedEvent and
  * VenueUpdatedEvent; the two indexing RPCs below are for operations. While the index does not
  * answer, SearchShows fails fast with UNAVAILABLE (503).

@@ -3,17 +3,17 @@ import {
   SearchUnavailableError,
   type Availability,
   type DocumentSource,
-  type SearchBackend,
+  type SearchEngine,
   type SearchHits,
   type UpcomingCursor,
-} from "../backend.js";
+} from "../engine.js";
 import type { DocumentWrite, ShowDocument } from "../domain/document.js";
 import type { SearchQuery } from "../domain/query.js";
-import { statusOf, type BulkItem, type EngineClient, type SearchHit } from "./engine-clients.js";
+import { statusOf, type BulkItem, type ElasticsearchClient, type SearchHit } from "./elasticsearch-clients.js";
 import { isConnectionFailure, withTimeout } from "./timeout.js";
 
-export interface EngineBackendOptions {
-  client: EngineClient;
+export interface ElasticsearchEngineOptions {
+  client: ElasticsearchClient;
   /** The alias searches and writes go through; concrete indices are `<alias>-v<n>`. */
   alias: string;
   logger: Logger;
@@ -101,7 +101,7 @@ export function buildSearchBody(query: SearchQuery): Record<string, unknown> {
     : [];
   let q: object = { bool: { filter, must } };
   if (query.text && near) {
-    // relevance × (1 + gauss): 2 at the centre, 1.5 at the radius (as the Postgres backend)
+    // relevance × (1 + gauss): 2 at the centre, 1.5 at the radius (as the Postgres engine)
     q = {
       function_score: {
         query: q,
@@ -128,16 +128,16 @@ export function buildSearchBody(query: SearchQuery): Record<string, unknown> {
  * geo_distance, category, city) and a fuzzy multi_match, distance blended into the score with a
  * gauss decay, sorted by _geo_distance then time when there is no text.
  */
-export class EngineBackend implements SearchBackend {
+export class ElasticsearchEngine implements SearchEngine {
   readonly name: "elasticsearch" | "opensearch";
   private readonly timeoutMs: number;
 
-  constructor(private readonly opts: EngineBackendOptions) {
+  constructor(private readonly opts: ElasticsearchEngineOptions) {
     this.name = opts.client.engine;
     this.timeoutMs = opts.queryTimeoutMs ?? 3_000;
   }
 
-  private get client(): EngineClient {
+  private get client(): ElasticsearchClient {
     return this.opts.client;
   }
 
@@ -151,7 +151,7 @@ export class EngineBackend implements SearchBackend {
     const targets = await this.client.aliasTargets(this.alias);
     if (targets.length) {
       // an index made by an earlier version gets the fields added since (additions only; the
-      // engines refuse any other change, which needs a new index version and a reindex)
+      // engine refuses any other change, which needs a new index version and a reindex)
       await this.addFields(targets);
       return;
     }

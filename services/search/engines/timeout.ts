@@ -1,4 +1,4 @@
-import { SearchUnavailableError } from "../backend.js";
+import { SearchUnavailableError } from "../engine.js";
 
 /** Rejects with SearchUnavailableError when `p` takes longer than `ms` (the call itself goes on). */
 export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

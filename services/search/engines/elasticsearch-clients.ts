@@ -2,13 +2,13 @@ import { Client as ElasticClient } from "@elastic/elasticsearch";
 import { Client as OpenSearchClient } from "@opensearch-project/opensearch";
 
 /**
- * The few index operations the engine backend needs, over either official client: the
+ * The few index operations ElasticsearchEngine needs, over either official client: the
  * Elasticsearch client (8.x: speaks to Elasticsearch 8 and, through REST compatibility, 9) and
  * the OpenSearch client (3.x: OpenSearch 1-3). They differ in request shape (top-level
  * parameters vs `body`) and response shape (the body vs `{body, statusCode}`); the queries and
- * mappings themselves are the same JSON, which engine.ts builds once.
+ * mappings themselves are the same JSON, which elasticsearch.ts builds once.
  */
-export interface EngineClient {
+export interface ElasticsearchClient {
   readonly engine: "elasticsearch" | "opensearch";
   createIndex(index: string, body: { settings: object; mappings: object; aliases?: object }): Promise<void>;
   /** Adds fields to an index's mapping (`PUT <index>/_mapping`). */
@@ -46,7 +46,7 @@ export interface SearchResponse {
   hits: { total?: number | { value: number }; hits: SearchHit[] };
 }
 
-export interface EngineClientOptions {
+export interface ElasticsearchClientOptions {
   engine: "elasticsearch" | "opensearch";
   url: string;
   /** Per-request timeout of indexing calls, ms. */
@@ -61,11 +61,11 @@ function statusOf(err: unknown): number | undefined {
   return e?.meta?.statusCode ?? e?.statusCode;
 }
 
-export function createEngineClient(opts: EngineClientOptions): EngineClient {
+export function createElasticsearchClient(opts: ElasticsearchClientOptions): ElasticsearchClient {
   return opts.engine === "elasticsearch" ? elasticClient(opts) : openSearchClient(opts);
 }
 
-function elasticClient(opts: EngineClientOptions): EngineClient {
+function elasticClient(opts: ElasticsearchClientOptions): ElasticsearchClient {
   const client = new ElasticClient({ node: opts.url, requestTimeout: opts.requestTimeoutMs ?? 10_000, maxRetries: 1 });
   const call = (fn: unknown, that: unknown) => (fn as Call).bind(that);
   return {
@@ -118,7 +118,7 @@ function elasticClient(opts: EngineClientOptions): EngineClient {
   };
 }
 
-function openSearchClient(opts: EngineClientOptions): EngineClient {
+function openSearchClient(opts: ElasticsearchClientOptions): ElasticsearchClient {
   const client = new OpenSearchClient({ node: opts.url, requestTimeout: opts.requestTimeoutMs ?? 10_000, maxRetries: 1 });
   const call = (fn: unknown, that: unknown) => async (params: object, options?: object) =>
     ((await (fn as Call).call(that, params, options)) as { body: unknown }).body;

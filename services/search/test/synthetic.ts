@@ -1,4 +1,4 @@
-import type { DocumentWrite } from "./domain/document.js";
+import type { DocumentWrite } from "../domain/document.js";
 
 /**
  * Deterministic synthetic documents over a region, for the correctness oracle and the benchmark

@@ -1,19 +1,19 @@
 import type { CancellationReason } from "../domain/status.js";
 
 /**
- * The one interface the payments service talks to a payment gateway through. Two
+ * The one interface the payments service talks to a payment provider through. Two
  * implementations: `stripe` (the stripe SDK; STRIPE_SECRET_KEY set) and `development` (no key:
  * intents and refunds kept in the payments schema, webhooks signed and delivered like Stripe's).
  *
  * Every mutating call takes an idempotency key (derived from booking, step and attempt; see
  * domain/keys.ts): repeating a call with the same key returns the first result and changes
- * nothing, on both gateways. Money is in integer minor units; currencies are upper case ISO 4217
+ * nothing, on both providers. Money is in integer minor units; currencies are upper case ISO 4217
  * here (Stripe's lower case stays inside the Stripe adapter).
  */
-export interface PaymentGateway {
+export interface PaymentProvider {
   readonly name: "stripe" | "development";
-  createPaymentIntent(input: CreateIntentInput): Promise<GatewayIntent>;
-  retrievePaymentIntent(id: string): Promise<GatewayIntent>;
+  createPaymentIntent(input: CreateIntentInput): Promise<ProviderIntent>;
+  retrievePaymentIntent(id: string): Promise<ProviderIntent>;
   /**
    * Confirms server-side with a payment method. A decline is a result (`failure` set, the intent
    * back to `requires_payment_method`), not an error.
@@ -23,15 +23,15 @@ export interface PaymentGateway {
    * Cancels an intent that can still be paid. An intent that cannot be cancelled any more
    * (succeeded, processing, already canceled) is returned as it is, so callers read `status`.
    */
-  cancelPaymentIntent(input: { id: string; reason?: CancellationReason; idempotencyKey: string }): Promise<GatewayIntent>;
+  cancelPaymentIntent(input: { id: string; reason?: CancellationReason; idempotencyKey: string }): Promise<ProviderIntent>;
   /** Refunds a succeeded intent: `amountMinor` or, when absent, everything not refunded yet. */
-  createRefund(input: CreateRefundInput): Promise<GatewayRefund>;
+  createRefund(input: CreateRefundInput): Promise<ProviderRefund>;
   /**
-   * Development gateway only: completes an intent as if the customer had paid (or been declined)
+   * Development provider only: completes an intent as if the customer had paid (or been declined)
    * client-side; the outcome arrives through the webhook, asynchronously.
    */
   simulate?(id: string, outcome: "succeeded" | "failed"): Promise<void>;
-  /** Starts background work (the development gateway's webhook sender). */
+  /** Starts background work (the development provider's webhook sender). */
   start?(): void;
   close(): Promise<void>;
 }
@@ -58,7 +58,7 @@ export interface PaymentFailure {
   message: string;
 }
 
-export interface GatewayIntent {
+export interface ProviderIntent {
   id: string;
   clientSecret: string;
   amountMinor: number;
@@ -70,11 +70,11 @@ export interface GatewayIntent {
 }
 
 export interface ConfirmResult {
-  intent: GatewayIntent;
+  intent: ProviderIntent;
   failure?: PaymentFailure;
 }
 
-export interface GatewayRefund {
+export interface ProviderRefund {
   id: string;
   paymentIntentId: string;
   amountMinor: number;
@@ -83,7 +83,7 @@ export interface GatewayRefund {
   status: string;
 }
 
-export type GatewayErrorKind =
+export type ProviderErrorKind =
   /** The request is wrong (unknown payment method, amount over what is left, ...): do not retry. */
   | "invalid_request"
   | "not_found"
@@ -91,17 +91,17 @@ export type GatewayErrorKind =
   | "idempotency_conflict"
   /** The object is in a state that does not allow this (e.g. confirming a canceled intent). */
   | "unexpected_state"
-  /** The gateway cannot be reached or failed on its side: retry later (same key). */
+  /** The provider cannot be reached or failed on its side: retry later (same key). */
   | "unavailable";
 
-export class GatewayError extends Error {
+export class ProviderError extends Error {
   constructor(
-    readonly kind: GatewayErrorKind,
+    readonly kind: ProviderErrorKind,
     message: string,
-    /** The gateway's own error code, e.g. Stripe's `charge_already_refunded`. */
-    readonly gatewayCode?: string,
+    /** The provider's own error code, e.g. Stripe's `charge_already_refunded`. */
+    readonly providerCode?: string,
   ) {
     super(message);
-    this.name = "GatewayError";
+    this.name = "ProviderError";
   }
 }

@@ -1,7 +1,7 @@
 import type { DocumentWrite, ShowDocument } from "./domain/document.js";
 import type { SearchQuery } from "./domain/query.js";
 
-export type BackendName = "postgres" | "elasticsearch" | "opensearch";
+export type EngineName = "postgres" | "elasticsearch" | "opensearch";
 
 export interface SearchHits {
   /** The page of documents, in result order. */
@@ -30,8 +30,8 @@ export type DocumentSource = AsyncIterable<DocumentWrite[]>;
  * chosen by config: Postgres (schema `search`: full-text, pg_trgm, cube/earthdistance) and
  * Elasticsearch/OpenSearch (one index behind an alias). Every method is safe to retry.
  */
-export interface SearchBackend {
-  readonly name: BackendName;
+export interface SearchEngine {
+  readonly name: EngineName;
   /** Creates what is missing (schema objects, index and alias); idempotent. */
   init(): Promise<void>;
   /**

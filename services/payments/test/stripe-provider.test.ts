@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { bookingRefundKey, cancelKey, confirmKey, intentKey } from "../domain/keys.js";
-import { GatewayError } from "../gateways/gateway.js";
-import { StripeGateway } from "../gateways/stripe.js";
+import { ProviderError } from "../providers/provider.js";
+import { StripeProvider } from "../providers/stripe.js";
 import { freePort } from "../../../test/support/ports.js";
 import { liveSignals, startPayments, testTemporal, type PaymentsHarness } from "./harness.js";
 import { startRecordingProxy, startStripeMock, type RunningStripeMock } from "./stripe-mock.js";
@@ -10,7 +10,7 @@ import { startRecordingProxy, startStripeMock, type RunningStripeMock } from "./
  * The Stripe adapter against stripe-mock (Stripe's own API mock, started by this suite), behind
  * a recording proxy that shows what goes over the wire: the paths, the form parameters, and an
  * `Idempotency-Key` derived from booking, step and attempt on every POST. stripe-mock answers
- * with fixtures (it keeps no state), so outcomes such as declines are the development gateway
+ * with fixtures (it keeps no state), so outcomes such as declines are the development provider
  * suites' business; here the requests are what is checked.
  */
 
@@ -30,8 +30,8 @@ afterAll(async () => {
 
 const posts = () => proxy.requests.filter((r) => r.method === "POST");
 
-describe("Stripe gateway (stripe-mock)", () => {
-  const gateway = () => new StripeGateway({ secretKey: KEY, apiBase: proxy.url, maxNetworkRetries: 0 });
+describe("Stripe provider (stripe-mock)", () => {
+  const provider = () => new StripeProvider({ secretKey: KEY, apiBase: proxy.url, maxNetworkRetries: 0 });
   const bookingId = randomUUID();
   const userId = randomUUID();
 
@@ -40,7 +40,7 @@ describe("Stripe gateway (stripe-mock)", () => {
   });
 
   it("creates a PaymentIntent: POST /v1/payment_intents with amount, currency, metadata, no redirects, the attempt's key", async () => {
-    const intent = await gateway().createPaymentIntent({
+    const intent = await provider().createPaymentIntent({
       amountMinor: 4500,
       currency: "USD",
       description: "2 seats",
@@ -67,18 +67,18 @@ describe("Stripe gateway (stripe-mock)", () => {
   });
 
   it("confirms, cancels and refunds with their own keys; retrieves with GET", async () => {
-    const gw = gateway();
-    const confirmed = await gw.confirmPaymentIntent({ id: "pi_123", paymentMethodId: "pm_card_visa", idempotencyKey: confirmKey(bookingId, 0, "pm_card_visa") });
+    const stripe = provider();
+    const confirmed = await stripe.confirmPaymentIntent({ id: "pi_123", paymentMethodId: "pm_card_visa", idempotencyKey: confirmKey(bookingId, 0, "pm_card_visa") });
     expect(confirmed.intent.id).toMatch(/^pi_/);
-    await gw.cancelPaymentIntent({ id: "pi_123", reason: "abandoned", idempotencyKey: cancelKey(bookingId, 0) });
-    const refund = await gw.createRefund({
+    await stripe.cancelPaymentIntent({ id: "pi_123", reason: "abandoned", idempotencyKey: cancelKey(bookingId, 0) });
+    const refund = await stripe.createRefund({
       paymentIntentId: "pi_123",
       amountMinor: 4500,
       metadata: { bookingId, reason: "cancelled by customer" },
       idempotencyKey: bookingRefundKey(bookingId),
     });
     expect(refund.id).toMatch(/^re_/);
-    await gw.retrievePaymentIntent("pi_123");
+    await stripe.retrievePaymentIntent("pi_123");
 
     expect(proxy.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
       "POST /v1/payment_intents/pi_123/confirm",
@@ -96,17 +96,17 @@ describe("Stripe gateway (stripe-mock)", () => {
   });
 
   it("maps an unreachable Stripe to a retryable `unavailable`", async () => {
-    const dead = new StripeGateway({ secretKey: KEY, apiBase: `http://127.0.0.1:${await freePort()}`, maxNetworkRetries: 0 });
+    const dead = new StripeProvider({ secretKey: KEY, apiBase: `http://127.0.0.1:${await freePort()}`, maxNetworkRetries: 0 });
     const err = await dead.retrievePaymentIntent("pi_123").then(
       () => undefined,
       (e: unknown) => e,
     );
-    expect(err).toBeInstanceOf(GatewayError);
-    expect((err as GatewayError).kind).toBe("unavailable");
+    expect(err).toBeInstanceOf(ProviderError);
+    expect((err as ProviderError).kind).toBe("unavailable");
   });
 });
 
-describe("payments service on the Stripe gateway (stripe-mock)", () => {
+describe("payments service on the Stripe provider (stripe-mock)", () => {
   let temporal: Awaited<ReturnType<typeof testTemporal>>;
   let h: PaymentsHarness;
 
@@ -114,7 +114,7 @@ describe("payments service on the Stripe gateway (stripe-mock)", () => {
     temporal = await testTemporal();
     h = await startPayments({
       signals: liveSignals(temporal.client),
-      gateway: () => new StripeGateway({ secretKey: KEY, apiBase: proxy.url, maxNetworkRetries: 0 }),
+      provider: () => new StripeProvider({ secretKey: KEY, apiBase: proxy.url, maxNetworkRetries: 0 }),
     });
   });
   afterAll(async () => {
@@ -142,7 +142,7 @@ describe("payments service on the Stripe gateway (stripe-mock)", () => {
     for (const r of sent) expect(r.headers["idempotency-key"]).toBeTruthy();
   });
 
-  it("SimulatePayment is refused on the Stripe gateway", async () => {
+  it("SimulatePayment is refused on the Stripe provider", async () => {
     const bookingId = randomUUID();
     const prepared = await h.internal.preparePayment({ bookingId, userId: randomUUID(), amountMinor: 100n, currency: "USD" }).catch(() => undefined);
     // stripe-mock returns one fixture id for every intent, so only the first booking records it

@@ -32,7 +32,7 @@ interface DueEvent {
 }
 
 /**
- * The development gateway's webhook delivery, the way Stripe delivers: events are stored
+ * The development provider's webhook delivery, the way Stripe delivers: events are stored
  * (devgw_events) in the transaction that changed the payment, then POSTed to the endpoint
  * after the API call has answered, signed at send time (`Stripe-Signature: t=...,v1=...`), and
  * retried with exponential backoff until the endpoint answers 2xx. Deliveries survive a restart;
@@ -149,7 +149,7 @@ export class WebhookSender {
         headers: {
           "content-type": "application/json; charset=utf-8",
           "stripe-signature": signatureHeader(event.payload, this.opts.secret),
-          "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks) ticketing-development-gateway",
+          "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks) ticketing-development-provider",
         },
         body: event.payload,
         signal: controller.signal,

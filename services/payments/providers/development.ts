@@ -1,24 +1,24 @@
 import { createHash } from "node:crypto";
 import type { Knex } from "../../../lib/db.js";
 import type { Logger } from "../../../lib/logger.js";
-import { clientSecretFor, gatewayId } from "../domain/ids.js";
+import { clientSecretFor, stripeShapedId } from "../domain/ids.js";
 import { isCancelable, type CancellationReason } from "../domain/status.js";
 import { cardOutcome, SIMULATED_METHOD, type CardOutcome } from "../domain/test-cards.js";
 import {
-  GatewayError,
+  ProviderError,
   type ConfirmResult,
   type CreateIntentInput,
   type CreateRefundInput,
-  type GatewayIntent,
-  type GatewayRefund,
-  type PaymentGateway,
-} from "./gateway.js";
+  type ProviderIntent,
+  type ProviderRefund,
+  type PaymentProvider,
+} from "./provider.js";
 import { WebhookSender, type WebhookSenderOptions } from "./webhook-sender.js";
 
-/** The Stripe API version the development gateway's events claim to be (the SDK's pinned one). */
+/** The Stripe API version the development provider's events claim to be (the SDK's pinned one). */
 export const DEV_API_VERSION = "2026-10-28.endive";
 
-export interface DevelopmentGatewayOptions {
+export interface DevelopmentProviderOptions {
   db: Knex;
   logger: Logger;
   webhook: { url: string; secret: string } & Partial<Omit<WebhookSenderOptions, "db" | "logger" | "url" | "secret">>;
@@ -52,7 +52,7 @@ interface StripeErrorObject {
 
 const unix = (d: Date) => Math.floor(d.getTime() / 1000);
 
-function intentOf(row: IntentRow): GatewayIntent {
+function intentOf(row: IntentRow): ProviderIntent {
   const err = row.last_payment_error;
   return {
     id: row.id,
@@ -117,7 +117,7 @@ function chargeObject(row: IntentRow): Record<string, unknown> {
 }
 
 /**
- * The development payment gateway (no STRIPE_SECRET_KEY): a small Stripe of its own in the
+ * The development payment provider (no STRIPE_SECRET_KEY): a small Stripe of its own in the
  * payments schema. It keeps PaymentIntents and refunds with Stripe's ids (`pi_…`, `ch_…`,
  * `re_…`, client secrets `pi_…_secret_…`) and states, honours idempotency keys like Stripe (same
  * key + same request → the first answer; other request → an idempotency error), treats Stripe's
@@ -126,11 +126,11 @@ function chargeObject(row: IntentRow): Record<string, unknown> {
  * `payment_intent.payment_failed`, `charge.refunded`) signed with STRIPE_WEBHOOK_SECRET to the
  * real webhook endpoint, so the whole webhook path runs locally as in production.
  */
-export class DevelopmentGateway implements PaymentGateway {
+export class DevelopmentProvider implements PaymentProvider {
   readonly name = "development" as const;
   private readonly sender: WebhookSender;
 
-  constructor(private readonly opts: DevelopmentGatewayOptions) {
+  constructor(private readonly opts: DevelopmentProviderOptions) {
     this.sender = new WebhookSender({ db: opts.db, logger: opts.logger, ...opts.webhook });
   }
 
@@ -142,9 +142,9 @@ export class DevelopmentGateway implements PaymentGateway {
     await this.sender.stop();
   }
 
-  async createPaymentIntent(input: CreateIntentInput): Promise<GatewayIntent> {
+  async createPaymentIntent(input: CreateIntentInput): Promise<ProviderIntent> {
     return this.idempotent(input.idempotencyKey, "payment_intents.create", input, async (trx) => {
-      const id = gatewayId("pi");
+      const id = stripeShapedId("pi");
       const [row]: IntentRow[] = await trx("devgw_payment_intents")
         .insert({
           id,
@@ -160,19 +160,19 @@ export class DevelopmentGateway implements PaymentGateway {
     });
   }
 
-  async retrievePaymentIntent(id: string): Promise<GatewayIntent> {
+  async retrievePaymentIntent(id: string): Promise<ProviderIntent> {
     return intentOf(await this.intentRow(this.opts.db, id, false));
   }
 
   async confirmPaymentIntent(input: { id: string; paymentMethodId: string; idempotencyKey: string }): Promise<ConfirmResult> {
     return this.idempotent(input.idempotencyKey, "payment_intents.confirm", input, async (trx) => {
       const outcome = cardOutcome(input.paymentMethodId);
-      if (!outcome) throw new GatewayError("invalid_request", `No such PaymentMethod: '${input.paymentMethodId}'`, "resource_missing");
+      if (!outcome) throw new ProviderError("invalid_request", `No such PaymentMethod: '${input.paymentMethodId}'`, "resource_missing");
       return this.pay(trx, input.id, input.paymentMethodId, outcome, input.idempotencyKey);
     });
   }
 
-  async cancelPaymentIntent(input: { id: string; reason?: CancellationReason; idempotencyKey: string }): Promise<GatewayIntent> {
+  async cancelPaymentIntent(input: { id: string; reason?: CancellationReason; idempotencyKey: string }): Promise<ProviderIntent> {
     return this.idempotent(input.idempotencyKey, "payment_intents.cancel", input, async (trx) => {
       const row = await this.intentRow(trx, input.id, true);
       if (!isCancelable(row.status)) return intentOf(row); // Stripe refuses; we report where it is
@@ -184,19 +184,19 @@ export class DevelopmentGateway implements PaymentGateway {
     });
   }
 
-  async createRefund(input: CreateRefundInput): Promise<GatewayRefund> {
+  async createRefund(input: CreateRefundInput): Promise<ProviderRefund> {
     return this.idempotent(input.idempotencyKey, "refunds.create", input, async (trx) => {
       const row = await this.intentRow(trx, input.paymentIntentId, true);
       if (row.status !== "succeeded" || !row.latest_charge) {
-        throw new GatewayError("invalid_request", `PaymentIntent ${row.id} does not have a successful charge to refund.`, "charge_not_refundable");
+        throw new ProviderError("invalid_request", `PaymentIntent ${row.id} does not have a successful charge to refund.`, "charge_not_refundable");
       }
       const left = Number(row.amount) - Number(row.amount_refunded);
-      if (left <= 0) throw new GatewayError("invalid_request", `Charge ${row.latest_charge} has already been refunded.`, "charge_already_refunded");
+      if (left <= 0) throw new ProviderError("invalid_request", `Charge ${row.latest_charge} has already been refunded.`, "charge_already_refunded");
       const amount = input.amountMinor ?? left;
       if (amount > left) {
-        throw new GatewayError("invalid_request", `Refund amount (${amount}) is greater than unrefunded amount on charge (${left})`, "amount_too_large");
+        throw new ProviderError("invalid_request", `Refund amount (${amount}) is greater than unrefunded amount on charge (${left})`, "amount_too_large");
       }
-      const id = gatewayId("re");
+      const id = stripeShapedId("re");
       await trx("devgw_refunds").insert({
         id,
         payment_intent_id: row.id,
@@ -229,7 +229,7 @@ export class DevelopmentGateway implements PaymentGateway {
   private async intentRow(db: Knex | Knex.Transaction, id: string, lock: boolean): Promise<IntentRow> {
     const q = db<IntentRow>("devgw_payment_intents").where({ id }).first();
     const row = await (lock ? q.forUpdate() : q);
-    if (!row) throw new GatewayError("not_found", `No such payment_intent: '${id}'`, "resource_missing");
+    if (!row) throw new ProviderError("not_found", `No such payment_intent: '${id}'`, "resource_missing");
     return row;
   }
 
@@ -237,7 +237,7 @@ export class DevelopmentGateway implements PaymentGateway {
   private async pay(trx: Knex.Transaction, id: string, paymentMethodId: string, outcome: CardOutcome, key: string | null): Promise<ConfirmResult> {
     const row = await this.intentRow(trx, id, true);
     if (!["requires_payment_method", "requires_confirmation", "requires_action"].includes(row.status)) {
-      throw new GatewayError(
+      throw new ProviderError(
         "unexpected_state",
         `This PaymentIntent's payment_method could not be updated because it has a status of ${row.status}.`,
         "payment_intent_unexpected_state",
@@ -249,7 +249,7 @@ export class DevelopmentGateway implements PaymentGateway {
         .update({
           status: "succeeded",
           payment_method: paymentMethodId,
-          latest_charge: gatewayId("ch"),
+          latest_charge: stripeShapedId("ch"),
           amount_received: row.amount,
           last_payment_error: null,
         })
@@ -284,7 +284,7 @@ export class DevelopmentGateway implements PaymentGateway {
 
   /** Stores a Stripe-format event for delivery once this transaction commits. */
   private async enqueue(trx: Knex.Transaction, type: string, object: Record<string, unknown>, idempotencyKey: string | null): Promise<void> {
-    const id = gatewayId("evt");
+    const id = stripeShapedId("evt");
     const event = {
       id,
       object: "event",
@@ -293,7 +293,7 @@ export class DevelopmentGateway implements PaymentGateway {
       data: { object },
       livemode: false,
       pending_webhooks: 1,
-      request: { id: idempotencyKey ? gatewayId("req") : null, idempotency_key: idempotencyKey },
+      request: { id: idempotencyKey ? stripeShapedId("req") : null, idempotency_key: idempotencyKey },
       type,
     };
     await trx("devgw_events").insert({ id, type, payload: JSON.stringify(event) });
@@ -316,29 +316,29 @@ export class DevelopmentGateway implements PaymentGateway {
       if (claimed.length === 0) {
         const stored = await trx("devgw_idempotency_keys").where({ key }).first();
         if (stored.request_hash !== hash) {
-          throw new GatewayError(
+          throw new ProviderError(
             "idempotency_conflict",
             `Keys for idempotent requests can only be used with the same parameters they were first used with (key ${key}).`,
             "idempotency_key_in_use",
           );
         }
-        return { replayed: true, value: stored.response as { ok: T } | { error: { kind: GatewayError["kind"]; message: string; code?: string } } };
+        return { replayed: true, value: stored.response as { ok: T } | { error: { kind: ProviderError["kind"]; message: string; code?: string } } };
       }
-      let outcome: { ok: T } | { error: { kind: GatewayError["kind"]; message: string; code?: string } };
+      let outcome: { ok: T } | { error: { kind: ProviderError["kind"]; message: string; code?: string } };
       try {
         outcome = { ok: await run(trx) };
       } catch (err) {
         // business errors are answers too (Stripe replays a 4xx for the same key); anything
         // else rolls back and leaves the key free for a retry
-        if (!(err instanceof GatewayError) || err.kind === "unavailable") throw err;
-        outcome = { error: { kind: err.kind, message: err.message, code: err.gatewayCode } };
+        if (!(err instanceof ProviderError) || err.kind === "unavailable") throw err;
+        outcome = { error: { kind: err.kind, message: err.message, code: err.providerCode } };
       }
       await trx("devgw_idempotency_keys").where({ key }).update({ response: JSON.stringify(outcome) });
       return { replayed: false, value: outcome };
     });
     if (!result.replayed) this.sender.kick();
     const value = result.value;
-    if ("error" in value) throw new GatewayError(value.error.kind, value.error.message, value.error.code);
+    if ("error" in value) throw new ProviderError(value.error.kind, value.error.message, value.error.code);
     return value.ok;
   }
 }

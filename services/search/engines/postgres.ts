@@ -4,10 +4,10 @@ import {
   SearchUnavailableError,
   type Availability,
   type DocumentSource,
-  type SearchBackend,
+  type SearchEngine,
   type SearchHits,
   type UpcomingCursor,
-} from "../backend.js";
+} from "../engine.js";
 import { createShowtimesTable, extensionSchemas, LIVE_TABLE, SCHEMA, spacetimeKey, WORDS_TABLE, type ExtensionSchemas } from "../db/migrations.js";
 import type { DocumentWrite, ShowDocument } from "../domain/document.js";
 import { EARTH_RADIUS_M, gridCover } from "../domain/geo.js";
@@ -15,7 +15,7 @@ import type { SearchQuery } from "../domain/query.js";
 import { SIMILAR_PER_WORD, SimilarWords, wordsOf } from "./postgres-words.js";
 import { isConnectionFailure, withTimeout } from "./timeout.js";
 
-export interface PostgresBackendOptions {
+export interface PostgresEngineOptions {
   /** A knex whose migrations (db/migrations.ts) have run: openDatabase({schema: "search"}). */
   db: Knex;
   logger: Logger;
@@ -49,7 +49,7 @@ interface Fragment {
 
 /**
  * Great-circle distance in metres from (lat, lon) to a row's location: haversine on Lucene's
- * Earth radius, the formula of domain/geo.ts and the engines' `arc` distance. Plain float8
+ * Earth radius, the formula of domain/geo.ts and Elasticsearch/OpenSearch's `arc` distance. Plain float8
  * arithmetic: earthdistance's earth_distance(ll_to_earth(...)) gives the same distance (scaled)
  * but costs ~10 µs a row (ll_to_earth builds three cubes and checks the `earth` domain's
  * constraints, calling SQL functions), which made the distance the bulk of a radius search.
@@ -70,16 +70,16 @@ interface Row {
 }
 
 /**
- * The default backend: schema `search` in the platform's Postgres. Radius queries read a GiST
+ * The default engine: schema `search` in the platform's Postgres. Radius queries read a GiST
  * index of (ll_to_earth(lat, lon), start) points through a 4-D box (earth_box around the centre ×
- * the dates), index-only, then the exact haversine distance on the engines' Earth radius (see
+ * the dates), index-only, then the exact haversine distance on Lucene's Earth radius (see
  * domain/geo.ts). Text uses weighted tsvectors (GIN); typos are handled by expanding each query
  * word to the similar words (pg_trgm) of `search.words`, the vocabulary of event names and
  * keywords. With a
  * location the relevance is multiplied by 1 + a Gaussian of the distance (1 at the centre, 0.5 at
- * the radius), like the engines' function_score.
+ * the radius), like Elasticsearch/OpenSearch's function_score.
  */
-export class PostgresBackend implements SearchBackend {
+export class PostgresEngine implements SearchEngine {
   readonly name = "postgres" as const;
   private ext?: ExtensionSchemas;
   /** earthdistance's Earth radius (earth()), metres. */
@@ -94,7 +94,7 @@ export class PostgresBackend implements SearchBackend {
   private gridReady = true;
   private readonly timeoutMs: number;
 
-  constructor(private readonly opts: PostgresBackendOptions) {
+  constructor(private readonly opts: PostgresEngineOptions) {
     this.timeoutMs = opts.queryTimeoutMs ?? 3_000;
   }
 
@@ -113,7 +113,7 @@ export class PostgresBackend implements SearchBackend {
   }
 
   private extensions(): ExtensionSchemas {
-    if (!this.ext) throw new Error("PostgresBackend.init() was not called");
+    if (!this.ext) throw new Error("PostgresEngine.init() was not called");
     return this.ext;
   }
 
@@ -246,7 +246,7 @@ export class PostgresBackend implements SearchBackend {
       });
       score = { sql: `(${parts.join(" + ") || "0"})`, args };
       if (query.near) {
-        // 1 + gauss(distance): 2 at the centre, 1.5 at the radius, like the engines' function_score
+        // 1 + gauss(distance): 2 at the centre, 1.5 at the radius, like Elasticsearch/OpenSearch's function_score
         score = {
           sql: `(${score.sql} * (1 + exp(ln(0.5) * power(dist / ?, 2))))`,
           args: [...score.args, query.near.radiusKm * 1000],

@@ -1,14 +1,14 @@
 /**
- * Search benchmark: indexes 100,000 synthetic showtimes into each backend, then runs geo + text +
+ * Search benchmark: indexes 100,000 synthetic showtimes into each engine, then runs geo + text +
  * date searches at 16 concurrent clients, printing p50/p95 latency, queries per second and CPU
  * per query for each query shape, measured three ways side by side:
  * - through the real search API (the service in this process, called on the connection the
  *   gateway uses for a backend: gRPC over HTTP/2, uncompressed);
- * - through the backend's search() alone (what the engine and its driver cost, without the RPC);
- * - the floor: the same API over a backend that answers every query with one fixed page from
- *   memory (what the service and its clients cost, whatever the backend).
+ * - through the engine's search() alone (what the engine and its driver cost, without the RPC);
+ * - the floor: the same API over an engine that answers every query with one fixed page from
+ *   memory (what the service and its clients cost, whatever the engine).
  *
- *   npx tsx services/search/bench.ts [--docs 100000] [--queries 3000] [--concurrency 16] [--backends postgres,opensearch,elasticsearch]
+ *   npx tsx bench/search-engines.ts [--docs 100000] [--queries 3000] [--concurrency 16] [--engines postgres,opensearch,elasticsearch]
  *
  * Engines: Postgres at BENCH_DATABASE_URL (an admin URL; a throw-away database is made on it) or
  * an embedded Postgres started here; OpenSearch/Elasticsearch at ELASTICSEARCH_URL (with
@@ -23,26 +23,29 @@ import path from "node:path";
 import knexFactory from "knex";
 import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
-import { CatalogService } from "../../gen/ticketing/catalog/v1/catalog_pb.js";
-import { SearchService, SearchShowsRequestSchema } from "../../gen/ticketing/search/v1/search_pb.js";
-import { serviceCredential, TokenVerifier } from "../../lib/auth.js";
-import { createServiceClient } from "../../lib/clients.js";
-import { openDatabase } from "../../lib/db.js";
-import { silentLogger } from "../../lib/logger.js";
-import { createBackend } from "../gateway/forwarding.js";
-import type { SearchBackend, SearchHits } from "./backend.js";
-import { createEngineClient } from "./backends/engine-clients.js";
-import { EngineBackend } from "./backends/engine.js";
-import { PostgresBackend } from "./backends/postgres.js";
-import { migrations, SCHEMA } from "./db/migrations.js";
-import { parseSearchRequest } from "./domain/query.js";
-import { build } from "./server.js";
-import { CITIES, prng, syntheticDocuments } from "./synthetic.js";
+import { CatalogService } from "../gen/ticketing/catalog/v1/catalog_pb";
+import { SearchService, SearchShowsRequestSchema } from "../gen/ticketing/search/v1/search_pb";
+import { serviceCredential, TokenVerifier } from "../lib/auth";
+import { createServiceClient } from "../lib/clients";
+import { openDatabase } from "../lib/db";
+import { silentLogger } from "../lib/logger";
+import { createBackend } from "../services/gateway/forwarding";
+import type { SearchEngine, SearchHits } from "../services/search/engine";
+import { createElasticsearchClient } from "../services/search/engines/elasticsearch-clients";
+import { ElasticsearchEngine } from "../services/search/engines/elasticsearch";
+import { PostgresEngine } from "../services/search/engines/postgres";
+import { migrations, SCHEMA } from "../services/search/db/migrations";
+import { parseSearchRequest } from "../services/search/domain/query";
+import { build } from "../services/search/server";
+import { CITIES, prng, syntheticDocuments } from "../services/search/test/synthetic";
+import { startEmbeddedPostgres } from "../scripts/dev-infra";
+import { startEngine } from "../test/support/opensearch";
+import { freePort } from "../test/support/ports";
 
 export interface SearchBenchOptions {
   /** Admin URL of a Postgres server (a database is created and dropped on it); none = skip Postgres. */
   postgresAdminUrl?: string;
-  /** Engines to benchmark (Elasticsearch, OpenSearch); none = skip. */
+  /** Elasticsearch/OpenSearch nodes to benchmark; none = skip. */
   engines?: Array<{ kind: "elasticsearch" | "opensearch"; url: string }>;
   documents?: number;
   /** Measured queries per shape. */
@@ -52,9 +55,9 @@ export interface SearchBenchOptions {
 }
 
 interface Result {
-  backend: string;
-  /** "API": through the search service's RPC; "backend": backend.search() in this process. */
-  via: "API" | "backend";
+  engine: string;
+  /** "API": through the search service's RPC; "engine": engine.search() in this process. */
+  via: "API" | "engine";
   shape: string;
   ok: number;
   failed: number;
@@ -85,7 +88,7 @@ const SHAPES: Array<{ name: string; make: (r: () => number) => Req }> = [
   },
   {
     // about 2,500 possible typos: unlike the 12 words of the shape above, a good share of them
-    // miss the Postgres backend's 30 s cache of similar words (the engines have no such cache)
+    // miss the Postgres engine's 30 s cache of similar words (Elasticsearch/OpenSearch have no such cache)
     name: "geo + typo + date (25 km, one random edit)",
     make: (r) => ({ ...point(r), distance: "25km", query: typo(WORDS[Math.floor(r() * WORDS.length)], r), endDate: day(14) }),
   },
@@ -132,7 +135,7 @@ function cpuNow(): { self: number; machine: number } {
 const CLK_TCK = 100;
 
 /**
- * Runs each shape at `concurrency` clients through `run` (the API or the backend itself):
+ * Runs each shape at `concurrency` clients through `run` (the API or the engine itself):
  * 100 warm-up queries, then `queries` measured ones.
  */
 async function measure(
@@ -178,7 +181,7 @@ async function measure(
     latencies.sort((a, b) => a - b);
     const self = cpu1.self - cpu0.self;
     const result: Result = {
-      backend: label,
+      engine: label,
       via,
       shape: shape.name,
       ok,
@@ -192,7 +195,7 @@ async function measure(
     };
     results.push(result);
     log(
-      `  ${result.backend} via ${via} | ${result.shape}: p50 ${result.p50.toFixed(1)} ms, p95 ${result.p95.toFixed(1)} ms, ${result.qps.toFixed(0)} q/s ` +
+      `  ${result.engine} via ${via} | ${result.shape}: p50 ${result.p50.toFixed(1)} ms, p95 ${result.p95.toFixed(1)} ms, ${result.qps.toFixed(0)} q/s ` +
         `(${failed} failed, ~${result.meanHits.toFixed(0)} matches/query, CPU ${result.cpuSelfMs.toFixed(1)} + ${result.cpuRestMs.toFixed(1)} ms/query)`,
     );
   }
@@ -210,12 +213,12 @@ async function atFullConcurrency(concurrency: number, count: number, call: () =>
 }
 
 /**
- * The search service in this process over `backend`, and a client on the connection the
+ * The search service in this process over `engine`, and a client on the connection the
  * gateway itself uses for a backend (gRPC over HTTP/2, uncompressed: services/gateway/forwarding.ts).
  */
-async function withService<T>(backend: SearchBackend, fn: (search: (req: Req) => Promise<{ total: number }>) => Promise<T>): Promise<T> {
+async function withService<T>(engine: SearchEngine, fn: (search: (req: Req) => Promise<{ total: number }>) => Promise<T>): Promise<T> {
   const server = await build({
-    backend,
+    engine,
     catalog: createServiceClient(CatalogService, "http://127.0.0.1:1", serviceCredential("bench", "search")),
     booking: null,
     verifier: new TokenVerifier({ issuer: "bench", audience: "bench", keys: { jwks: { keys: [] } }, serviceSecret: "bench-only" }),
@@ -235,43 +238,43 @@ async function withService<T>(backend: SearchBackend, fn: (search: (req: Req) =>
 }
 
 /**
- * Every shape through the API, then through the backend alone, after a warm-up of every shape
+ * Every shape through the API, then through the engine alone, after a warm-up of every shape
  * at full concurrency (an engine's JVM compiles its hot paths in the first thousand queries or
  * so: measured cold, the first shape paid for it).
  */
-async function measureBackend(backend: SearchBackend, opts: Required<Pick<SearchBenchOptions, "queries" | "concurrency">>, log: (l: string) => void): Promise<Result[]> {
-  const direct = (req: Req) => backend.search(parseSearchRequest(create(SearchShowsRequestSchema, req), new Date()));
+async function measureEngine(engine: SearchEngine, opts: Required<Pick<SearchBenchOptions, "queries" | "concurrency">>, log: (l: string) => void): Promise<Result[]> {
+  const direct = (req: Req) => engine.search(parseSearchRequest(create(SearchShowsRequestSchema, req), new Date()));
   for (const shape of SHAPES) {
     const r = prng(99);
     await atFullConcurrency(opts.concurrency, 500, () => direct(shape.make(r)));
   }
-  const api = await withService(backend, (search) => measure(backend.name, "API", search, SHAPES, opts, log));
-  return [...api, ...(await measure(backend.name, "backend", direct, SHAPES, opts, log))];
+  const api = await withService(engine, (search) => measure(engine.name, "API", search, SHAPES, opts, log));
+  return [...api, ...(await measure(engine.name, "engine", direct, SHAPES, opts, log))];
 }
 
 /**
- * The floor: the same service and client over a backend that answers every query with one
- * fixed page of 20 documents from memory. What it costs is what no backend can go below here.
+ * The floor: the same service and client over an engine that answers every query with one
+ * fixed page of 20 documents from memory. What it costs is what no engine can go below here.
  */
-async function measureFloor(backend: SearchBackend, opts: Required<Pick<SearchBenchOptions, "queries" | "concurrency">>, log: (l: string) => void): Promise<Result[]> {
+async function measureFloor(engine: SearchEngine, opts: Required<Pick<SearchBenchOptions, "queries" | "concurrency">>, log: (l: string) => void): Promise<Result[]> {
   const shape = SHAPES[0];
-  const page: SearchHits = await backend.search(parseSearchRequest(create(SearchShowsRequestSchema, shape.make(prng(1))), new Date()));
-  const fixed: SearchBackend = Object.assign(Object.create(backend) as SearchBackend, { search: async () => page });
+  const page: SearchHits = await engine.search(parseSearchRequest(create(SearchShowsRequestSchema, shape.make(prng(1))), new Date()));
+  const fixed: SearchEngine = Object.assign(Object.create(engine) as SearchEngine, { search: async () => page });
   return withService(fixed, async (search) => {
-    // the same warm-up as the backends get: the service's code compiled before it is measured
+    // the same warm-up as the engines get: the service's code compiled before it is measured
     const r = prng(99);
     await atFullConcurrency(opts.concurrency, 2_000, () => search(shape.make(r)));
     return measure("none (a fixed page from memory)", "API", search, [shape], opts, log);
   });
 }
 
-async function index(backend: SearchBackend, count: number, log: (l: string) => void): Promise<string> {
+async function index(engine: SearchEngine, count: number, log: (l: string) => void): Promise<string> {
   const docs = syntheticDocuments({ count, seed: 99, center: CENTER, spanDeg: 0.6, now: NOW, pastDays: 7, futureDays: 60, venues: Math.ceil(count / 50) });
   const started = performance.now();
-  for (let i = 0; i < docs.length; i += 1000) await backend.upsert(docs.slice(i, i + 1000));
-  await backend.refresh();
+  for (let i = 0; i < docs.length; i += 1000) await engine.upsert(docs.slice(i, i + 1000));
+  await engine.refresh();
   const seconds = (performance.now() - started) / 1000;
-  const line = `${backend.name}: indexed ${count.toLocaleString("en")} documents in ${seconds.toFixed(1)} s (${(count / seconds).toFixed(0)} docs/s, batches of 1,000)`;
+  const line = `${engine.name}: indexed ${count.toLocaleString("en")} documents in ${seconds.toFixed(1)} s (${(count / seconds).toFixed(0)} docs/s, batches of 1,000)`;
   log(line);
   return line;
 }
@@ -291,60 +294,60 @@ export async function runSearchBench(opts: SearchBenchOptions): Promise<string> 
     url.pathname = `/${name}`;
     // about two connections per core of the Postgres server (here this machine's), as the search
     // service should be configured (README): 16 clients on 20 connections kept 16 backends busy
-    // on 2 cores, and a 25 km text search, backend alone, answered at p95 71 ms and 389 q/s
+    // on 2 cores, and a 25 km text search, engine alone, answered at p95 71 ms and 389 q/s
     // against 47 ms and 463 q/s on 4 connections (2 and 8 did worse than 4)
     const db = await openDatabase({ url: url.toString(), schema: SCHEMA, migrations, poolMax: 2 * os.cpus().length });
     try {
-      const backend = new PostgresBackend({ db, logger: silentLogger(), queryTimeoutMs: 30_000 });
-      await backend.init();
-      indexing.push(await index(backend, documents, log));
+      const engine = new PostgresEngine({ db, logger: silentLogger(), queryTimeoutMs: 30_000 });
+      await engine.init();
+      indexing.push(await index(engine, documents, log));
       // the steady state autovacuum reaches a minute after a bulk load: statistics, and the
       // visibility map that index-only scans need
       await db.raw(`VACUUM (ANALYZE) ${SCHEMA}.showtimes`);
-      results.push(...(await measureFloor(backend, run, log)));
-      results.push(...(await measureBackend(backend, run, log)));
+      results.push(...(await measureFloor(engine, run, log)));
+      results.push(...(await measureEngine(engine, run, log)));
     } finally {
       await db.destroy();
       await admin.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await admin.destroy();
     }
   }
-  for (const engine of opts.engines ?? []) {
-    const client = createEngineClient({ engine: engine.kind, url: engine.url, requestTimeoutMs: 60_000 });
+  for (const node of opts.engines ?? []) {
+    const client = createElasticsearchClient({ engine: node.kind, url: node.url, requestTimeoutMs: 60_000 });
     const alias = `bench-${randomBytes(4).toString("hex")}`;
-    const backend = new EngineBackend({ client, alias, logger: silentLogger(), queryTimeoutMs: 30_000 });
+    const engine = new ElasticsearchEngine({ client, alias, logger: silentLogger(), queryTimeoutMs: 30_000 });
     try {
-      await backend.init();
-      indexing.push(await index(backend, documents, log));
-      results.push(...(await measureBackend(backend, run, log)));
+      await engine.init();
+      indexing.push(await index(engine, documents, log));
+      results.push(...(await measureEngine(engine, run, log)));
     } finally {
       for (const i of await client.aliasTargets(alias)) await client.deleteIndex(i);
       await client.close();
     }
   }
 
-  const floor = results.find((r) => r.backend.startsWith("none"));
+  const floor = results.find((r) => r.engine.startsWith("none"));
   const cores = os.cpus().length;
   return [
     `${documents.toLocaleString("en")} showtimes over a 130 km × 130 km region (${Math.ceil(documents / 50).toLocaleString("en")} venues), ` +
       `${run.concurrency} concurrent clients, ${run.queries.toLocaleString("en")} queries per shape after warm-up (each shape 500 times at full concurrency, then 100 times in a row), page size 20, ${cores} cores ` +
       `(Postgres: a pool of ${2 * cores} connections, two per core). ` +
       "Via API: the search service's RPC, called on the connection the gateway uses (gRPC over HTTP/2, uncompressed), service and clients in this process. " +
-      "Via backend: the backend's search() called directly, without the RPC. " +
+      "Via engine: the engine's search() called directly, without the RPC. " +
       "CPU per query: this process (clients, service, driver) + the rest of the machine (the engine, plus what the idle stack and the idle engine nodes use: the floor's share shows that part).",
     "",
     ...indexing.map((l) => `- ${l}`),
     "",
-    "| backend | via | query | p50 | p95 | queries/s | failed | matches/query | CPU ms/query |",
+    "| engine | via | query | p50 | p95 | queries/s | failed | matches/query | CPU ms/query |",
     "|---|---|---|---|---|---|---|---|---|",
     ...results.map(
       (r) =>
-        `| ${r.backend} | ${r.via} | ${r.shape} | ${r.p50.toFixed(1)} ms | ${r.p95.toFixed(1)} ms | ${r.qps.toFixed(0)} | ${r.failed} | ${r.meanHits.toFixed(0)} | ${r.cpuSelfMs.toFixed(1)} + ${r.cpuRestMs.toFixed(1)} |`,
+        `| ${r.engine} | ${r.via} | ${r.shape} | ${r.p50.toFixed(1)} ms | ${r.p95.toFixed(1)} ms | ${r.qps.toFixed(0)} | ${r.failed} | ${r.meanHits.toFixed(0)} | ${r.cpuSelfMs.toFixed(1)} + ${r.cpuRestMs.toFixed(1)} |`,
     ),
     ...(floor
       ? [
           "",
-          `The floor (a backend answering from memory) costs ${floor.cpuSelfMs.toFixed(1)} CPU-ms a query in the service and its clients, ` +
+          `The floor (an engine answering from memory) costs ${floor.cpuSelfMs.toFixed(1)} CPU-ms a query in the service and its clients, ` +
             `and reaches ${floor.qps.toFixed(0)} queries/s with a p95 of ${floor.p95.toFixed(1)} ms. By Little's law (mean latency = clients / throughput), ` +
             `${run.concurrency} clients at p95 ≤ 50 ms need a mean under 50 ms, so over ${Math.round(run.concurrency / 0.05)} queries/s: ` +
             `under ${((cores * 1000 * 0.05) / run.concurrency).toFixed(1)} CPU-ms a query for everything on ${cores} cores, the floor's share included.`,
@@ -360,15 +363,13 @@ async function main(): Promise<void> {
     const i = args.indexOf(`--${name}`);
     return i >= 0 ? args[i + 1] : undefined;
   };
-  const backends = (flag("backends") ?? "postgres,opensearch,elasticsearch").split(",");
+  const wanted = (flag("engines") ?? "postgres,opensearch,elasticsearch").split(",");
   const stops: Array<() => Promise<void>> = [];
   try {
     let postgresAdminUrl: string | undefined;
-    if (backends.includes("postgres")) {
+    if (wanted.includes("postgres")) {
       postgresAdminUrl = process.env.BENCH_DATABASE_URL;
       if (!postgresAdminUrl) {
-        const { startEmbeddedPostgres } = await import("../../scripts/dev-infra.js");
-        const { freePort } = await import("../../test/support/ports.js");
         const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "search-bench-pg-"));
         fs.chmodSync(dataDir, 0o755);
         const pg = await startEmbeddedPostgres({ dataDir: path.join(dataDir, "pg"), port: await freePort() });
@@ -384,9 +385,8 @@ async function main(): Promise<void> {
     if (url) {
       engines.push({ kind: process.env.SEARCH_ENGINE === "opensearch" ? "opensearch" : "elasticsearch", url });
     } else {
-      const { startEngine } = await import("../../test/support/opensearch.js");
       for (const kind of ["opensearch", "elasticsearch"] as const) {
-        if (!backends.includes(kind)) continue;
+        if (!wanted.includes(kind)) continue;
         const node = await startEngine(kind, { heap: "1g", jit: "full" });
         process.stdout.write(`${kind} node started in ${node.startMs} ms\n`);
         stops.push(() => node.stop());

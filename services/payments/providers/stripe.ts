@@ -1,17 +1,17 @@
 import Stripe from "stripe";
 import type { CancellationReason } from "../domain/status.js";
 import {
-  GatewayError,
+  ProviderError,
   type ConfirmResult,
   type CreateIntentInput,
   type CreateRefundInput,
-  type GatewayIntent,
-  type GatewayRefund,
+  type ProviderIntent,
+  type ProviderRefund,
   type PaymentFailure,
-  type PaymentGateway,
-} from "./gateway.js";
+  type PaymentProvider,
+} from "./provider.js";
 
-export interface StripeGatewayOptions {
+export interface StripeProviderOptions {
   secretKey: string;
   /** API base URL override (stripe-mock in tests), e.g. `http://127.0.0.1:12111`; unset = api.stripe.com. */
   apiBase?: string;
@@ -31,7 +31,7 @@ export function stripeHostOptions(apiBase: string | undefined): { host?: string;
 const lastError = (e: Stripe.PaymentIntent.LastPaymentError | null | undefined): PaymentFailure | undefined =>
   e ? { code: e.decline_code || e.code || e.type, message: e.message ?? "the payment failed" } : undefined;
 
-function intentOf(pi: Stripe.PaymentIntent): GatewayIntent {
+function intentOf(pi: Stripe.PaymentIntent): ProviderIntent {
   return {
     id: pi.id,
     clientSecret: pi.client_secret ?? "",
@@ -43,7 +43,7 @@ function intentOf(pi: Stripe.PaymentIntent): GatewayIntent {
   };
 }
 
-function refundOf(r: Stripe.Refund, paymentIntentId: string): GatewayRefund {
+function refundOf(r: Stripe.Refund, paymentIntentId: string): ProviderRefund {
   const pi = typeof r.payment_intent === "string" ? r.payment_intent : r.payment_intent?.id;
   return {
     id: r.id,
@@ -67,15 +67,15 @@ function translate(err: unknown): unknown {
   const e = err as StripeLikeError;
   switch (e?.type) {
     case "StripeInvalidRequestError":
-      if (e.code === "resource_missing") return new GatewayError("not_found", e.message ?? "not found", e.code);
-      if (e.code === "payment_intent_unexpected_state") return new GatewayError("unexpected_state", e.message ?? "unexpected state", e.code);
-      return new GatewayError("invalid_request", e.message ?? "invalid request", e.code);
+      if (e.code === "resource_missing") return new ProviderError("not_found", e.message ?? "not found", e.code);
+      if (e.code === "payment_intent_unexpected_state") return new ProviderError("unexpected_state", e.message ?? "unexpected state", e.code);
+      return new ProviderError("invalid_request", e.message ?? "invalid request", e.code);
     case "StripeIdempotencyError":
-      return new GatewayError("idempotency_conflict", e.message ?? "idempotency key reused", e.code);
+      return new ProviderError("idempotency_conflict", e.message ?? "idempotency key reused", e.code);
     case "StripeConnectionError":
     case "StripeAPIError":
     case "StripeRateLimitError":
-      return new GatewayError("unavailable", `Stripe: ${e.message ?? "unavailable"}`, e.code);
+      return new ProviderError("unavailable", `Stripe: ${e.message ?? "unavailable"}`, e.code);
     default:
       return err;
   }
@@ -86,11 +86,11 @@ function translate(err: unknown): unknown {
  * server-side confirmation needs no return_url), refunds, and every POST with our idempotency
  * key. The webhook signature is checked by the service (domain/webhook-signature.ts), not here.
  */
-export class StripeGateway implements PaymentGateway {
+export class StripeProvider implements PaymentProvider {
   readonly name = "stripe" as const;
   readonly stripe: Stripe;
 
-  constructor(opts: StripeGatewayOptions) {
+  constructor(opts: StripeProviderOptions) {
     this.stripe = new Stripe(opts.secretKey, {
       ...stripeHostOptions(opts.apiBase),
       maxNetworkRetries: opts.maxNetworkRetries ?? 2,
@@ -100,7 +100,7 @@ export class StripeGateway implements PaymentGateway {
     });
   }
 
-  async createPaymentIntent(input: CreateIntentInput): Promise<GatewayIntent> {
+  async createPaymentIntent(input: CreateIntentInput): Promise<ProviderIntent> {
     try {
       const pi = await this.stripe.paymentIntents.create(
         {
@@ -118,7 +118,7 @@ export class StripeGateway implements PaymentGateway {
     }
   }
 
-  async retrievePaymentIntent(id: string): Promise<GatewayIntent> {
+  async retrievePaymentIntent(id: string): Promise<ProviderIntent> {
     try {
       return intentOf(await this.stripe.paymentIntents.retrieve(id));
     } catch (err) {
@@ -149,7 +149,7 @@ export class StripeGateway implements PaymentGateway {
     }
   }
 
-  async cancelPaymentIntent(input: { id: string; reason?: CancellationReason; idempotencyKey: string }): Promise<GatewayIntent> {
+  async cancelPaymentIntent(input: { id: string; reason?: CancellationReason; idempotencyKey: string }): Promise<ProviderIntent> {
     try {
       const pi = await this.stripe.paymentIntents.cancel(
         input.id,
@@ -160,12 +160,12 @@ export class StripeGateway implements PaymentGateway {
     } catch (err) {
       const t = translate(err);
       // succeeded, processing or already canceled: not cancellable; report where it is
-      if (t instanceof GatewayError && t.kind === "unexpected_state") return this.retrievePaymentIntent(input.id);
+      if (t instanceof ProviderError && t.kind === "unexpected_state") return this.retrievePaymentIntent(input.id);
       throw t;
     }
   }
 
-  async createRefund(input: CreateRefundInput): Promise<GatewayRefund> {
+  async createRefund(input: CreateRefundInput): Promise<ProviderRefund> {
     try {
       const refund = await this.stripe.refunds.create(
         {

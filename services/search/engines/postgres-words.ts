@@ -2,7 +2,7 @@ import type { Knex } from "../../../lib/db.js";
 import { SCHEMA, SIMILAR_WORDS_FUNCTION, WORDS_TABLE } from "../db/migrations.js";
 
 /**
- * The Postgres backend's words: query and document text split into words, and typo tolerance
+ * The Postgres engine's words: query and document text split into words, and typo tolerance
  * through `search.words` (the vocabulary of event names and keywords) with a cache of each query
  * word's similar words.
  */
@@ -27,7 +27,7 @@ const EDIT_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
 
 /**
  * Every string one edit away from `word`: a letter deleted, two neighbours swapped, a letter
- * replaced or inserted (the engines' fuzziness for words of 3–5 letters, a swap counting as one
+ * replaced or inserted (Elasticsearch/OpenSearch fuzziness for words of 3–5 letters, a swap counting as one
  * edit). Trigram similarity misses these for short words: "jzaz" shares no trigram with "jazz".
  * Letters outside a–z/0–9 that the word itself has are tried too. Empty below 3 letters.
  */
@@ -59,7 +59,7 @@ export function tsQueryOf(text: string): string | undefined {
 /**
  * Query word → its similar dictionary words, most similar first, for SIMILAR_CACHE_MS: the
  * words people search for repeat, and the lookup is a round trip of its own. `forget()` when
- * this backend adds a word to the dictionary; other replicas see new words within the TTL (exact
+ * this engine adds a word to the dictionary; other replicas see new words within the TTL (exact
  * and prefix matches never depend on it).
  */
 export class SimilarWords {

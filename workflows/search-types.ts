@@ -1,9 +1,10 @@
 /**
- * The search service's Temporal activities, as workflows see them (import type only). They run
- * on the search service's task queue, `TASK_QUEUES.search` (`activityQueue("search", ...)` from a
- * workflow), in the search process. Each is idempotent and safe to retry: transient failures
- * (catalog, booking or the search engine down) throw plain errors and are retried; a request the
- * catalog refuses for good is a non-retryable ApplicationFailure (type "CatalogRefused").
+ * The search service's activities, called by the catalog-event workflows (catalog-events.ts) on
+ * the search service's task queue, `TASK_QUEUES.search` (`activityQueue("search", ...)` from a
+ * workflow); they run in the search process. Types and names only. Each is idempotent and safe
+ * to retry: transient failures (catalog, booking or the search engine down) throw plain errors
+ * and are retried; a request the catalog refuses for good is a non-retryable ApplicationFailure
+ * (type "CatalogRefused").
  *
  *   const search = proxyActivities<SearchActivities>({
  *     taskQueue: activityQueue("search", workflowInfo().taskQueue),
@@ -13,6 +14,10 @@
  *   await search.indexShowtime({ showtimeId: event.showtimeId });      // ShowtimeCreated
  *   await search.reindexEvent({ catalogEventId: event.catalogEventId }); // EventUpdated
  *   await search.reindexVenue({ venueId: event.venueId });              // VenueUpdated
+ *
+ * Seat counts are not an activity: no workflow reports them. The search process refreshes them
+ * itself (services/search/refresher.ts asks booking every few seconds) and overlays live counts
+ * at query time.
  */
 export interface SearchActivities {
   /**
@@ -24,9 +29,4 @@ export interface SearchActivities {
   reindexEvent(input: { catalogEventId: string }): Promise<{ indexed: number; removed: number }>;
   /** Re-indexes every showtime at a venue (paging through the catalog). */
   reindexVenue(input: { venueId: string }): Promise<{ indexed: number; removed: number }>;
-  /**
-   * Asks booking for the seat counts of these showtimes and stores them in the index (e.g. from
-   * the booking workflow after a hold, a confirmation or a release). Unknown ids are ignored.
-   */
-  refreshAvailability(input: { showtimeIds: string[] }): Promise<{ updated: number }>;
 }
