@@ -57,6 +57,9 @@ export interface BookingWorkflows {
   isRunning(bookingId: string): Promise<boolean>;
 }
 
+/** The part of the client the payments service uses: relaying the provider's outcomes. */
+export type BookingSignals = Pick<BookingWorkflows, "signal">;
+
 export interface BookingWorkflowsOptions {
   /** The workflows' task queue (tests use a suffixed one). */
   taskQueue?: string;

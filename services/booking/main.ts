@@ -1,12 +1,8 @@
-import { DefaultLogger, Runtime, type LogLevel } from "@temporalio/worker";
 import { PaymentsService } from "../../gen/ticketing/payments/v1/payments_pb.js";
 import { CatalogService } from "../../gen/ticketing/catalog/v1/catalog_pb.js";
-import { serviceCredential } from "../../lib/auth.js";
-import { createServiceClient } from "../../lib/clients.js";
 import { openDatabase } from "../../lib/db.js";
-import { createLogger } from "../../lib/logger.js";
+import { bootService } from "../../lib/bootstrap.js";
 import { runMain } from "../../lib/server.js";
-import { createServiceVerifier } from "../../lib/sessions.js";
 import { connectTemporal } from "../../lib/temporal.js";
 import { createBookingActivities } from "./activities.js";
 import { readBookingConfig } from "./config.js";
@@ -15,10 +11,7 @@ import { build } from "./server.js";
 import { bookingQueues, ensureReaperSchedule, startActivityWorker } from "./worker.js";
 
 const config = readBookingConfig();
-const logger = createLogger("booking", config.logLevel);
-// the Temporal SDK's own logs (worker state) only from warnings up, unless debugging
-const sdkLevel: LogLevel = config.logLevel === "debug" || config.logLevel === "trace" ? "DEBUG" : "WARN";
-Runtime.install({ logger: new DefaultLogger(sdkLevel) });
+const { logger, verifier, client } = bootService("booking", config, { temporalWorker: true });
 
 runMain(logger, async () => {
   const queues = bookingQueues(config.taskQueueSuffix);
@@ -27,19 +20,11 @@ runMain(logger, async () => {
     // Lazy: the service starts, serves seat maps and takes holds while Temporal is down (their
     // workflows start when it is back; payments answer 503 until then)
     const temporal = connectTemporal({ address: config.temporalAddress, namespace: config.temporalNamespace });
-    const verifier = createServiceVerifier({
-      service: "booking",
-      jwtIssuer: config.jwtIssuer,
-      jwtAudience: config.jwtAudience,
-      jwksUrl: config.jwksUrl,
-      serviceAuthSecret: config.serviceAuthSecret,
-      usersUrl: config.usersUrl,
-    });
     const server = await build({
       db,
       databaseUrl: config.databaseUrl,
       verifier,
-      payments: createServiceClient(PaymentsService, config.paymentsUrl, serviceCredential(config.serviceAuthSecret, "booking")),
+      payments: client(PaymentsService, config.paymentsUrl),
       temporal: temporal.client,
       workflowTaskQueue: queues.workflows,
       logger,
@@ -52,7 +37,7 @@ runMain(logger, async () => {
       },
       starter: { concurrency: config.workflowStartConcurrency },
     });
-    const catalog = createServiceClient(CatalogService, config.catalogUrl, serviceCredential(config.serviceAuthSecret, "booking"));
+    const catalog = client(CatalogService, config.catalogUrl);
     const worker = startActivityWorker({
       address: config.temporalAddress,
       namespace: config.temporalNamespace,

@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { AppError, type DomainErrorMapper } from "../../lib/errors.js";
 import { ProviderError } from "./providers/provider.js";
-import { TemporalUnavailableError } from "./signals.js";
+import { TemporalUnavailableError } from "../../workflows/booking-client.js";
 
 /**
  * The payments service's one error mapper (given to startServer as `mapError`): what its core

@@ -14,7 +14,7 @@ import {
   type BookingPaymentStatus,
 } from "./domain/status.js";
 import { ProviderError, type PaymentFailure, type PaymentProvider } from "./providers/provider.js";
-import type { BookingSignals } from "./signals.js";
+import type { BookingSignals } from "../../workflows/booking-client.js";
 
 export interface PaymentsDeps {
   db: Knex;

@@ -8,7 +8,7 @@ import { mapPaymentsError } from "./errors.js";
 import type { PaymentProvider } from "./providers/provider.js";
 import { paymentsHandlers } from "./handlers.js";
 import { Payments } from "./payments.js";
-import type { BookingSignals } from "./signals.js";
+import type { BookingSignals } from "../../workflows/booking-client.js";
 import { PaymentWebhooks } from "./webhooks.js";
 
 export interface PaymentsServerDeps {

@@ -7,7 +7,7 @@ import { bookingRefundKey } from "./domain/keys.js";
 import { verifySignature, WebhookSignatureError, SIGNATURE_TOLERANCE_SECONDS } from "./domain/webhook-signature.js";
 import type { PaymentFailure } from "./providers/provider.js";
 import type { Payments } from "./payments.js";
-import type { BookingSignals } from "./signals.js";
+import type { BookingSignals } from "../../workflows/booking-client.js";
 
 export interface WebhookDeps {
   db: Knex;

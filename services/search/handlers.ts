@@ -1,19 +1,17 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, type ServiceImpl } from "@connectrpc/connect";
+import { type ServiceImpl } from "@connectrpc/connect";
 import { SearchService, type ShowResultSchema } from "../../gen/ticketing/search/v1/search_pb.js";
-import { AppError } from "../../lib/errors.js";
-import type { Logger } from "../../lib/logger.js";
-import { SearchUnavailableError, type SearchEngine } from "./engine.js";
+
+import { type SearchEngine } from "./engine.js";
 import type { ShowDocument } from "./domain/document.js";
 import { distanceKm } from "./domain/geo.js";
 import { parseSearchRequest, type SearchQuery } from "./domain/query.js";
-import { CatalogRefusedError, type Indexer } from "./indexer.js";
+import { type Indexer } from "./indexer.js";
 
 export interface SearchHandlerDeps {
   engine: SearchEngine;
   indexer: Indexer;
-  logger: Logger;
   now: () => Date;
   /**
    * Seat counts of the returned page are asked from booking at query time when it answers
@@ -23,11 +21,6 @@ export interface SearchHandlerDeps {
 }
 
 /** 503 with a message a client can show; the engine's own error stays in the logs. */
-function unavailable(err: SearchUnavailableError, logger: Logger): AppError {
-  logger.warn({ err: err.message }, "search engine unavailable");
-  return new AppError(Code.Unavailable, "search is temporarily unavailable (the search index does not answer); try again shortly");
-}
-
 export function resultOf(doc: ShowDocument, query: SearchQuery, seats?: number): MessageInitShape<typeof ShowResultSchema> {
   const loc = doc.venue.location;
   return {
@@ -49,7 +42,7 @@ export function resultOf(doc: ShowDocument, query: SearchQuery, seats?: number):
 }
 
 export function searchHandlers(deps: SearchHandlerDeps): ServiceImpl<typeof SearchService> {
-  const { engine, indexer, logger } = deps;
+  const { engine, indexer } = deps;
 
   /** Live counts for the page, or an empty map when booking is slow or down. */
   async function liveSeats(ids: string[]): Promise<Map<string, number>> {
@@ -63,20 +56,10 @@ export function searchHandlers(deps: SearchHandlerDeps): ServiceImpl<typeof Sear
     return new Map(counts.map((c) => [c.showtimeId, c.availableSeats]));
   }
 
-  const guard = async <T>(fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof SearchUnavailableError) throw unavailable(err, logger);
-      if (err instanceof CatalogRefusedError) throw new AppError(Code.FailedPrecondition, err.message);
-      throw err;
-    }
-  };
-
   return {
     async searchShows(req) {
       const query = parseSearchRequest(req, deps.now());
-      const hits = await guard(() => engine.search(query));
+      const hits = await engine.search(query);
       const seats = await liveSeats(hits.documents.map((d) => d.showtimeId));
       return {
         results: hits.documents.map((d) => resultOf(d, query, seats.get(d.showtimeId))),
@@ -85,11 +68,11 @@ export function searchHandlers(deps: SearchHandlerDeps): ServiceImpl<typeof Sear
     },
 
     async indexShowtime(req) {
-      return guard(() => indexer.indexShowtime(req.showtimeId));
+      return indexer.indexShowtime(req.showtimeId);
     },
 
     async reindexAll() {
-      return guard(() => indexer.reindexAll());
+      return indexer.reindexAll();
     },
   };
 }

@@ -1,33 +1,21 @@
 import { BookingService } from "../../gen/ticketing/booking/v1/booking_pb.js";
 import { CatalogService } from "../../gen/ticketing/catalog/v1/catalog_pb.js";
-import { serviceCredential } from "../../lib/auth.js";
-import { createServiceClient } from "../../lib/clients.js";
-import { createLogger } from "../../lib/logger.js";
+import { bootService } from "../../lib/bootstrap.js";
 import { runMain } from "../../lib/server.js";
-import { createServiceVerifier } from "../../lib/sessions.js";
 import { openEngine } from "./engines/create.js";
 import { readSearchConfig } from "./config.js";
 import { build } from "./server.js";
 
 const config = readSearchConfig();
-const logger = createLogger("search", config.logLevel);
+const { logger, verifier, client } = bootService("search", config, { temporalWorker: true });
 
 runMain(logger, async () => {
-  const backend = await openEngine(config, logger);
+  const engine = await openEngine(config, logger);
   try {
-    const credential = serviceCredential(config.serviceAuthSecret, "search");
-    const verifier = createServiceVerifier({
-      service: "search",
-      jwtIssuer: config.jwtIssuer,
-      jwtAudience: config.jwtAudience,
-      jwksUrl: config.jwksUrl,
-      serviceAuthSecret: config.serviceAuthSecret,
-      usersUrl: config.usersUrl,
-    });
     const server = await build({
-      engine: backend,
-      catalog: createServiceClient(CatalogService, config.catalogUrl, credential),
-      booking: createServiceClient(BookingService, config.bookingUrl, credential),
+      engine,
+      catalog: client(CatalogService, config.catalogUrl),
+      booking: client(BookingService, config.bookingUrl),
       verifier,
       logger,
       host: config.host,
@@ -37,15 +25,15 @@ runMain(logger, async () => {
       // connects in the background: the service answers searches while Temporal is down
       worker: config.worker ? { address: config.temporalAddress, namespace: config.temporalNamespace } : null,
     });
-    logger.info({ backend: backend.name }, "search backend");
+    logger.info({ engine: engine.name }, "search engine");
     return {
       async close() {
         await server.close();
-        await backend.close();
+        await engine.close();
       },
     };
   } catch (err) {
-    await backend.close();
+    await engine.close();
     throw err;
   }
 });

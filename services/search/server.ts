@@ -7,6 +7,7 @@ import type { Logger } from "../../lib/logger.js";
 import { startServer, type RunningServer } from "../../lib/server.js";
 import { createSearchActivities } from "./activities.js";
 import type { SearchEngine } from "./engine.js";
+import { searchErrorMapper } from "./errors.js";
 import { searchHandlers } from "./handlers.js";
 import { Indexer } from "./indexer.js";
 import { AvailabilityRefresher } from "./refresher.js";
@@ -55,9 +56,10 @@ export async function build(deps: SearchServerDeps): Promise<SearchServer> {
     routes: (router) =>
       router.service(
         SearchService,
-        searchHandlers({ engine: deps.engine, indexer, logger: deps.logger, now, liveAvailabilityMs: deps.liveAvailabilityMs ?? 300 }),
+        searchHandlers({ engine: deps.engine, indexer, now, liveAvailabilityMs: deps.liveAvailabilityMs ?? 300 }),
       ),
     healthChecks: { [deps.engine.name]: () => deps.engine.ping() },
+    mapError: searchErrorMapper(deps.logger),
   });
   const refresher =
     deps.refresher && deps.booking

@@ -4,7 +4,7 @@ import { cardOutcome } from "../domain/test-cards.js";
 import { clientSecretFor, stripeShapedId } from "../domain/ids.js";
 import { mapPaymentsError } from "../errors.js";
 import { ProviderError } from "../providers/provider.js";
-import { TemporalUnavailableError } from "../signals.js";
+import { TemporalUnavailableError } from "../../../workflows/booking-client.js";
 import { paymentsTaskQueue } from "../worker.js";
 import { Code } from "@connectrpc/connect";
 import { AppError } from "../../../lib/errors.js";

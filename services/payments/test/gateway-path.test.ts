@@ -4,7 +4,7 @@ import { silentLogger } from "../../../lib/logger.js";
 import { freePort } from "../../../test/support/ports.js";
 import { SIGNALS } from "../../../workflows/booking-types.js";
 import { build as buildGateway, type RunningGateway } from "../../gateway/server.js";
-import { temporalBookingSignals } from "../signals.js";
+import { bookingWorkflows } from "../../../workflows/booking-client.js";
 import {
   deadTemporal,
   liveSignals,
@@ -121,7 +121,7 @@ describe("webhook path through the public gateway", () => {
     const userId = randomUUID();
     const { paymentIntentId } = await h.internal.preparePayment({ bookingId, userId, amountMinor: 2500n, currency: "EUR" });
     const dead = deadTemporal(await freePort());
-    const outage = await h.extraServer(temporalBookingSignals(dead.client, { timeoutMs: 1_500 }));
+    const outage = await h.extraServer(bookingWorkflows(dead.client, { callTimeoutMs: 1_500 }));
     const outageGateway = await buildGateway({
       host: "127.0.0.1",
       port: 0,

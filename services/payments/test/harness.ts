@@ -19,7 +19,7 @@ import { signatureHeader } from "../domain/webhook-signature.js";
 import { DevelopmentProvider } from "../providers/development.js";
 import type { PaymentProvider } from "../providers/provider.js";
 import { build, type PaymentsServer } from "../server.js";
-import { temporalBookingSignals, type BookingSignals } from "../signals.js";
+import { bookingWorkflows, type BookingSignals } from "../../../workflows/booking-client.js";
 import type { RecordedSignal } from "./workflows/recorder.js";
 
 export const WEBHOOK_SECRET = "whsec_test_payments_suite";
@@ -149,7 +149,7 @@ export async function startRecorder(client: TemporalClient, taskQueue: string, b
 }
 
 /** The signals through the suite's real Temporal. */
-export const liveSignals = (client: TemporalClient) => temporalBookingSignals(client);
+export const liveSignals = (client: TemporalClient) => bookingWorkflows(client);
 
 // ─── webhooks ───
 

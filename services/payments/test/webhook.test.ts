@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Code } from "@connectrpc/connect";
 import { freePort } from "../../../test/support/ports.js";
 import { SIGNALS } from "../../../workflows/booking-types.js";
-import { temporalBookingSignals } from "../signals.js";
+import { bookingWorkflows } from "../../../workflows/booking-client.js";
 import {
   deadTemporal,
   errorOf,
@@ -174,7 +174,7 @@ describe("HandleWebhook: processing", () => {
   it("Temporal unreachable: Unavailable and nothing recorded; the redelivery (Temporal back) signals", async () => {
     const b = await booking();
     const dead = deadTemporal(await freePort());
-    const outage = await h.extraServer(temporalBookingSignals(dead.client, { timeoutMs: 1_500 }));
+    const outage = await h.extraServer(bookingWorkflows(dead.client, { callTimeoutMs: 1_500 }));
     try {
       const payload = stripeEvent("payment_intent.succeeded", b.pi("succeeded"));
       const before = await rowCounts(h.db);

@@ -159,6 +159,14 @@ describe.each(ENGINES)("catalog → outbox → Temporal → search on %s", (engi
     };
   }
 
+  it("a NUL character in a search filter is a 400 naming the parameter, never a 500", async () => {
+    for (const [query, field] of [["city=%00", "city"], ["category=a%00b", "category"], ["query=x%00", "query"]] as const) {
+      const res = await rest("GET", `/api/v1/search/shows?${query}`);
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ code: "invalid_argument", message: `${field}: must not contain a NUL character` });
+    }
+  });
+
   it("A showtime created through the catalog API is findable within 5 s", async () => {
     const timings: Timing[] = [];
     for (let sample = 0; sample < SAMPLES; sample++) {
