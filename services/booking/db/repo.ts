@@ -5,8 +5,8 @@ import {
   SeatsTakenError,
   ShowStartedError,
   UnknownSeatsError,
-  UnpricedSeatError,
 } from "../domain/errors.js";
+import { holdAmountMinor } from "../domain/pricing.js";
 import type { BookingStatus, PaymentStatus, SeatStatus, SeatView } from "../domain/seats.js";
 import { INVENTORY_CHANNEL } from "./migrations.js";
 
@@ -391,13 +391,10 @@ export class BookingRepo {
     const taken = seatIds.filter((id) => found.get(id)!.taken);
     if (taken.length) throw new SeatsTakenError(taken);
 
-    let amountMinor = 0;
-    for (const id of seatIds) {
-      const type = found.get(id)!.seat_type;
-      const price = header.prices[type];
-      if (typeof price !== "number") throw new UnpricedSeatError(id, type);
-      amountMinor += price;
-    }
+    const amountMinor = holdAmountMinor(
+      seatIds.map((id) => ({ seatId: id, seatType: found.get(id)!.seat_type })),
+      header.prices,
+    );
 
     const written = await trx.raw(
       `WITH seats AS (
