@@ -25,7 +25,8 @@ import {
 } from "../../lib/errors.js";
 import { transactionFor } from "../../lib/idempotency.js";
 import type { Logger } from "../../lib/logger.js";
-import type { BookingRecord, BookingRepo } from "./db/repo.js";
+import type { BookingRecord } from "./db/bookings-repo.js";
+import type { BookingRepos } from "./db/repos.js";
 import {
   HoldLimitError,
   InventoryMissingError,
@@ -51,7 +52,7 @@ export interface BookingLimits {
 
 export interface BookingDeps {
   db: Knex;
-  repo: BookingRepo;
+  repo: BookingRepos;
   workflows: BookingWorkflows;
   /** Starts the workflows of committed holds (workflow-starts.ts). */
   starter: WorkflowStarter;
@@ -144,7 +145,7 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
 
   /** The booking if the caller may see it; 404 for anybody else (existence must not leak). */
   async function visibleBooking(bookingId: string, caller: Caller): Promise<BookingRecord> {
-    const b = await repo.getBooking(bookingId);
+    const b = await repo.bookings.getBooking(bookingId);
     const visible = b && (caller.kind === "service" || isAdmin(caller) || (caller.kind === "user" && caller.userId === b.userId));
     if (!b || !visible) throw notFound("booking", bookingId);
     return b;
@@ -165,7 +166,7 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
   async function settled(bookingId: string, waitMs: number): Promise<BookingRecord> {
     const deadline = Date.now() + waitMs;
     for (;;) {
-      const b = await repo.getBooking(bookingId);
+      const b = await repo.bookings.getBooking(bookingId);
       if (!b) throw notFound("booking", bookingId);
       if (b.status !== "held" || Date.now() >= deadline) return b;
       await new Promise((r) => setTimeout(r, 50));
@@ -218,7 +219,7 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
     // ─── inventory ───
 
     async getInventory(req, ctx) {
-      const map = await repo.seatMap(req.showtimeId);
+      const map = await repo.inventory.seatMap(req.showtimeId);
       if (!map) throw new AppError(Code.NotFound, `showtime ${req.showtimeId} has no seat inventory (unknown, or not initialised yet)`);
       const viewer = viewerOf(callerOf(ctx));
       const seats = new Array<MessageInitShape<typeof InventorySeatSchema>>(map.seats.length);
@@ -278,7 +279,7 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
       let trx: Knex.Transaction | undefined;
       const { booking } = await transactionFor(ctx, db, async (t) => {
         trx = t;
-        const held = await repo.hold(t, {
+        const held = await repo.holds.hold(t, {
           bookingId,
           showtimeId: req.showtimeId,
           userId,
@@ -288,7 +289,7 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
         });
         // the workflow starts after the commit (workflow-starts.ts); its input is the hold's outcome
         const input = workflowInputOf(held.booking, currentRequestId());
-        await repo.enqueueWorkflowStart(t, bookingId, input);
+        await repo.starts.enqueue(t, bookingId, input);
         return held;
       }).catch((err: unknown) => {
         throw holdError(err, req.showtimeId);
@@ -341,7 +342,7 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
     },
 
     async confirmBooking(req) {
-      const b = await repo.getBooking(req.bookingId);
+      const b = await repo.bookings.getBooking(req.bookingId);
       if (!b) throw notFound("booking", req.bookingId);
       if (b.status !== "held") return { booking: bookingOut(b) }; // settled already: unchanged
       await workflowStarted(b.id);
@@ -351,7 +352,7 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
           logger.error({ err, bookingId: req.bookingId }, "could not signal the booking workflow");
           throw new AppError(Code.Unavailable, "the booking cannot be confirmed right now; try again");
         });
-      if (!signalled) return { booking: bookingOut((await repo.getBooking(req.bookingId)) ?? b) };
+      if (!signalled) return { booking: bookingOut((await repo.bookings.getBooking(req.bookingId)) ?? b) };
       return { booking: bookingOut(await settled(req.bookingId, confirmWaitMs)) };
     },
 
@@ -371,7 +372,7 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
         // a payment that won the race confirmed it first: the caller still wants it cancelled
         if (state?.status === "confirmed") state = await workflows.cancel(req.bookingId, request);
       } catch (err) {
-        const now = await repo.getBooking(req.bookingId);
+        const now = await repo.bookings.getBooking(req.bookingId);
         if (now && INACTIVE_STATUSES.includes(now.status)) return { booking: bookingOut(now) }; // it settled meanwhile
         if (err instanceof WorkflowUpdateFailedError) {
           throw failedPrecondition(`bookingId: the booking cannot be cancelled: ${err.cause?.message ?? err.message}`);
@@ -384,10 +385,10 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
         if (b.status !== "held") {
           throw failedPrecondition("bookingId: this booking can no longer be cancelled online; contact support");
         }
-        await repo.releaseHold(req.bookingId, "cancelled");
+        await repo.holds.releaseHold(req.bookingId, "cancelled");
       }
       const after = await visibleBooking(req.bookingId, caller);
-      if (after.status === "cancelled") await repo.recordCancellation(req.bookingId, by, req.reason);
+      if (after.status === "cancelled") await repo.holds.recordCancellation(req.bookingId, by, req.reason);
       return { booking: bookingOut(after) };
     },
 
@@ -400,21 +401,21 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
       if (caller.kind !== "user") throw permissionDenied("ListMyBookings lists a signed-in user's own bookings");
       const pageSize = req.pageSize || 50;
       const page = req.page || 1;
-      const { bookings, total } = await repo.listBookings(caller.userId, pageSize, (page - 1) * pageSize);
+      const { bookings, total } = await repo.bookings.listBookings(caller.userId, pageSize, (page - 1) * pageSize);
       return { bookings: bookings.map(bookingOut), total };
     },
 
     // ─── internal ───
 
     async getSeatAvailability(req) {
-      const counts = await repo.availability(req.showtimeIds);
+      const counts = await repo.inventory.availability(req.showtimeIds);
       return {
         showtimes: counts.map((c) => ({ showtimeId: c.showtimeId, availableSeats: c.available, totalSeats: c.total })),
       };
     },
 
     async checkEventAttendance(req) {
-      const bookingId = await repo.attendedBooking(req.userId, req.eventId);
+      const bookingId = await repo.bookings.attendedBooking(req.userId, req.eventId);
       return { attended: bookingId !== undefined, bookingId: bookingId ?? "" };
     },
   };

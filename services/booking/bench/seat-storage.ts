@@ -15,7 +15,7 @@
  *                 UPDATE, UPDATE them; nothing else
  *   B-rows+header B-rows plus `UPDATE header SET last_updated = now()` in the same transaction
  *   B-rows+notify B-rows plus the NOTIFY (showtime + seat ids) that live seat maps need
- *   B-service     the booking service's real hold (BookingRepo.hold): header read + advisory lock
+ *   B-service     the booking service's real hold (HoldsRepo.hold): header read + advisory lock
  *                 (per-user cap), count, row locks, seats + booking row + NOTIFY in one statement
  *   C-chunks      JSONB chunk per hall row (50 seats): jsonb_set within the chunk(s), locked in order
  *
@@ -33,7 +33,7 @@ import { openDatabase } from "../../../lib/db.js";
 import { startEmbeddedPostgres, type RunningPostgres } from "../../../scripts/dev-infra.js";
 import { freePort } from "../../../scripts/ports.js";
 import { migrations, SCHEMA } from "../db/migrations.js";
-import { BookingRepo } from "../db/repo.js";
+import { bookingRepos, type BookingRepos } from "../db/repos.js";
 
 const ROW = 50;
 const HOLD = 4;
@@ -80,7 +80,7 @@ async function setupBenchSchema(k: Knex): Promise<void> {
   await k.raw(`CREATE TABLE bench.chunks (showtime_id uuid NOT NULL, chunk int NOT NULL, seats jsonb NOT NULL, PRIMARY KEY (showtime_id, chunk))`);
 }
 
-function designs(k: Knex, repo: BookingRepo): Design[] {
+function designs(k: Knex, repo: BookingRepos): Design[] {
   const createRows = async (n: number) => {
     const id = randomUUID();
     await k.raw(`INSERT INTO bench.header VALUES (?, now())`, [id]);
@@ -179,7 +179,7 @@ function designs(k: Knex, repo: BookingRepo): Design[] {
       tables: [`${SCHEMA}.inventory_seats`, `${SCHEMA}.bookings`],
       async create(n) {
         const id = randomUUID();
-        await repo.createInventory(
+        await repo.inventory.createInventory(
           {
             showtimeId: id,
             eventId: randomUUID(),
@@ -195,8 +195,8 @@ function designs(k: Knex, repo: BookingRepo): Design[] {
       },
       async hold(id, first) {
         // through the service's own pool (search_path = booking)
-        await repo.db.transaction((trx) =>
-          repo.hold(trx, {
+        await repo.holds.db.transaction((trx) =>
+          repo.holds.hold(trx, {
             bookingId: randomUUID(),
             showtimeId: id,
             userId: randomUUID(),
@@ -207,7 +207,7 @@ function designs(k: Knex, repo: BookingRepo): Design[] {
         );
       },
       async read(id) {
-        return (await repo.seatMap(id))!.seats.length;
+        return (await repo.inventory.seatMap(id))!.seats.length;
       },
     },
     {
@@ -357,7 +357,7 @@ async function main() {
     await setupBenchSchema(k);
     const version = (await k.raw(`SHOW server_version`)).rows[0].server_version;
     console.log(`Postgres ${version}; hold = ${HOLD} adjacent seats; ${iterations} holds per run after 10 warm-up holds\n`);
-    const all = designs(k, new BookingRepo(serviceDb)).filter((d) => !only || only.includes(d.name));
+    const all = designs(k, bookingRepos(serviceDb)).filter((d) => !only || only.includes(d.name));
     console.log("| design | seats | hold p50 ms | hold p95 ms | WAL/hold | full read p50 ms | size after run |");
     console.log("|---|---:|---:|---:|---:|---:|---:|");
     for (const d of all) {

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { decodeChange, encodeChange } from "../db/repo.js";
+import { decodeChange, encodeChange } from "../db/seat-changes.js";
 import { UnpricedSeatError } from "../domain/errors.js";
 import { fromMinorUnits, toMinorUnits } from "../domain/money.js";
 import { holdAmountMinor } from "../domain/pricing.js";

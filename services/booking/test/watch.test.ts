@@ -123,9 +123,9 @@ describe("WatchInventory", () => {
       const a = await holdDirect(h.repo, { showtimeId, seatIds: ["R3S1"] });
       const b = await holdDirect(h.repo, { showtimeId, seatIds: ["R3S2"] });
       await w.until("hold b", (m) => seat(m, "R3S2")?.status === "held");
-      await h.repo.confirm(a.booking.id);
+      await h.repo.holds.confirm(a.booking.id);
       await w.until("booked", (m) => seat(m, "R3S1")?.status === "booked");
-      await h.repo.releaseHold(b.booking.id, "cancelled");
+      await h.repo.holds.releaseHold(b.booking.id, "cancelled");
       const released = await w.until("released", (m) => !m.snapshot && seat(m, "R3S2")?.status === "available");
       expect(seat(released.msg, "R3S2")!.heldUntil).toBeUndefined();
     } finally {

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { silentLogger } from "../../../lib/logger.js";
 import { bookingWorkflowId, type BookingWorkflowInput } from "../../../workflows/booking-types.js";
 import { createBookingActivities } from "../activities.js";
-import { REAP_AFTER_FAILED_STARTS } from "../db/repo.js";
+import { REAP_AFTER_FAILED_STARTS } from "../db/reconciliation-repo.js";
 import { temporalBookingWorkflows, type BookingWorkflows } from "../workflow-client.js";
 import { workflowInputOf, WorkflowStarter } from "../workflow-starts.js";
 import { bookingRow, holdDirect, seedInventory, startBooking, startedWorkflow, waitFor, type BookingHarness } from "./harness.js";
@@ -68,9 +68,9 @@ afterAll(async () => {
 /** A hold as ReserveSeats writes it: seats, booking and its pending workflow start, in one transaction. */
 async function queuedHold(showtimeId: string, seatIds: string[]): Promise<BookingWorkflowInput> {
   return h.db.transaction(async (trx) => {
-    const { booking } = await h.repo.hold(trx, { bookingId: randomUUID(), showtimeId, userId: randomUUID(), seatIds, holdSeconds: 600, maxHeldPerUser: 10 });
+    const { booking } = await h.repo.holds.hold(trx, { bookingId: randomUUID(), showtimeId, userId: randomUUID(), seatIds, holdSeconds: 600, maxHeldPerUser: 10 });
     const input = workflowInputOf(booking);
-    await h.repo.enqueueWorkflowStart(trx, booking.id, input);
+    await h.repo.starts.enqueue(trx, booking.id, input);
     started.push(booking.id);
     return input;
   });
@@ -83,7 +83,7 @@ describe("the workflow starter", () => {
     const { showtimeId, seatIds } = await seedInventory(h.repo, { rows: 12, perRow: 10 });
     const inputs = await Promise.all(seatIds.map((seat) => queuedHold(showtimeId, [seat])));
     const ids = inputs.map((i) => i.bookingId);
-    const replicas = [1, 2].map(() => new WorkflowStarter({ repo: h.repo, workflows: calls.workflows, logger: silentLogger(), concurrency: 8 }));
+    const replicas = [1, 2].map(() => new WorkflowStarter({ queue: h.repo.starts, workflows: calls.workflows, logger: silentLogger(), concurrency: 8 }));
     await Promise.all([...replicas.map((r) => r.drain()), h.server.starter.drain()]);
 
     expect(await pendingRows(ids)).toHaveLength(0);
@@ -99,7 +99,7 @@ describe("the workflow starter", () => {
     const input = await queuedHold(showtimeId, ["R1S1"]);
     await real.start(input); // the crash: started, but the row stayed
     const before = await startedWorkflow(h.temporal, input.bookingId, 5_000);
-    await new WorkflowStarter({ repo: h.repo, workflows: real, logger: silentLogger() }).drain();
+    await new WorkflowStarter({ queue: h.repo.starts, workflows: real, logger: silentLogger() }).drain();
     expect(await pendingRows([input.bookingId])).toHaveLength(0);
     const after = await startedWorkflow(h.temporal, input.bookingId, 5_000);
     expect(after.runId).toBe(before.runId);
@@ -109,7 +109,7 @@ describe("the workflow starter", () => {
     const { showtimeId } = await seedInventory(h.repo);
     const input = await queuedHold(showtimeId, ["R1S2"]);
     calls.failNextStarts(1);
-    const starter = new WorkflowStarter({ repo: h.repo, workflows: calls.workflows, logger: silentLogger() });
+    const starter = new WorkflowStarter({ queue: h.repo.starts, workflows: calls.workflows, logger: silentLogger() });
     await starter.drain();
     const [row] = await pendingRows([input.bookingId]);
     expect(row).toMatchObject({ attempts: 1, last_error: expect.stringMatching(/injected/) });
@@ -183,7 +183,7 @@ describe("the workflow starter", () => {
     const ids = (await Promise.all(seatIds.map((seat) => queuedHold(showtimeId, [seat])))).map((i) => i.bookingId);
     // the starts hang until released: exactly `concurrency` of them are in flight when stop() is called
     const release = calls.holdStarts();
-    const starter = new WorkflowStarter({ repo: h.repo, workflows: calls.workflows, logger: silentLogger(), concurrency: 2 });
+    const starter = new WorkflowStarter({ queue: h.repo.starts, workflows: calls.workflows, logger: silentLogger(), concurrency: 2 });
     try {
       starter.start();
       const inFlight = () => ids.filter((id) => calls.starts.has(id)).length;
@@ -199,7 +199,7 @@ describe("the workflow starter", () => {
       release();
       await starter.stop(); // already stopped unless an expectation failed
     }
-    await new WorkflowStarter({ repo: h.repo, workflows: calls.workflows, logger: silentLogger() }).drain();
+    await new WorkflowStarter({ queue: h.repo.starts, workflows: calls.workflows, logger: silentLogger() }).drain();
     expect(await pendingRows(ids)).toHaveLength(0);
   });
 });
