@@ -36,7 +36,8 @@ import {
   UnpricedSeatError,
 } from "./domain/errors.js";
 import { fromMinorUnits, toMinorUnits } from "./domain/money.js";
-import { checkSeatIds, INACTIVE_STATUSES, maskSeat, nameIds, viewerOf, type SeatView } from "./domain/seats.js";
+import { INACTIVE_STATUSES } from "./domain/booking-status.js";
+import { checkSeatIds, maskSeat, nameIds, viewerOf, type SeatView } from "./domain/seats.js";
 import { HubClosedError, SubscriberTooSlowError, type InventoryHub } from "./inventory-hub.js";
 import type { BookingWorkflows } from "./workflow-client.js";
 import { workflowInputOf, type WorkflowStarter } from "./workflow-starts.js";
