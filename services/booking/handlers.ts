@@ -6,39 +6,23 @@ import { PaymentsService } from "../../gen/ticketing/payments/v1/payments_pb.js"
 import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from "@temporalio/client";
 import {
   BookingService,
-  SeatsRejectedSchema,
   type BookingSchema,
   type InventorySeatSchema,
   type WatchInventoryResponseSchema,
 } from "../../gen/ticketing/booking/v1/booking_pb.js";
 import { callerOf, currentRequestId, isAdmin, type Caller } from "../../lib/context.js";
 import type { Knex } from "../../lib/db.js";
-import {
-  AppError,
-  conflict,
-  failedPrecondition,
-  invalidArgument,
-  notFound,
-  permissionDenied,
-  resourceExhausted,
-  toConnectError,
-} from "../../lib/errors.js";
+import { AppError, failedPrecondition, invalidArgument, notFound, permissionDenied } from "../../lib/errors.js";
 import { transactionFor } from "../../lib/idempotency.js";
 import type { Logger } from "../../lib/logger.js";
 import type { BookingRecord } from "./db/bookings-repo.js";
 import type { BookingRepos } from "./db/repos.js";
-import {
-  HoldLimitError,
-  InventoryMissingError,
-  SeatsTakenError,
-  ShowStartedError,
-  UnknownSeatsError,
-  UnpricedSeatError,
-} from "./domain/errors.js";
+import { InventoryMissingError } from "./domain/errors.js";
 import { fromMinorUnits, toMinorUnits } from "./domain/money.js";
 import { INACTIVE_STATUSES } from "./domain/booking-status.js";
 import { checkSeatIds, maskSeat, nameIds, viewerOf, type SeatView } from "./domain/seats.js";
-import { HubClosedError, SubscriberTooSlowError, type InventoryHub } from "./inventory-hub.js";
+import { seatsRejected } from "./errors.js";
+import type { InventoryHub } from "./inventory-hub.js";
 import type { BookingWorkflows } from "./workflow-client.js";
 import { workflowInputOf, type WorkflowStarter } from "./workflow-starts.js";
 
@@ -101,43 +85,6 @@ function actor(caller: Caller): string {
   if (caller.kind === "service") return `service:${caller.service}`;
   if (caller.kind === "user") return `${caller.role === "admin" ? "admin" : "user"}:${caller.userId}`;
   return "anonymous";
-}
-
-const rejected = (showtimeId: string, reason: string, seatIds: string[]) => [
-  { desc: SeatsRejectedSchema, value: { showtimeId, reason, seatIds } },
-];
-
-/** A hold refusal as the API error the contract promises. */
-function holdError(err: unknown, showtimeId: string): unknown {
-  if (err instanceof InventoryMissingError) {
-    return new AppError(Code.NotFound, `showtimeId: showtime ${showtimeId} has no seat inventory (unknown, or not initialised yet)`);
-  }
-  if (err instanceof ShowStartedError) {
-    return failedPrecondition(`showtimeId: the showtime started at ${err.startsAt.toISOString()}; its seats can no longer be held`);
-  }
-  if (err instanceof UnknownSeatsError) {
-    return new AppError(
-      Code.InvalidArgument,
-      `seatIds: ${nameIds(err.seatIds)} ${err.seatIds.length === 1 ? "is not a seat" : "are not seats"} of this showtime's hall`,
-      rejected(showtimeId, "unknown", err.seatIds),
-    );
-  }
-  if (err instanceof SeatsTakenError) {
-    return conflict(
-      `seatIds: ${nameIds(err.seatIds)} ${err.seatIds.length === 1 ? "is" : "are"} no longer available (held or booked by someone else); nothing was held`,
-      rejected(showtimeId, "unavailable", err.seatIds),
-    );
-  }
-  if (err instanceof HoldLimitError) {
-    return resourceExhausted(
-      `seatIds: you already hold ${err.alreadyHeld} seat(s) of this showtime; with ${err.requested} more that would exceed ` +
-        `the limit of ${err.max} seats held at once`,
-    );
-  }
-  if (err instanceof UnpricedSeatError) {
-    return failedPrecondition(`seatIds: seat ${JSON.stringify(err.seatId)} (${err.seatType}) has no price at this showtime`);
-  }
-  return err;
 }
 
 export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingService> {
@@ -221,7 +168,7 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
 
     async getInventory(req, ctx) {
       const map = await repo.inventory.seatMap(req.showtimeId);
-      if (!map) throw new AppError(Code.NotFound, `showtime ${req.showtimeId} has no seat inventory (unknown, or not initialised yet)`);
+      if (!map) throw new InventoryMissingError(req.showtimeId);
       const viewer = viewerOf(callerOf(ctx));
       const seats = new Array<MessageInitShape<typeof InventorySeatSchema>>(map.seats.length);
       for (let i = 0; i < seats.length; i++) seats[i] = seatOut(maskSeat(map.seats[i], viewer));
@@ -235,9 +182,10 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
 
     async *watchInventory(req, ctx): AsyncGenerator<MessageInitShape<typeof WatchInventoryResponseSchema>> {
       // streams skip the validation interceptor: check here what the contract says
-      if (!UUID.test(req.showtimeId)) throw new ConnectError("showtimeId: value must be a valid UUID", Code.InvalidArgument);
+      if (!UUID.test(req.showtimeId)) throw invalidArgument("showtimeId", "value must be a valid UUID");
+      // the hub's refusals (no inventory, too slow, shutting down) reach the client through mapBookingError
+      const sub = await hub.subscribe(req.showtimeId, viewerOf(callerOf(ctx)));
       try {
-        const sub = await hub.subscribe(req.showtimeId, viewerOf(callerOf(ctx)));
         for await (const msg of sub.messages(ctx.signal)) {
           yield {
             showtimeId: req.showtimeId,
@@ -248,14 +196,10 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
           };
         }
       } catch (err) {
-        if (ctx.signal.aborted) return; // the client went away: nothing to tell it
-        // errors thrown while streaming do not pass the error interceptor: map them here
-        if (err instanceof InventoryMissingError) {
-          throw new ConnectError(`showtime ${req.showtimeId} has no seat inventory (unknown, or not initialised yet)`, Code.NotFound);
-        }
-        if (err instanceof SubscriberTooSlowError) throw new ConnectError(err.message, Code.ResourceExhausted);
-        if (err instanceof HubClosedError) throw new ConnectError(err.message, Code.Unavailable);
-        throw toConnectError(err, logger, { procedure: "WatchInventory" });
+        // The client went away: Connect throws the failed write into this stream (after aborting
+        // ctx.signal). That is no error of ours and there is nobody left to tell.
+        if (ctx.signal.aborted) return;
+        throw err;
       }
     },
 
@@ -269,7 +213,7 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
         throw new AppError(
           Code.InvalidArgument,
           `seatIds: ${nameIds(duplicates)} ${duplicates.length === 1 ? "is" : "are"} listed more than once`,
-          rejected(req.showtimeId, "duplicate", duplicates),
+          seatsRejected(req.showtimeId, "duplicate", duplicates),
         );
       }
       if (tooMany) throw invalidArgument("seatIds", `at most ${tooMany.max} seats per reservation, got ${tooMany.got}`);
@@ -292,8 +236,6 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
         const input = workflowInputOf(held.booking, currentRequestId());
         await repo.starts.enqueue(t, bookingId, input);
         return held;
-      }).catch((err: unknown) => {
-        throw holdError(err, req.showtimeId);
       });
       // Without an Idempotency-Key the hold has committed by now; with one, it commits with the
       // stored response after we return.

@@ -7,6 +7,7 @@ import type { Logger } from "../../lib/logger.js";
 import { startServer, type HealthCheck, type RunningServer } from "../../lib/server.js";
 import { pingTemporal } from "../../lib/temporal.js";
 import { bookingRepos, type BookingRepos } from "./db/repos.js";
+import { mapBookingError } from "./errors.js";
 import { bookingHandlers, type BookingDeps, type BookingLimits } from "./handlers.js";
 import { InventoryHub } from "./inventory-hub.js";
 import { temporalBookingWorkflows, type BookingWorkflows } from "./workflow-client.js";
@@ -83,6 +84,8 @@ export async function build(deps: BookingServerDeps): Promise<BookingServer> {
         }),
       ),
     healthChecks,
+    // the one place where the service's domain errors become API errors, for RPCs and streams
+    mapError: mapBookingError,
     interceptors: [idempotencyInterceptor(deps.db)],
   });
   starter.start();

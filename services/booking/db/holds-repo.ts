@@ -59,7 +59,7 @@ export class HoldsRepo {
     const header = head.rows[0] as
       | { starts_at: Date; currency: string; prices: Record<string, number>; started: boolean; held_until: Date }
       | undefined;
-    if (!header) throw new InventoryMissingError(showtimeId);
+    if (!header) throw new InventoryMissingError(showtimeId, "showtimeId");
     if (header.started) throw new ShowStartedError(header.starts_at);
 
     const counted = await trx.raw(
@@ -85,9 +85,9 @@ export class HoldsRepo {
       locked.rows.map((r: { seat_id: string; seat_type: string; taken: boolean }) => [r.seat_id, r]),
     );
     const unknown = seatIds.filter((id) => !found.has(id));
-    if (unknown.length) throw new UnknownSeatsError(unknown);
+    if (unknown.length) throw new UnknownSeatsError(showtimeId, unknown);
     const taken = seatIds.filter((id) => found.get(id)!.taken);
-    if (taken.length) throw new SeatsTakenError(taken);
+    if (taken.length) throw new SeatsTakenError(showtimeId, taken);
 
     const amountMinor = holdAmountMinor(
       seatIds.map((id) => ({ seatId: id, seatType: found.get(id)!.seat_type })),
