@@ -65,13 +65,18 @@ export class Subscription {
     this.onClose(this);
   }
 
-  /** The messages until the stream is closed (or `signal` aborts); throws what failed it. */
+  /**
+   * The messages until the stream is closed; throws what failed it. When `signal` aborts (the
+   * client went away) it ends at once: what is still queued is dropped, not written to a
+   * response that no longer exists.
+   */
   async *messages(signal?: AbortSignal): AsyncGenerator<WatchMessage> {
     if (signal?.aborted) this.close();
     const onAbort = () => this.close();
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
       for (;;) {
+        if (signal?.aborted) return;
         const next = this.queue.shift();
         if (next) {
           yield next;
@@ -251,6 +256,7 @@ export class InventoryHub {
 
   private unsubscribe(feed: Feed, sub: Subscription): void {
     feed.subs.delete(sub);
+    this.opts.logger.debug({ showtimeId: feed.showtimeId, watchers: feed.subs.size }, "seat map watcher left");
     if (feed.subs.size === 0 && this.feeds.get(feed.showtimeId) === feed) {
       clearTimeout(feed.timer);
       feed.timer = undefined;

@@ -8,6 +8,7 @@ import { openDatabase, type Knex } from "../../../lib/db.js";
 import { silentLogger } from "../../../lib/logger.js";
 import { testAuth } from "../../../test/support/auth.js";
 import { createTestDatabase } from "../../../test/support/db.js";
+import { recogniseNodeErrors } from "../../../test/support/node-errors.js";
 import { waitFor } from "../../../test/support/waiting.js";
 import { bookingWorkflowId } from "../../../workflows/booking-types.js";
 import { TASK_QUEUES } from "../../../workflows/task-queues.js";
@@ -71,6 +72,7 @@ export async function startBooking(
   deps: Partial<BookingServerDeps> = {},
 ): Promise<BookingHarness> {
   quietTemporal();
+  recogniseNodeErrors(); // Node's own errors as in production (see there: else a client leaving a stream logs an error)
   const database = await createTestDatabase("booking");
   const db = await openDatabase({ url: database.url, schema: SCHEMA, migrations, poolMax: 30 });
   const auth = await testAuth();
