@@ -20,9 +20,11 @@ function counting(inner: () => BookingWorkflows) {
   let failNext = 0;
   let delayMs = 0;
   let gate: Promise<void> | undefined;
+  const startWaiters: Array<() => void> = [];
   const workflows: BookingWorkflows = {
     async start(input) {
       starts.set(input.bookingId, (starts.get(input.bookingId) ?? 0) + 1);
+      startWaiters.splice(0).forEach((wake) => wake());
       if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
       if (gate) await gate;
       if (failNext > 0) {
@@ -44,7 +46,18 @@ function counting(inner: () => BookingWorkflows) {
       release();
     };
   };
-  return { workflows, starts, failNextStarts: (n: number) => (failNext = n), delayStarts: (ms: number) => (delayMs = ms), holdStarts };
+  /** Resolves once `done()` holds, looked at after every start call (an event, not a poll). */
+  const untilStarts = async (done: () => boolean): Promise<void> => {
+    while (!done()) await new Promise<void>((wake) => startWaiters.push(wake));
+  };
+  return {
+    workflows,
+    starts,
+    failNextStarts: (n: number) => (failNext = n),
+    delayStarts: (ms: number) => (delayMs = ms),
+    holdStarts,
+    untilStarts,
+  };
 }
 
 let h: BookingHarness;
@@ -52,8 +65,12 @@ let real: BookingWorkflows;
 const calls = counting(() => real);
 
 beforeAll(async () => {
-  // the service's own starter polls rarely here, so the replicas below do the work
-  h = await startBooking("starts", { workflows: calls.workflows, starter: { pollMs: 60_000 } });
+  h = await startBooking("starts", { workflows: calls.workflows });
+  // The service's own starter claims from the same table through the same counting client, and
+  // wakes by itself (its poll, and whenever a lease it saw runs out). Left running, it could claim
+  // a test's rows in the middle of it, so it is stopped: the starters a test makes do the work,
+  // and the one test about the service's starter starts it for itself.
+  await h.server.starter.stop();
   real = temporalBookingWorkflows(h.temporal, { taskQueue: h.queues.workflows });
 });
 afterAll(async () => {
@@ -139,6 +156,7 @@ describe("the workflow starter", () => {
   it("ensureStarted waits for this process's start in flight instead of starting the workflow a second time", async () => {
     const { showtimeId } = await seedInventory(h.repo);
     calls.delayStarts(500);
+    h.server.starter.start();
     try {
       const input = await queuedHold(showtimeId, ["R1S6"]);
       h.server.starter.kick();
@@ -149,6 +167,7 @@ describe("the workflow starter", () => {
       expect((await startedWorkflow(h.temporal, input.bookingId, 5_000)).status.name).toBe("RUNNING");
     } finally {
       calls.delayStarts(0);
+      await h.server.starter.stop();
     }
   });
 
@@ -187,7 +206,7 @@ describe("the workflow starter", () => {
     try {
       starter.start();
       const inFlight = () => ids.filter((id) => calls.starts.has(id)).length;
-      await waitFor("two starts in flight", async () => inFlight() === 2, 5_000, 10);
+      await calls.untilStarts(() => inFlight() >= 2);
       const stopped = starter.stop();
       release();
       await stopped;
@@ -201,5 +220,36 @@ describe("the workflow starter", () => {
     }
     await new WorkflowStarter({ queue: h.repo.starts, workflows: calls.workflows, logger: silentLogger() }).drain();
     expect(await pendingRows(ids)).toHaveLength(0);
+  });
+
+  it("a replica that stops while another claims the rest finishes only its own starts in flight, and every workflow starts once", async () => {
+    // The interleaving that made the test above fail on a loaded machine, forced by hand: another
+    // starter on the same table (there, the service's own one, waking when a lease ran out)
+    // claims the queued rows while this one is stopping with its starts in flight.
+    const { showtimeId, seatIds } = await seedInventory(h.repo, { rows: 1, perRow: 10 });
+    const ids = (await Promise.all(seatIds.map((seat) => queuedHold(showtimeId, [seat])))).map((i) => i.bookingId);
+    const stopping = counting(() => real);
+    const other = counting(() => real);
+    const release = stopping.holdStarts();
+    const starter = new WorkflowStarter({ queue: h.repo.starts, workflows: stopping.workflows, logger: silentLogger(), concurrency: 2 });
+    try {
+      starter.start();
+      await stopping.untilStarts(() => stopping.starts.size >= 2);
+      const stopped = starter.stop();
+      // the other replica takes everything else while this one's two starts still hang
+      await new WorkflowStarter({ queue: h.repo.starts, workflows: other.workflows, logger: silentLogger() }).drain();
+      const mine = [...stopping.starts.keys()];
+      expect(mine).toHaveLength(2);
+      expect((await pendingRows(ids)).map((r) => r.booking_id).sort()).toEqual([...mine].sort()); // leased to the stopping one
+      expect([...other.starts.keys()].sort()).toEqual(ids.filter((id) => !mine.includes(id)).sort());
+      release();
+      await stopped;
+      expect(stopping.starts.size).toBe(2); // it claimed nothing after stop()
+      expect(await pendingRows(ids)).toHaveLength(0); // its two finished, the other replica's eight too
+      expect(ids.map((id) => (stopping.starts.get(id) ?? 0) + (other.starts.get(id) ?? 0))).toEqual(ids.map(() => 1));
+    } finally {
+      release();
+      await starter.stop();
+    }
   });
 });
