@@ -2,9 +2,10 @@
  * Seat inventory storage benchmark (docs/adr/0001-seat-inventory-storage.md): what one hold costs
  * as the hall grows, for the seeds' single-JSONB-document design and the alternatives.
  *
- *   npx tsx services/booking/bench/seat-storage.ts [--database-url=postgres://...] [--iterations=100] [--only=B-rows,C-chunks]
+ *   npx tsx bench/seat-storage.ts [--database-url=postgres://...] [--iterations=100] [--only=B-rows,C-chunks] [--help]
  *
- * Without --database-url it starts a throw-away embedded Postgres (default settings: fsync and
+ * Not part of `npm run bench` (bench/run.ts), which measures the running platform: this one needs
+ * only Postgres. Without --database-url it starts a throw-away embedded Postgres (default settings: fsync and
  * synchronous_commit on). Each design gets fresh showtimes of 1,000 and 20,000 seats (rows of 50
  * seats); a hold takes 4 adjacent available seats (as a user picking seats does), atomically.
  *
@@ -29,11 +30,11 @@ import { mkdtempSync, rmSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import knexFactory, { type Knex } from "knex";
-import { openDatabase } from "../../../lib/db.js";
-import { startEmbeddedPostgres, type RunningPostgres } from "../../../scripts/dev-infra.js";
-import { freePort } from "../../../scripts/ports.js";
-import { migrations, SCHEMA } from "../db/migrations.js";
-import { bookingRepos, type BookingRepos } from "../db/repos.js";
+import { openDatabase } from "../lib/db.js";
+import { startEmbeddedPostgres, type RunningPostgres } from "../scripts/dev-infra.js";
+import { freePort } from "../scripts/ports.js";
+import { migrations, SCHEMA } from "../services/booking/db/migrations.js";
+import { bookingRepos, type BookingRepos } from "../services/booking/db/repos.js";
 
 const ROW = 50;
 const HOLD = 4;
@@ -62,6 +63,16 @@ const heldSeat = (id: string, user: string, booking: string) => ({
   bookingId: booking,
 });
 const freeSeat = (id: string) => ({ seatId: id, status: "available", holderId: null, heldUntil: null, bookingId: null });
+
+const USAGE = `Seat inventory storage benchmark (docs/adr/0001-seat-inventory-storage.md).
+
+  npx tsx bench/seat-storage.ts [--database-url=postgres://...] [--iterations=100] [--only=B-rows,C-chunks]
+
+  --database-url  a Postgres to use (default: a throw-away embedded Postgres)
+  --iterations    holds per single-client run (default 100)
+  --only          designs to run, comma-separated: A-jsonb-sql, A-jsonb-rmw, B-rows, B-rows+header,
+                  B-rows+notify, B-service, C-chunks (default: all)
+`;
 
 function args(): { databaseUrl?: string; iterations: number; only?: string[] } {
   const get = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -340,6 +351,10 @@ async function concurrent(k: Knex, d: Design, seats: number, perClient: number) 
 }
 
 async function main() {
+  if (process.argv.includes("--help") || process.argv.includes("-h")) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const { databaseUrl, iterations, only } = args();
   let pg: RunningPostgres | undefined;
   let dir: string | undefined;
