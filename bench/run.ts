@@ -3,6 +3,8 @@
  * free ports, throw-away data), runs every benchmark against it in one run, so the numbers in
  * one report are side by side on the same machine, and writes docs/benchmarks.md.
  * `npm run bench -- <name filter>` runs a subset (and still rewrites the report).
+ * The seat-storage benchmark of ADR 0001 needs only Postgres and runs on its own
+ * (bench/seat-storage.ts).
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -17,8 +19,25 @@ import { startStack } from "../scripts/platform-stack";
 
 const BENCHMARKS: Benchmark[] = [catalogBench, holdsBench, bookingsBench, searchBench, webBench];
 
+function usage(): string {
+  return [
+    "npm run bench [-- <name filter>]   (npx tsx bench/run.ts [<name filter>])",
+    "",
+    "Starts the platform as `npm start` does, runs the benchmarks whose name contains the filter",
+    "(all without one) and rewrites docs/benchmarks.md. Benchmarks:",
+    ...BENCHMARKS.map((b) => `  ${b.name}`),
+    "",
+    "On its own, with only Postgres: npx tsx bench/seat-storage.ts --help",
+    "",
+  ].join("\n");
+}
+
 async function main(): Promise<void> {
   const filter = process.argv[2];
+  if (filter === "--help" || filter === "-h") {
+    process.stdout.write(usage());
+    return;
+  }
   const selected = BENCHMARKS.filter((b) => !filter || b.name.includes(filter));
   const stack = await startStack();
   // Ctrl-C or a kill: the stack (its own process tree) goes too, rather than running on orphaned

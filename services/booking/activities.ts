@@ -4,12 +4,13 @@ import { ApplicationFailure } from "@temporalio/common";
 import type { CatalogService } from "../../gen/ticketing/catalog/v1/catalog_pb.js";
 import type { Logger } from "../../lib/logger.js";
 import type { BookingActivities } from "../../workflows/booking-types.js";
-import type { BookingRepo, SeatInit } from "./db/repo.js";
+import type { SeatInit } from "./db/inventory-repo.js";
+import type { BookingRepos } from "./db/repos.js";
 import { toMinorUnits } from "./domain/money.js";
 import type { BookingWorkflows } from "./workflow-client.js";
 
 export interface ActivityDeps {
-  repo: BookingRepo;
+  repo: BookingRepos;
   /** The catalog over gRPC, with this service's credential. */
   catalog: Client<typeof CatalogService>;
   workflows: BookingWorkflows;
@@ -36,27 +37,27 @@ export function createBookingActivities(deps: ActivityDeps): BookingActivities {
   const { repo, logger } = deps;
   return {
     async confirmBookingSeats({ bookingId, paymentIntentId }) {
-      const outcome = await repo.confirm(bookingId, paymentIntentId);
+      const outcome = await repo.holds.confirm(bookingId, paymentIntentId);
       logger.info({ bookingId, outcome }, outcome === "confirmed" ? "booking confirmed" : "confirm: hold lost");
       return { outcome };
     },
 
     async releaseBookingHold({ bookingId, status }) {
-      const r = await repo.releaseHold(bookingId, status);
+      const r = await repo.holds.releaseHold(bookingId, status);
       if (r.changed) logger.info({ bookingId, status, released: r.released }, "hold released");
     },
 
     async releaseConfirmedBooking({ bookingId }) {
-      const r = await repo.releaseConfirmed(bookingId);
+      const r = await repo.holds.releaseConfirmed(bookingId);
       if (r.changed) logger.info({ bookingId, released: r.released }, "confirmed booking cancelled; seats released");
     },
 
     async setPaymentStatus({ bookingId, paymentStatus }) {
-      await repo.setPaymentStatus(bookingId, paymentStatus);
+      await repo.holds.setPaymentStatus(bookingId, paymentStatus);
     },
 
     async initializeInventory({ showtimeId }) {
-      const existing = await repo.inventoryHeader(showtimeId);
+      const existing = await repo.inventory.inventoryHeader(showtimeId);
       if (existing) return { created: false, seats: existing.totalSeats };
       let details;
       try {
@@ -86,7 +87,7 @@ export function createBookingActivities(deps: ActivityDeps): BookingActivities {
       if (unpriced.length) {
         throw ApplicationFailure.nonRetryable(`showtime ${showtimeId} has no price for seat types ${unpriced.join(", ")}`, "CatalogIncomplete");
       }
-      const result = await repo.createInventory(
+      const result = await repo.inventory.createInventory(
         {
           showtimeId,
           eventId: showtime.eventId,
@@ -104,7 +105,7 @@ export function createBookingActivities(deps: ActivityDeps): BookingActivities {
 
     async reapExpiredHolds({ limit }) {
       let released = 0;
-      for (const lapsed of await repo.lapsedHolds(limit, deps.reaperGraceSeconds ?? 30)) {
+      for (const lapsed of await repo.reconciliation.lapsedHolds(limit, deps.reaperGraceSeconds ?? 30)) {
         let running: boolean;
         try {
           running = await deps.workflows.isRunning(lapsed.id);
@@ -113,16 +114,16 @@ export function createBookingActivities(deps: ActivityDeps): BookingActivities {
           continue;
         }
         if (running) continue; // its timer releases it
-        const r = await repo.releaseHold(lapsed.id, "expired");
-        await repo.workflowStartsDone([lapsed.id]); // a start that kept failing: give it up
+        const r = await repo.holds.releaseHold(lapsed.id, "expired");
+        await repo.starts.done([lapsed.id]); // a start that kept failing: give it up
         if (r.changed) {
           released++;
           logger.warn({ bookingId: lapsed.id, heldUntil: lapsed.heldUntil, seats: r.released }, "reaper released a hold with no workflow");
         }
       }
       let reconciled = 0;
-      for (const id of await repo.inconsistentBookings(limit, deps.reconcileWindowSeconds ?? 3600)) {
-        const r = await repo.reconcileBooking(id);
+      for (const id of await repo.reconciliation.inconsistentBookings(limit, deps.reconcileWindowSeconds ?? 3600)) {
+        const r = await repo.reconciliation.reconcileBooking(id);
         if (r.fixed.length) {
           reconciled++;
           logger.warn({ bookingId: id, seats: r.fixed }, "reaper reconciled seats with their booking");

@@ -6,37 +6,23 @@ import { PaymentsService } from "../../gen/ticketing/payments/v1/payments_pb.js"
 import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from "@temporalio/client";
 import {
   BookingService,
-  SeatsRejectedSchema,
   type BookingSchema,
   type InventorySeatSchema,
   type WatchInventoryResponseSchema,
 } from "../../gen/ticketing/booking/v1/booking_pb.js";
 import { callerOf, currentRequestId, isAdmin, type Caller } from "../../lib/context.js";
 import type { Knex } from "../../lib/db.js";
-import {
-  AppError,
-  conflict,
-  failedPrecondition,
-  invalidArgument,
-  notFound,
-  permissionDenied,
-  resourceExhausted,
-  toConnectError,
-} from "../../lib/errors.js";
+import { AppError, failedPrecondition, invalidArgument, notFound, permissionDenied } from "../../lib/errors.js";
 import { transactionFor } from "../../lib/idempotency.js";
 import type { Logger } from "../../lib/logger.js";
-import type { BookingRecord, BookingRepo } from "./db/repo.js";
-import {
-  HoldLimitError,
-  InventoryMissingError,
-  SeatsTakenError,
-  ShowStartedError,
-  UnknownSeatsError,
-  UnpricedSeatError,
-} from "./domain/errors.js";
+import type { BookingRecord } from "./db/bookings-repo.js";
+import type { BookingRepos } from "./db/repos.js";
+import { InventoryMissingError } from "./domain/errors.js";
 import { fromMinorUnits, toMinorUnits } from "./domain/money.js";
-import { checkSeatIds, INACTIVE_STATUSES, maskSeat, nameIds, viewerOf, type SeatView } from "./domain/seats.js";
-import { HubClosedError, SubscriberTooSlowError, type InventoryHub } from "./inventory-hub.js";
+import { INACTIVE_STATUSES } from "./domain/booking-status.js";
+import { checkSeatIds, maskSeat, nameIds, viewerOf, type SeatView } from "./domain/seats.js";
+import { seatsRejected } from "./errors.js";
+import type { InventoryHub } from "./inventory-hub.js";
 import type { BookingWorkflows } from "./workflow-client.js";
 import { workflowInputOf, type WorkflowStarter } from "./workflow-starts.js";
 
@@ -51,7 +37,7 @@ export interface BookingLimits {
 
 export interface BookingDeps {
   db: Knex;
-  repo: BookingRepo;
+  repo: BookingRepos;
   workflows: BookingWorkflows;
   /** Starts the workflows of committed holds (workflow-starts.ts). */
   starter: WorkflowStarter;
@@ -101,50 +87,13 @@ function actor(caller: Caller): string {
   return "anonymous";
 }
 
-const rejected = (showtimeId: string, reason: string, seatIds: string[]) => [
-  { desc: SeatsRejectedSchema, value: { showtimeId, reason, seatIds } },
-];
-
-/** A hold refusal as the API error the contract promises. */
-function holdError(err: unknown, showtimeId: string): unknown {
-  if (err instanceof InventoryMissingError) {
-    return new AppError(Code.NotFound, `showtimeId: showtime ${showtimeId} has no seat inventory (unknown, or not initialised yet)`);
-  }
-  if (err instanceof ShowStartedError) {
-    return failedPrecondition(`showtimeId: the showtime started at ${err.startsAt.toISOString()}; its seats can no longer be held`);
-  }
-  if (err instanceof UnknownSeatsError) {
-    return new AppError(
-      Code.InvalidArgument,
-      `seatIds: ${nameIds(err.seatIds)} ${err.seatIds.length === 1 ? "is not a seat" : "are not seats"} of this showtime's hall`,
-      rejected(showtimeId, "unknown", err.seatIds),
-    );
-  }
-  if (err instanceof SeatsTakenError) {
-    return conflict(
-      `seatIds: ${nameIds(err.seatIds)} ${err.seatIds.length === 1 ? "is" : "are"} no longer available (held or booked by someone else); nothing was held`,
-      rejected(showtimeId, "unavailable", err.seatIds),
-    );
-  }
-  if (err instanceof HoldLimitError) {
-    return resourceExhausted(
-      `seatIds: you already hold ${err.alreadyHeld} seat(s) of this showtime; with ${err.requested} more that would exceed ` +
-        `the limit of ${err.max} seats held at once`,
-    );
-  }
-  if (err instanceof UnpricedSeatError) {
-    return failedPrecondition(`seatIds: seat ${JSON.stringify(err.seatId)} (${err.seatType}) has no price at this showtime`);
-  }
-  return err;
-}
-
 export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingService> {
   const { db, repo, workflows, starter, hub, logger, limits } = deps;
   const confirmWaitMs = deps.confirmWaitMs ?? 5_000;
 
   /** The booking if the caller may see it; 404 for anybody else (existence must not leak). */
   async function visibleBooking(bookingId: string, caller: Caller): Promise<BookingRecord> {
-    const b = await repo.getBooking(bookingId);
+    const b = await repo.bookings.getBooking(bookingId);
     const visible = b && (caller.kind === "service" || isAdmin(caller) || (caller.kind === "user" && caller.userId === b.userId));
     if (!b || !visible) throw notFound("booking", bookingId);
     return b;
@@ -165,7 +114,7 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
   async function settled(bookingId: string, waitMs: number): Promise<BookingRecord> {
     const deadline = Date.now() + waitMs;
     for (;;) {
-      const b = await repo.getBooking(bookingId);
+      const b = await repo.bookings.getBooking(bookingId);
       if (!b) throw notFound("booking", bookingId);
       if (b.status !== "held" || Date.now() >= deadline) return b;
       await new Promise((r) => setTimeout(r, 50));
@@ -218,8 +167,8 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
     // ─── inventory ───
 
     async getInventory(req, ctx) {
-      const map = await repo.seatMap(req.showtimeId);
-      if (!map) throw new AppError(Code.NotFound, `showtime ${req.showtimeId} has no seat inventory (unknown, or not initialised yet)`);
+      const map = await repo.inventory.seatMap(req.showtimeId);
+      if (!map) throw new InventoryMissingError(req.showtimeId);
       const viewer = viewerOf(callerOf(ctx));
       const seats = new Array<MessageInitShape<typeof InventorySeatSchema>>(map.seats.length);
       for (let i = 0; i < seats.length; i++) seats[i] = seatOut(maskSeat(map.seats[i], viewer));
@@ -233,9 +182,10 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
 
     async *watchInventory(req, ctx): AsyncGenerator<MessageInitShape<typeof WatchInventoryResponseSchema>> {
       // streams skip the validation interceptor: check here what the contract says
-      if (!UUID.test(req.showtimeId)) throw new ConnectError("showtimeId: value must be a valid UUID", Code.InvalidArgument);
+      if (!UUID.test(req.showtimeId)) throw invalidArgument("showtimeId", "value must be a valid UUID");
+      // the hub's refusals (no inventory, too slow, shutting down) reach the client through mapBookingError
+      const sub = await hub.subscribe(req.showtimeId, viewerOf(callerOf(ctx)));
       try {
-        const sub = await hub.subscribe(req.showtimeId, viewerOf(callerOf(ctx)));
         for await (const msg of sub.messages(ctx.signal)) {
           yield {
             showtimeId: req.showtimeId,
@@ -246,14 +196,10 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
           };
         }
       } catch (err) {
-        if (ctx.signal.aborted) return; // the client went away: nothing to tell it
-        // errors thrown while streaming do not pass the error interceptor: map them here
-        if (err instanceof InventoryMissingError) {
-          throw new ConnectError(`showtime ${req.showtimeId} has no seat inventory (unknown, or not initialised yet)`, Code.NotFound);
-        }
-        if (err instanceof SubscriberTooSlowError) throw new ConnectError(err.message, Code.ResourceExhausted);
-        if (err instanceof HubClosedError) throw new ConnectError(err.message, Code.Unavailable);
-        throw toConnectError(err, logger, { procedure: "WatchInventory" });
+        // The client went away: Connect throws the failed write into this stream (after aborting
+        // ctx.signal). That is no error of ours and there is nobody left to tell.
+        if (ctx.signal.aborted) return;
+        throw err;
       }
     },
 
@@ -267,7 +213,7 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
         throw new AppError(
           Code.InvalidArgument,
           `seatIds: ${nameIds(duplicates)} ${duplicates.length === 1 ? "is" : "are"} listed more than once`,
-          rejected(req.showtimeId, "duplicate", duplicates),
+          seatsRejected(req.showtimeId, "duplicate", duplicates),
         );
       }
       if (tooMany) throw invalidArgument("seatIds", `at most ${tooMany.max} seats per reservation, got ${tooMany.got}`);
@@ -278,7 +224,7 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
       let trx: Knex.Transaction | undefined;
       const { booking } = await transactionFor(ctx, db, async (t) => {
         trx = t;
-        const held = await repo.hold(t, {
+        const held = await repo.holds.hold(t, {
           bookingId,
           showtimeId: req.showtimeId,
           userId,
@@ -288,10 +234,8 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
         });
         // the workflow starts after the commit (workflow-starts.ts); its input is the hold's outcome
         const input = workflowInputOf(held.booking, currentRequestId());
-        await repo.enqueueWorkflowStart(t, bookingId, input);
+        await repo.starts.enqueue(t, bookingId, input);
         return held;
-      }).catch((err: unknown) => {
-        throw holdError(err, req.showtimeId);
       });
       // Without an Idempotency-Key the hold has committed by now; with one, it commits with the
       // stored response after we return.
@@ -341,7 +285,7 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
     },
 
     async confirmBooking(req) {
-      const b = await repo.getBooking(req.bookingId);
+      const b = await repo.bookings.getBooking(req.bookingId);
       if (!b) throw notFound("booking", req.bookingId);
       if (b.status !== "held") return { booking: bookingOut(b) }; // settled already: unchanged
       await workflowStarted(b.id);
@@ -351,7 +295,7 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
           logger.error({ err, bookingId: req.bookingId }, "could not signal the booking workflow");
           throw new AppError(Code.Unavailable, "the booking cannot be confirmed right now; try again");
         });
-      if (!signalled) return { booking: bookingOut((await repo.getBooking(req.bookingId)) ?? b) };
+      if (!signalled) return { booking: bookingOut((await repo.bookings.getBooking(req.bookingId)) ?? b) };
       return { booking: bookingOut(await settled(req.bookingId, confirmWaitMs)) };
     },
 
@@ -371,7 +315,7 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
         // a payment that won the race confirmed it first: the caller still wants it cancelled
         if (state?.status === "confirmed") state = await workflows.cancel(req.bookingId, request);
       } catch (err) {
-        const now = await repo.getBooking(req.bookingId);
+        const now = await repo.bookings.getBooking(req.bookingId);
         if (now && INACTIVE_STATUSES.includes(now.status)) return { booking: bookingOut(now) }; // it settled meanwhile
         if (err instanceof WorkflowUpdateFailedError) {
           throw failedPrecondition(`bookingId: the booking cannot be cancelled: ${err.cause?.message ?? err.message}`);
@@ -384,10 +328,10 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
         if (b.status !== "held") {
           throw failedPrecondition("bookingId: this booking can no longer be cancelled online; contact support");
         }
-        await repo.releaseHold(req.bookingId, "cancelled");
+        await repo.holds.releaseHold(req.bookingId, "cancelled");
       }
       const after = await visibleBooking(req.bookingId, caller);
-      if (after.status === "cancelled") await repo.recordCancellation(req.bookingId, by, req.reason);
+      if (after.status === "cancelled") await repo.holds.recordCancellation(req.bookingId, by, req.reason);
       return { booking: bookingOut(after) };
     },
 
@@ -400,21 +344,21 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
       if (caller.kind !== "user") throw permissionDenied("ListMyBookings lists a signed-in user's own bookings");
       const pageSize = req.pageSize || 50;
       const page = req.page || 1;
-      const { bookings, total } = await repo.listBookings(caller.userId, pageSize, (page - 1) * pageSize);
+      const { bookings, total } = await repo.bookings.listBookings(caller.userId, pageSize, (page - 1) * pageSize);
       return { bookings: bookings.map(bookingOut), total };
     },
 
     // ─── internal ───
 
     async getSeatAvailability(req) {
-      const counts = await repo.availability(req.showtimeIds);
+      const counts = await repo.inventory.availability(req.showtimeIds);
       return {
         showtimes: counts.map((c) => ({ showtimeId: c.showtimeId, availableSeats: c.available, totalSeats: c.total })),
       };
     },
 
     async checkEventAttendance(req) {
-      const bookingId = await repo.attendedBooking(req.userId, req.eventId);
+      const bookingId = await repo.bookings.attendedBooking(req.userId, req.eventId);
       return { attended: bookingId !== undefined, bookingId: bookingId ?? "" };
     },
   };

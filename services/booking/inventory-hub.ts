@@ -1,7 +1,8 @@
 import pg from "pg";
 import type { Logger } from "../../lib/logger.js";
-import { decodeChange, type BookingRepo } from "./db/repo.js";
+import type { InventoryRepo } from "./db/inventory-repo.js";
 import { INVENTORY_CHANNEL } from "./db/migrations.js";
+import { decodeChange } from "./db/seat-changes.js";
 import { InventoryMissingError } from "./domain/errors.js";
 import { maskSeat, type SeatView, type Viewer } from "./domain/seats.js";
 
@@ -19,7 +20,7 @@ export class HubClosedError extends Error {}
 export interface InventoryHubOptions {
   /** A connection string for the one LISTEN connection of this process. */
   databaseUrl: string;
-  repo: BookingRepo;
+  inventory: InventoryRepo;
   logger: Logger;
   /** A subscriber that lets this many messages pile up is dropped. */
   maxQueue?: number;
@@ -64,13 +65,18 @@ export class Subscription {
     this.onClose(this);
   }
 
-  /** The messages until the stream is closed (or `signal` aborts); throws what failed it. */
+  /**
+   * The messages until the stream is closed; throws what failed it. When `signal` aborts (the
+   * client went away) it ends at once: what is still queued is dropped, not written to a
+   * response that no longer exists.
+   */
   async *messages(signal?: AbortSignal): AsyncGenerator<WatchMessage> {
     if (signal?.aborted) this.close();
     const onAbort = () => this.close();
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
       for (;;) {
+        if (signal?.aborted) return;
         const next = this.queue.shift();
         if (next) {
           yield next;
@@ -107,7 +113,7 @@ class Feed {
 
 /**
  * Live seat maps for WatchInventory, across processes: every transaction that changes seats
- * sends `NOTIFY booking_inventory` with the showtime and the seat ids (db/repo.ts), committed
+ * sends `NOTIFY booking_inventory` with the showtime and the seat ids (db/seat-changes.ts), committed
  * with the change. Each process keeps ONE listening connection and fans notifications out to
  * its subscribers: per notification it re-reads the changed seats once (so every stream gets the
  * committed truth) and masks them per subscriber. A hold running out writes nothing, so each
@@ -158,7 +164,7 @@ export class InventoryHub {
     f.subs.add(sub);
     f.run(
       async () => {
-        const map = await this.opts.repo.seatMap(showtimeId);
+        const map = await this.opts.inventory.seatMap(showtimeId);
         if (!map) {
           sub.fail(new InventoryMissingError(showtimeId));
           return;
@@ -250,6 +256,7 @@ export class InventoryHub {
 
   private unsubscribe(feed: Feed, sub: Subscription): void {
     feed.subs.delete(sub);
+    this.opts.logger.debug({ showtimeId: feed.showtimeId, watchers: feed.subs.size }, "seat map watcher left");
     if (feed.subs.size === 0 && this.feeds.get(feed.showtimeId) === feed) {
       clearTimeout(feed.timer);
       feed.timer = undefined;
@@ -268,7 +275,7 @@ export class InventoryHub {
   private refreshSeats(feed: Feed, seatIds: readonly string[]): void {
     feed.run(async () => {
       if (feed.subs.size === 0) return;
-      const { seats, lastUpdatedMs } = await this.opts.repo.seatsWithTime(feed.showtimeId, seatIds);
+      const { seats, lastUpdatedMs } = await this.opts.inventory.seatsWithTime(feed.showtimeId, seatIds);
       for (const id of seatIds) feed.held.delete(id);
       this.rememberHolds(feed, seats, false);
       if (seats.length) this.broadcast(feed, { snapshot: false, lastUpdatedMs, seats });
@@ -279,7 +286,7 @@ export class InventoryHub {
   private refreshAll(feed: Feed): void {
     feed.run(async () => {
       if (feed.subs.size === 0) return;
-      const map = await this.opts.repo.seatMap(feed.showtimeId);
+      const map = await this.opts.inventory.seatMap(feed.showtimeId);
       if (!map) return;
       this.rememberHolds(feed, map.seats, true);
       this.broadcast(feed, { snapshot: true, lastUpdatedMs: map.lastUpdatedMs, seats: map.seats });
@@ -322,7 +329,7 @@ export class InventoryHub {
         return;
       }
       feed.run(async () => {
-        const { seats, lastUpdatedMs } = await this.opts.repo.seatsWithTime(feed.showtimeId, due);
+        const { seats, lastUpdatedMs } = await this.opts.inventory.seatsWithTime(feed.showtimeId, due);
         for (const id of due) feed.held.delete(id);
         const stillHeld = seats.filter((s) => s.status === "held" && s.heldUntilMs !== undefined && s.heldUntilMs <= Date.now());
         this.rememberHolds(feed, seats, false);

@@ -6,7 +6,8 @@ import { idempotencyInterceptor } from "../../lib/idempotency.js";
 import type { Logger } from "../../lib/logger.js";
 import { startServer, type HealthCheck, type RunningServer } from "../../lib/server.js";
 import { pingTemporal } from "../../lib/temporal.js";
-import { BookingRepo } from "./db/repo.js";
+import { bookingRepos, type BookingRepos } from "./db/repos.js";
+import { mapBookingError } from "./errors.js";
 import { bookingHandlers, type BookingDeps, type BookingLimits } from "./handlers.js";
 import { InventoryHub } from "./inventory-hub.js";
 import { temporalBookingWorkflows, type BookingWorkflows } from "./workflow-client.js";
@@ -38,7 +39,8 @@ export interface BookingServerDeps {
 }
 
 export interface BookingServer extends RunningServer {
-  repo: BookingRepo;
+  /** The service's repositories (the activity worker, started by main.ts, uses them too). */
+  repo: BookingRepos;
   hub: InventoryHub;
   workflows: BookingWorkflows;
   starter: WorkflowStarter;
@@ -52,10 +54,10 @@ export interface BookingServer extends RunningServer {
  * this starts nothing; the activity worker and the reaper schedule are started by main.ts.
  */
 export async function build(deps: BookingServerDeps): Promise<BookingServer> {
-  const repo = new BookingRepo(deps.db);
-  const hub = new InventoryHub({ databaseUrl: deps.databaseUrl, repo, logger: deps.logger });
+  const repo = bookingRepos(deps.db);
+  const hub = new InventoryHub({ databaseUrl: deps.databaseUrl, inventory: repo.inventory, logger: deps.logger });
   const workflows = deps.workflows ?? temporalBookingWorkflows(deps.temporal, { taskQueue: deps.workflowTaskQueue });
-  const starter = new WorkflowStarter({ repo, workflows, logger: deps.logger, ...deps.starter });
+  const starter = new WorkflowStarter({ queue: repo.starts, workflows, logger: deps.logger, ...deps.starter });
   const healthChecks: Record<string, HealthCheck> = {
     postgres: () => pingDatabase(deps.db),
     temporal: () => pingTemporal(deps.temporal),
@@ -82,6 +84,8 @@ export async function build(deps: BookingServerDeps): Promise<BookingServer> {
         }),
       ),
     healthChecks,
+    // the one place where the service's domain errors become API errors, for RPCs and streams
+    mapError: mapBookingError,
     interceptors: [idempotencyInterceptor(deps.db)],
   });
   starter.start();

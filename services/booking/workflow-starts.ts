@@ -1,7 +1,8 @@
 import type { Logger } from "../../lib/logger.js";
 import { PollLoop } from "../../lib/poll-loop.js";
 import type { BookingWorkflowInput } from "../../workflows/booking-types.js";
-import type { BookingRecord, BookingRepo, PendingWorkflowStart } from "./db/repo.js";
+import type { BookingRecord } from "./db/bookings-repo.js";
+import type { PendingWorkflowStart, StartQueueRepo } from "./db/start-queue-repo.js";
 import type { BookingWorkflows } from "./workflow-client.js";
 
 /**
@@ -36,7 +37,8 @@ export function workflowInputOf(booking: BookingRecord, requestId?: string): Boo
 }
 
 export interface WorkflowStarterOptions {
-  repo: BookingRepo;
+  /** The queue of starts (workflow_starts). */
+  queue: StartQueueRepo;
   workflows: BookingWorkflows;
   logger: Logger;
   /** Starts in flight at once in this process. Default 16. */
@@ -70,7 +72,7 @@ export class WorkflowStarter {
         return claimed;
       },
       // the next failed start's retry, when it comes before the next poll
-      nextDueAt: () => opts.repo.nextWorkflowStartDue(),
+      nextDueAt: () => opts.queue.nextDue(),
       // pump claims until nothing is due; only a kick that came meanwhile runs it again at once
       batchSize: Number.POSITIVE_INFINITY,
       pollMs: opts.pollMs ?? 1_000,
@@ -102,10 +104,10 @@ export class WorkflowStarter {
   async ensureStarted(bookingId: string): Promise<void> {
     const inFlight = this.starting.get(bookingId);
     if (inFlight) await inFlight; // it either started the workflow (row gone) or failed (row stays)
-    const input = await this.opts.repo.pendingWorkflowStart(bookingId);
+    const input = await this.opts.queue.pending(bookingId);
     if (input === undefined) return;
     await this.opts.workflows.start(input as BookingWorkflowInput);
-    await this.opts.repo.workflowStartsDone([bookingId]);
+    await this.opts.queue.done([bookingId]);
   }
 
   /** Claims and starts what is due until nothing is; resolves when every start has settled (tests, tools). */
@@ -118,7 +120,7 @@ export class WorkflowStarter {
   private async warnOfBacklog(): Promise<void> {
     if (Date.now() - this.lastBacklogCheck < 60_000) return;
     this.lastBacklogCheck = Date.now();
-    const backlog = await this.opts.repo.workflowStartBacklog().catch(() => undefined);
+    const backlog = await this.opts.queue.backlog().catch(() => undefined);
     if (backlog && backlog.oldestSeconds > 60) {
       this.opts.logger.warn(backlog, "booking workflows have waited over a minute to be started (is Temporal reachable?); their holds are safe, payments wait");
     }
@@ -138,7 +140,7 @@ export class WorkflowStarter {
         await this.oneSettled();
         continue;
       }
-      const claimed = await this.opts.repo.claimWorkflowStarts(room, this.leaseSeconds);
+      const claimed = await this.opts.queue.claim(room, this.leaseSeconds);
       for (const row of claimed) this.launch(row);
       claimedTotal += claimed.length;
       if (claimed.length < room) return claimedTotal; // nothing more due right now
@@ -147,15 +149,15 @@ export class WorkflowStarter {
 
   private launch(row: PendingWorkflowStart): void {
     this.inFlight++;
-    const { repo, workflows, logger } = this.opts;
+    const { queue, workflows, logger } = this.opts;
     const started = workflows
       .start(row.input as BookingWorkflowInput)
       .then(
-        () => repo.workflowStartsDone([row.bookingId]),
+        () => queue.done([row.bookingId]),
         (err: unknown) => {
           const retryIn = Math.min(60, 2 ** Math.min(row.attempts - 1, 6));
           logger.warn({ err, bookingId: row.bookingId, attempts: row.attempts, retryInSeconds: retryIn }, "booking workflow did not start; will retry");
-          return repo.workflowStartFailed(row.bookingId, String((err as Error)?.message ?? err), retryIn);
+          return queue.failed(row.bookingId, String((err as Error)?.message ?? err), retryIn);
         },
       )
       .catch((err: unknown) => logger.error({ err, bookingId: row.bookingId }, "workflow starter could not record a start; its lease runs out and it is retried"))

@@ -13,7 +13,7 @@ import { createTestDatabase } from "../../test/support/db.js";
 import { startTimeSkippingEnvironment } from "../../test/support/temporal-test-server.js";
 import { createBookingActivities } from "../../services/booking/activities.js";
 import { migrations, SCHEMA } from "../../services/booking/db/migrations.js";
-import { BookingRepo } from "../../services/booking/db/repo.js";
+import { bookingRepos, type BookingRepos } from "../../services/booking/db/repos.js";
 import { bookingRow, holdDirect, quietTemporal, seatRows, seedInventory, waitFor } from "../../services/booking/test/harness.js";
 import { temporalBookingWorkflows, type BookingWorkflows } from "../../services/booking/workflow-client.js";
 import { bookingWorkflowId, QUERIES, SIGNALS, UPDATES, type BookingState, type CancelRequest, type PaymentEvent } from "../booking-types.js";
@@ -58,7 +58,7 @@ let stopTestServer: (() => Promise<void>) | undefined;
 let bundle: WorkflowBundle;
 let database: { url: string; drop(): Promise<void> };
 let db: Knex;
-let repo: BookingRepo;
+let repo: BookingRepos;
 let workflows: BookingWorkflows;
 let calls: Call[] = [];
 /** The workflow worker and one activity worker per service queue. */
@@ -96,7 +96,7 @@ beforeAll(async () => {
     searchAttributes: { ShowtimeId: 2, UserId: 2, BookingStatus: 2 },
   });
   db = await openDatabase({ url: database.url, schema: SCHEMA, migrations, poolMax: 10 });
-  repo = new BookingRepo(db);
+  repo = bookingRepos(db);
   workflows = temporalBookingWorkflows(env.client, { taskQueue: QUEUE });
 
   const booking = createBookingActivities({

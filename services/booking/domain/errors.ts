@@ -1,8 +1,18 @@
-/** Typed outcomes of a hold, thrown by the repository and mapped to API errors by the handlers. */
+/**
+ * Typed refusals of the booking domain, thrown by the repositories and the live seat maps; the
+ * service's one error mapper (errors.ts, mapBookingError) turns them into API errors.
+ */
 
-/** The showtime has no inventory (yet): unknown, or its initialisation has not run. */
+/**
+ * The showtime has no inventory (yet): unknown, or its initialisation has not run. `field` is the
+ * request field that named the showtime when the request was about something else (a hold names
+ * its showtime in `showtimeId`); unset when the showtime's inventory is what was asked for.
+ */
 export class InventoryMissingError extends Error {
-  constructor(readonly showtimeId: string) {
+  constructor(
+    readonly showtimeId: string,
+    readonly field?: string,
+  ) {
     super(`no inventory for showtime ${showtimeId}`);
   }
 }
@@ -15,14 +25,20 @@ export class ShowStartedError extends Error {
 
 /** Seat ids that are not seats of the showtime's hall, in request order. */
 export class UnknownSeatsError extends Error {
-  constructor(readonly seatIds: string[]) {
+  constructor(
+    readonly showtimeId: string,
+    readonly seatIds: string[],
+  ) {
     super(`unknown seats ${seatIds.join(", ")}`);
   }
 }
 
 /** Seats that are held (unexpired) or booked by someone, in request order. */
 export class SeatsTakenError extends Error {
-  constructor(readonly seatIds: string[]) {
+  constructor(
+    readonly showtimeId: string,
+    readonly seatIds: string[],
+  ) {
     super(`seats not available ${seatIds.join(", ")}`);
   }
 }

@@ -1,11 +1,6 @@
 import type { Caller } from "../../../lib/context.js";
 
 export type SeatStatus = "available" | "held" | "booked";
-export type BookingStatus = "held" | "confirmed" | "expired" | "cancelled" | "payment_failed";
-export type PaymentStatus = "pending" | "paid" | "failed" | "refunded";
-
-/** Booking states after which nothing changes any more (apart from a refund's payment status). */
-export const INACTIVE_STATUSES: readonly BookingStatus[] = ["expired", "cancelled", "payment_failed"];
 
 /** One seat as served: a hold past heldUntil has already been turned into `available`. */
 export interface SeatView {

@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { decodeChange, encodeChange } from "../db/repo.js";
+import { decodeChange, encodeChange } from "../db/seat-changes.js";
+import { UnpricedSeatError } from "../domain/errors.js";
 import { fromMinorUnits, toMinorUnits } from "../domain/money.js";
+import { holdAmountMinor } from "../domain/pricing.js";
 import { checkSeatIds, maskSeat, nameIds, viewerOf, type SeatView } from "../domain/seats.js";
 
 describe("seat ids", () => {
@@ -40,6 +42,38 @@ describe("money", () => {
     expect(toMinorUnits(1.234, "KWD")).toBe(1234);
     expect(fromMinorUnits(5750, "USD")).toBe(57.5);
     expect(() => toMinorUnits(-1, "USD")).toThrow(RangeError);
+  });
+});
+
+describe("pricing", () => {
+  const prices = { premium: 4500, standard: 2500 };
+
+  it("a hold costs the sum of its seats' prices, each by its seat type", () => {
+    const seats = [
+      { seatId: "A1", seatType: "premium" },
+      { seatId: "B1", seatType: "standard" },
+      { seatId: "B2", seatType: "standard" },
+    ];
+    expect(holdAmountMinor(seats, prices)).toBe(4500 + 2500 + 2500);
+    expect(holdAmountMinor([], prices)).toBe(0);
+  });
+
+  it("a seat whose type has no price fails the hold, naming the first such seat", () => {
+    const seats = [
+      { seatId: "A1", seatType: "premium" },
+      { seatId: "C1", seatType: "box" },
+      { seatId: "C2", seatType: "toString" }, // not a price, though every object has one
+    ];
+    const err = (() => {
+      try {
+        holdAmountMinor(seats, prices);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(UnpricedSeatError);
+    expect(err).toMatchObject({ seatId: "C1", seatType: "box" });
+    expect(() => holdAmountMinor([{ seatId: "C2", seatType: "toString" }], prices)).toThrow(UnpricedSeatError);
   });
 });
 

@@ -8,11 +8,12 @@ import { openDatabase, type Knex } from "../../../lib/db.js";
 import { silentLogger } from "../../../lib/logger.js";
 import { testAuth } from "../../../test/support/auth.js";
 import { createTestDatabase } from "../../../test/support/db.js";
+import { recogniseNodeErrors } from "../../../test/support/node-errors.js";
 import { waitFor } from "../../../test/support/waiting.js";
 import { bookingWorkflowId } from "../../../workflows/booking-types.js";
 import { TASK_QUEUES } from "../../../workflows/task-queues.js";
 import { migrations, SCHEMA } from "../db/migrations.js";
-import { BookingRepo } from "../db/repo.js";
+import type { BookingRepos } from "../db/repos.js";
 import { build, type BookingServer, type BookingServerDeps } from "../server.js";
 
 export type Auth = Awaited<ReturnType<typeof testAuth>>;
@@ -49,7 +50,7 @@ export interface BookingHarness {
   url: string;
   db: Knex;
   databaseUrl: string;
-  repo: BookingRepo;
+  repo: BookingRepos;
   server: BookingServer;
   client: Client<typeof BookingService>;
   auth: Auth;
@@ -71,6 +72,7 @@ export async function startBooking(
   deps: Partial<BookingServerDeps> = {},
 ): Promise<BookingHarness> {
   quietTemporal();
+  recogniseNodeErrors(); // Node's own errors as in production (see there: else a client leaving a stream logs an error)
   const database = await createTestDatabase("booking");
   const db = await openDatabase({ url: database.url, schema: SCHEMA, migrations, poolMax: 30 });
   const auth = await testAuth();
@@ -124,13 +126,13 @@ export function gridSeats(rows: number, perRow: number, premiumRows = 0) {
 
 /** A showtime's inventory written directly (what initializeInventory writes). */
 export async function seedInventory(
-  repo: BookingRepo,
+  repo: BookingRepos,
   opts: { rows?: number; perRow?: number; premiumRows?: number; startsAt?: Date; currency?: string; eventId?: string } = {},
 ): Promise<{ showtimeId: string; eventId: string; seatIds: string[] }> {
   const showtimeId = randomUUID();
   const eventId = opts.eventId ?? randomUUID();
   const seats = gridSeats(opts.rows ?? 4, opts.perRow ?? 10, opts.premiumRows ?? 1);
-  await repo.createInventory(
+  await repo.inventory.createInventory(
     {
       showtimeId,
       eventId,
@@ -147,11 +149,11 @@ export async function seedInventory(
 
 /** A hold straight through the repository (any length, e.g. 1 s for expiry tests). */
 export async function holdDirect(
-  repo: BookingRepo,
+  repo: BookingRepos,
   opts: { showtimeId: string; seatIds: string[]; userId?: string; holdSeconds?: number; maxHeldPerUser?: number },
 ) {
-  return repo.db.transaction((trx) =>
-    repo.hold(trx, {
+  return repo.holds.db.transaction((trx) =>
+    repo.holds.hold(trx, {
       bookingId: randomUUID(),
       showtimeId: opts.showtimeId,
       userId: opts.userId ?? randomUUID(),

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { openDatabase, type Knex } from "../../../lib/db.js";
 import { createTestDatabase } from "../../../test/support/db.js";
 import { migrations, SCHEMA } from "../db/migrations.js";
-import { BookingRepo } from "../db/repo.js";
+import { bookingRepos, type BookingRepos } from "../db/repos.js";
 import { HoldLimitError, InventoryMissingError, SeatsTakenError, ShowStartedError, UnknownSeatsError } from "../domain/errors.js";
 import { bookingRow, holdDirect, seatRows, seedInventory } from "./harness.js";
 
@@ -13,12 +13,12 @@ import { bookingRow, holdDirect, seatRows, seedInventory } from "./harness.js";
 
 let database: { url: string; drop(): Promise<void> };
 let db: Knex;
-let repo: BookingRepo;
+let repo: BookingRepos;
 
 beforeAll(async () => {
   database = await createTestDatabase("booking_sql");
   db = await openDatabase({ url: database.url, schema: SCHEMA, migrations, poolMax: 30 });
-  repo = new BookingRepo(db);
+  repo = bookingRepos(db);
 });
 afterAll(async () => {
   await db?.destroy();
@@ -40,13 +40,13 @@ describe("initialisation", () => {
       prices: { standard: 1000 },
     };
     const seats = Array.from({ length: 500 }, (_, i) => ({ seatId: `S${500 - i}`, seatType: "standard" }));
-    const results = await Promise.all(Array.from({ length: 5 }, () => repo.createInventory(header, seats)));
+    const results = await Promise.all(Array.from({ length: 5 }, () => repo.inventory.createInventory(header, seats)));
     expect(results.filter((r) => r.created)).toHaveLength(1);
     expect(results.every((r) => r.seats === 500)).toBe(true);
-    const map = await repo.seatMap(showtimeId);
+    const map = await repo.inventory.seatMap(showtimeId);
     expect(map!.seats.map((s) => s.seatId)).toEqual(seats.map((s) => s.seatId)); // layout order, not id order
     expect(map!.seats.every((s) => s.status === "available")).toBe(true);
-    expect(await repo.seatMap(randomUUID())).toBeUndefined();
+    expect(await repo.inventory.seatMap(randomUUID())).toBeUndefined();
   });
 });
 
@@ -101,25 +101,25 @@ describe("hold", () => {
   it("an expired hold reads as available at once and can be taken over; the old booking's release then leaves it alone", async () => {
     const { showtimeId } = await seedInventory(repo);
     const first = await holdDirect(repo, { showtimeId, seatIds: ["R4S1", "R4S2"], holdSeconds: 1 });
-    expect((await repo.seatMap(showtimeId))!.seats.find((s) => s.seatId === "R4S1")!.status).toBe("held");
+    expect((await repo.inventory.seatMap(showtimeId))!.seats.find((s) => s.seatId === "R4S1")!.status).toBe("held");
     await new Promise((r) => setTimeout(r, 1_100));
-    const map = await repo.seatMap(showtimeId);
+    const map = await repo.inventory.seatMap(showtimeId);
     const seat = map!.seats.find((s) => s.seatId === "R4S1")!;
     expect(seat).toEqual({ seatId: "R4S1", status: "available" }); // no holder, booking or heldUntil either
     expect(map!.lastUpdatedMs).toBe(first.booking.heldUntil.getTime()); // the hold ran out: that is a change
-    expect((await repo.availability([showtimeId]))[0]).toEqual({ showtimeId, available: 40, total: 40 });
+    expect((await repo.inventory.availability([showtimeId]))[0]).toEqual({ showtimeId, available: 40, total: 40 });
     // nobody released it: the row still says held
     expect((await seatRows(db, showtimeId)).get("R4S1")!.status).toBe("held");
 
     const second = await holdDirect(repo, { showtimeId, seatIds: ["R4S2", "R4S3"] });
     // the first booking's timer fires late: only what it still holds (R4S1) goes back
-    expect(await repo.releaseHold(first.booking.id, "expired")).toEqual({ changed: true, released: 1 });
+    expect(await repo.holds.releaseHold(first.booking.id, "expired")).toEqual({ changed: true, released: 1 });
     const seats = await seatRows(db, showtimeId);
     expect(seats.get("R4S1")!.status).toBe("available");
     expect(seats.get("R4S2")).toMatchObject({ status: "held", booking_id: second.booking.id });
     expect((await bookingRow(db, first.booking.id)).status).toBe("expired");
     // and it cannot be confirmed any more
-    expect(await repo.confirm(first.booking.id)).toBe("hold_lost");
+    expect(await repo.holds.confirm(first.booking.id)).toBe("hold_lost");
   });
 
   it("per-user cap: counted over the user's unexpired holds of the showtime", async () => {
@@ -180,13 +180,13 @@ describe("transitions (what the activities run)", () => {
   it("confirm: held → booked and the booking confirmed/paid in one transaction; repeating it changes nothing", async () => {
     const { showtimeId } = await seedInventory(repo);
     const { booking } = await holdDirect(repo, { showtimeId, seatIds: ["R1S5", "R1S6"] });
-    expect(await repo.confirm(booking.id, "pi_123")).toBe("confirmed");
+    expect(await repo.holds.confirm(booking.id, "pi_123")).toBe("confirmed");
     const seats = await seatRows(db, showtimeId);
     expect(seats.get("R1S5")).toMatchObject({ status: "booked", booking_id: booking.id, held_until: null });
     const row = await bookingRow(db, booking.id);
     expect(row).toMatchObject({ status: "confirmed", payment_status: "paid", payment_intent_id: "pi_123" });
     expect(row.confirmed_at).toBeInstanceOf(Date);
-    expect(await repo.confirm(booking.id, "pi_123")).toBe("confirmed");
+    expect(await repo.holds.confirm(booking.id, "pi_123")).toBe("confirmed");
     expect((await bookingRow(db, booking.id)).confirmed_at.getTime()).toBe(row.confirmed_at.getTime());
     // a booked seat is never available, expired or not
     expect(await rejection(holdDirect(repo, { showtimeId, seatIds: ["R1S5"] }))).toBeInstanceOf(SeatsTakenError);
@@ -198,55 +198,55 @@ describe("transitions (what the activities run)", () => {
     await db("inventory_seats")
       .where({ showtime_id: showtimeId, seat_id: "R1S8" })
       .update({ status: "available", holder_id: null, booking_id: null, held_until: null }); // a manual edit
-    expect(await repo.confirm(booking.id)).toBe("hold_lost");
+    expect(await repo.holds.confirm(booking.id)).toBe("hold_lost");
     expect((await seatRows(db, showtimeId)).get("R1S7")!.status).toBe("held");
     expect((await bookingRow(db, booking.id)).status).toBe("held");
-    expect(await repo.confirm(randomUUID())).toBe("hold_lost");
+    expect(await repo.holds.confirm(randomUUID())).toBe("hold_lost");
   });
 
   it("releaseHold: only this booking's held seats, final status set, payment_failed marks the payment failed; then a no-op", async () => {
     const { showtimeId } = await seedInventory(repo);
     const { booking } = await holdDirect(repo, { showtimeId, seatIds: ["R2S7", "R2S8"] });
-    expect(await repo.releaseHold(booking.id, "payment_failed")).toEqual({ changed: true, released: 2 });
+    expect(await repo.holds.releaseHold(booking.id, "payment_failed")).toEqual({ changed: true, released: 2 });
     expect((await seatRows(db, showtimeId)).get("R2S7")).toMatchObject({ status: "available", holder_id: null, booking_id: null });
     expect(await bookingRow(db, booking.id)).toMatchObject({ status: "payment_failed", payment_status: "failed" });
-    expect(await repo.releaseHold(booking.id, "expired")).toEqual({ changed: false, released: 0 });
+    expect(await repo.holds.releaseHold(booking.id, "expired")).toEqual({ changed: false, released: 0 });
     expect((await bookingRow(db, booking.id)).status).toBe("payment_failed");
-    expect(await repo.releaseHold(randomUUID(), "expired")).toEqual({ changed: false, released: 0 });
+    expect(await repo.holds.releaseHold(randomUUID(), "expired")).toEqual({ changed: false, released: 0 });
   });
 
   it("releaseConfirmed: booked → available, booking cancelled, payment status kept; idempotent; a held booking is not touched", async () => {
     const { showtimeId } = await seedInventory(repo);
     const { booking } = await holdDirect(repo, { showtimeId, seatIds: ["R3S7", "R3S8"] });
-    expect(await repo.releaseConfirmed(booking.id)).toEqual({ changed: false, released: 0 });
-    await repo.confirm(booking.id);
-    expect(await repo.releaseConfirmed(booking.id)).toEqual({ changed: true, released: 2 });
+    expect(await repo.holds.releaseConfirmed(booking.id)).toEqual({ changed: false, released: 0 });
+    await repo.holds.confirm(booking.id);
+    expect(await repo.holds.releaseConfirmed(booking.id)).toEqual({ changed: true, released: 2 });
     expect(await bookingRow(db, booking.id)).toMatchObject({ status: "cancelled", payment_status: "paid" });
     expect((await seatRows(db, showtimeId)).get("R3S8")!.status).toBe("available");
-    expect(await repo.releaseConfirmed(booking.id)).toEqual({ changed: false, released: 0 });
-    expect(await repo.setPaymentStatus(booking.id, "refunded")).toBe(true);
-    expect(await repo.setPaymentStatus(booking.id, "refunded")).toBe(false);
+    expect(await repo.holds.releaseConfirmed(booking.id)).toEqual({ changed: false, released: 0 });
+    expect(await repo.holds.setPaymentStatus(booking.id, "refunded")).toBe(true);
+    expect(await repo.holds.setPaymentStatus(booking.id, "refunded")).toBe(false);
     expect((await bookingRow(db, booking.id)).payment_status).toBe("refunded");
   });
 
   it("reconcile: a confirmed booking gets its free seats back; an inactive booking's leftover seats are released", async () => {
     const { showtimeId } = await seedInventory(repo);
     const confirmed = await holdDirect(repo, { showtimeId, seatIds: ["R4S7", "R4S8"] });
-    await repo.confirm(confirmed.booking.id);
+    await repo.holds.confirm(confirmed.booking.id);
     const cancelled = await holdDirect(repo, { showtimeId, seatIds: ["R4S9"] });
-    await repo.releaseHold(cancelled.booking.id, "cancelled");
+    await repo.holds.releaseHold(cancelled.booking.id, "cancelled");
     // manual damage: a confirmed seat freed, a cancelled booking's seat held again in its name
     await db("inventory_seats").where({ showtime_id: showtimeId, seat_id: "R4S8" }).update({ status: "available", holder_id: null, booking_id: null });
     await db("inventory_seats")
       .where({ showtime_id: showtimeId, seat_id: "R4S9" })
       .update({ status: "held", holder_id: cancelled.booking.userId, booking_id: cancelled.booking.id, held_until: new Date(Date.now() + 600_000) });
-    const ids = await repo.inconsistentBookings(100, 3600);
+    const ids = await repo.reconciliation.inconsistentBookings(100, 3600);
     expect(ids.sort()).toEqual([confirmed.booking.id, cancelled.booking.id].sort());
-    expect(await repo.reconcileBooking(confirmed.booking.id)).toEqual({ fixed: ["R4S8"], conflicts: [] });
-    expect(await repo.reconcileBooking(cancelled.booking.id)).toEqual({ fixed: ["R4S9"], conflicts: [] });
+    expect(await repo.reconciliation.reconcileBooking(confirmed.booking.id)).toEqual({ fixed: ["R4S8"], conflicts: [] });
+    expect(await repo.reconciliation.reconcileBooking(cancelled.booking.id)).toEqual({ fixed: ["R4S9"], conflicts: [] });
     const seats = await seatRows(db, showtimeId);
     expect(seats.get("R4S8")).toMatchObject({ status: "booked", booking_id: confirmed.booking.id });
     expect(seats.get("R4S9")!.status).toBe("available");
-    expect(await repo.inconsistentBookings(100, 3600)).toEqual([]);
+    expect(await repo.reconciliation.inconsistentBookings(100, 3600)).toEqual([]);
   });
 });

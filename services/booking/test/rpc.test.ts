@@ -248,7 +248,7 @@ describe("GetInventory", () => {
     const holder = await h.user();
     const res = await h.client.reserveSeats({ showtimeId, seatIds: ["R1S2", "R1S3"] }, holder);
     const booked = await holdDirect(h.repo, { showtimeId, seatIds: ["R1S4"], userId: holder.userId });
-    await h.repo.confirm(booked.booking.id);
+    await h.repo.holds.confirm(booked.booking.id);
 
     const mine = await h.client.getInventory({ showtimeId }, holder);
     expect(mine.showtimeId).toBe(showtimeId);
@@ -357,7 +357,7 @@ describe("bookings", () => {
     expect(as.booking).toMatchObject({ status: "held", paymentStatus: "pending" });
     expect(Date.now() - t0).toBeLessThan(2_000);
 
-    await h.repo.releaseHold(orphan.booking.id, "expired");
+    await h.repo.holds.releaseHold(orphan.booking.id, "expired");
     const settled = await h.client.confirmBooking({ bookingId: orphan.booking.id, paymentStatus: "paid" }, h.service);
     expect(settled.booking).toMatchObject({ status: "expired", paymentStatus: "pending" });
     expect(await codeOf(h.client.confirmBooking({ bookingId: randomUUID(), paymentStatus: "paid" }, h.service))).toBe(Code.NotFound);
@@ -380,7 +380,7 @@ describe("bookings", () => {
     const { showtimeId } = await seedInventory(h.repo);
     const owner = await h.user();
     const held = await holdDirect(h.repo, { showtimeId, seatIds: ["R2S10"], userId: owner.userId });
-    await h.repo.confirm(held.booking.id);
+    await h.repo.holds.confirm(held.booking.id);
     await h.db("showtime_inventory").where({ showtime_id: showtimeId }).update({ starts_at: new Date(Date.now() - 60_000) });
     const err = await errorOf(h.client.cancelBooking({ bookingId: held.booking.id }, owner));
     expect(err.code).toBe(Code.FailedPrecondition);
@@ -405,7 +405,7 @@ describe("internal RPCs", () => {
     await holdDirect(h.repo, { showtimeId: a.showtimeId, seatIds: ["R1S1", "R1S2"] });
     await holdDirect(h.repo, { showtimeId: a.showtimeId, seatIds: ["R1S3"], holdSeconds: 1 });
     const booked = await holdDirect(h.repo, { showtimeId: b.showtimeId, seatIds: ["R1S1"] });
-    await h.repo.confirm(booked.booking.id);
+    await h.repo.holds.confirm(booked.booking.id);
     await new Promise((r) => setTimeout(r, 1_100));
     const unknown = randomUUID();
     const res = await h.client.getSeatAvailability({ showtimeIds: [a.showtimeId, unknown, b.showtimeId] }, h.service);
@@ -422,7 +422,7 @@ describe("internal RPCs", () => {
     const user = randomUUID();
     const ask = () => h.client.checkEventAttendance({ userId: user, eventId }, h.service);
     const b1 = await holdDirect(h.repo, { showtimeId: future.showtimeId, seatIds: ["R1S1"], userId: user });
-    await h.repo.confirm(b1.booking.id);
+    await h.repo.holds.confirm(b1.booking.id);
     expect(await ask()).toMatchObject({ attended: false, bookingId: "" }); // not started yet
     const b2 = await holdDirect(h.repo, { showtimeId: future.showtimeId, seatIds: ["R1S2"], userId: user });
     await h.db("showtime_inventory").where({ showtime_id: future.showtimeId }).update({ starts_at: new Date(Date.now() - 3_600_000) });

@@ -2,9 +2,13 @@ import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { create } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
-import type { WatchInventoryResponse } from "../../../gen/ticketing/booking/v1/booking_pb.js";
+import { Code, ConnectError, createHandlerContext } from "@connectrpc/connect";
+import pino from "pino";
+import { BookingService, WatchInventoryRequestSchema, type WatchInventoryResponse } from "../../../gen/ticketing/booking/v1/booking_pb.js";
+import { bookingHandlers } from "../handlers.js";
+import { DEFAULT_LIMITS } from "../server.js";
 import { holdDirect, seedInventory, startBooking, waitFor, type BookingHarness, type CallOptions } from "./harness.js";
 
 /**
@@ -123,9 +127,9 @@ describe("WatchInventory", () => {
       const a = await holdDirect(h.repo, { showtimeId, seatIds: ["R3S1"] });
       const b = await holdDirect(h.repo, { showtimeId, seatIds: ["R3S2"] });
       await w.until("hold b", (m) => seat(m, "R3S2")?.status === "held");
-      await h.repo.confirm(a.booking.id);
+      await h.repo.holds.confirm(a.booking.id);
       await w.until("booked", (m) => seat(m, "R3S1")?.status === "booked");
-      await h.repo.releaseHold(b.booking.id, "cancelled");
+      await h.repo.holds.releaseHold(b.booking.id, "cancelled");
       const released = await w.until("released", (m) => !m.snapshot && seat(m, "R3S2")?.status === "available");
       expect(seat(released.msg, "R3S2")!.heldUntil).toBeUndefined();
     } finally {
@@ -196,5 +200,105 @@ describe("WatchInventory", () => {
     await waitFor("the error", async () => bad.failure() !== undefined, 5_000);
     expect(ConnectError.from(bad.failure()).code).toBe(Code.InvalidArgument);
     await bad.close();
+  });
+});
+
+/** A pino logger (debug and up) whose lines the test can read, and wait for as they are written. */
+function capturedLogs() {
+  const lines: Array<Record<string, unknown> & { level: number; msg: string }> = [];
+  const waiters: Array<{ match: (l: (typeof lines)[number]) => boolean; resolve: () => void }> = [];
+  const logger = pino(
+    { level: "debug" },
+    {
+      write(json: string) {
+        const line = JSON.parse(json) as (typeof lines)[number];
+        lines.push(line);
+        for (const w of waiters.filter((w) => w.match(line))) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve();
+        }
+      },
+    },
+  );
+  return {
+    logger,
+    lines,
+    /** Resolves when a matching line is written (from now on). */
+    next: (match: (l: (typeof lines)[number]) => boolean) => new Promise<void>((resolve) => waiters.push({ match, resolve })),
+  };
+}
+
+describe("a WatchInventory client that goes away mid-stream", () => {
+  const logs = capturedLogs();
+  let s: BookingHarness;
+  let consoleError: jest.SpyInstance;
+  beforeAll(async () => {
+    s = await startBooking("watch-leave", { logger: logs.logger });
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+  beforeEach(() => {
+    consoleError = jest.spyOn(console, "error");
+  });
+  afterEach(() => consoleError.mockRestore());
+
+  it("leaves no error behind: nothing logged at warn or above, nothing from connect-node", async () => {
+    const { showtimeId } = await seedInventory(s.repo);
+    const from = logs.lines.length;
+    // the server has seen the client go when the hub lets go of its subscription
+    const serverSawItGo = logs.next((l) => l.msg === "seat map watcher left" && l.showtimeId === showtimeId);
+    const abort = new AbortController();
+    const received: WatchInventoryResponse[] = [];
+    const reading = (async () => {
+      try {
+        for await (const msg of s.client.watchInventory({ showtimeId }, { signal: abort.signal })) {
+          received.push(msg);
+          if (received.length === 3) abort.abort(); // the snapshot and two changes, while more are coming
+        }
+      } catch (err) {
+        if (!abort.signal.aborted) throw err;
+      }
+    })();
+    await waitFor("the snapshot", async () => received.length > 0, 10_000, 10);
+    for (let seat = 1; !abort.signal.aborted && seat <= 10; seat++) await holdDirect(s.repo, { showtimeId, seatIds: [`R1S${seat}`] });
+    await reading;
+    await serverSawItGo;
+    // The rest of the stream's end (the handler's return, connect-node's write of the end of the
+    // stream to the closed response and what it makes of that) runs in this turn of the event
+    // loop: microtasks and one process.nextTick, all done before setImmediate's callback.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(received.length).toBe(3);
+    expect(logs.lines.slice(from).filter((l) => l.level >= 40)).toEqual([]);
+    expect(consoleError).not.toHaveBeenCalled();
+  });
+
+  it("a failed write that Connect throws into the stream once the client has gone ends the stream quietly", async () => {
+    const { showtimeId } = await seedInventory(s.repo);
+    const from = logs.lines.length;
+    const handlers = bookingHandlers({
+      db: s.db,
+      repo: s.repo,
+      workflows: s.server.workflows,
+      starter: s.server.starter,
+      hub: s.server.hub,
+      logger: logs.logger,
+      limits: DEFAULT_LIMITS,
+    });
+    const ctx = createHandlerContext({
+      service: BookingService,
+      method: BookingService.method.watchInventory,
+      protocolName: "connect",
+      requestMethod: "POST",
+      url: `${s.url}/ticketing.booking.v1.BookingService/WatchInventory`,
+    });
+    const stream = handlers.watchInventory(create(WatchInventoryRequestSchema, { showtimeId }), ctx)[Symbol.asyncIterator]();
+    expect((await stream.next()).value).toMatchObject({ showtimeId, snapshot: true });
+    // What connect-node does when writing to a client that has gone fails: it aborts the call's
+    // context, then throws the write's error into the stream (at the handler's pending yield).
+    const writeFailed = Object.assign(new Error("Cannot call write after a stream was destroyed"), { code: "ERR_STREAM_DESTROYED" });
+    ctx.abort(writeFailed);
+    expect(await stream.throw!(writeFailed)).toEqual({ done: true, value: undefined });
+    expect(logs.lines.slice(from).filter((l) => l.level >= 40)).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { silentLogger } from "../../../lib/logger.js";
 import { bookingWorkflowId, type BookingWorkflowInput } from "../../../workflows/booking-types.js";
 import { createBookingActivities } from "../activities.js";
-import { REAP_AFTER_FAILED_STARTS } from "../db/repo.js";
+import { REAP_AFTER_FAILED_STARTS } from "../db/reconciliation-repo.js";
 import { temporalBookingWorkflows, type BookingWorkflows } from "../workflow-client.js";
 import { workflowInputOf, WorkflowStarter } from "../workflow-starts.js";
 import { bookingRow, holdDirect, seedInventory, startBooking, startedWorkflow, waitFor, type BookingHarness } from "./harness.js";
@@ -20,9 +20,11 @@ function counting(inner: () => BookingWorkflows) {
   let failNext = 0;
   let delayMs = 0;
   let gate: Promise<void> | undefined;
+  const startWaiters: Array<() => void> = [];
   const workflows: BookingWorkflows = {
     async start(input) {
       starts.set(input.bookingId, (starts.get(input.bookingId) ?? 0) + 1);
+      startWaiters.splice(0).forEach((wake) => wake());
       if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
       if (gate) await gate;
       if (failNext > 0) {
@@ -44,7 +46,18 @@ function counting(inner: () => BookingWorkflows) {
       release();
     };
   };
-  return { workflows, starts, failNextStarts: (n: number) => (failNext = n), delayStarts: (ms: number) => (delayMs = ms), holdStarts };
+  /** Resolves once `done()` holds, looked at after every start call (an event, not a poll). */
+  const untilStarts = async (done: () => boolean): Promise<void> => {
+    while (!done()) await new Promise<void>((wake) => startWaiters.push(wake));
+  };
+  return {
+    workflows,
+    starts,
+    failNextStarts: (n: number) => (failNext = n),
+    delayStarts: (ms: number) => (delayMs = ms),
+    holdStarts,
+    untilStarts,
+  };
 }
 
 let h: BookingHarness;
@@ -52,8 +65,12 @@ let real: BookingWorkflows;
 const calls = counting(() => real);
 
 beforeAll(async () => {
-  // the service's own starter polls rarely here, so the replicas below do the work
-  h = await startBooking("starts", { workflows: calls.workflows, starter: { pollMs: 60_000 } });
+  h = await startBooking("starts", { workflows: calls.workflows });
+  // The service's own starter claims from the same table through the same counting client, and
+  // wakes by itself (its poll, and whenever a lease it saw runs out). Left running, it could claim
+  // a test's rows in the middle of it, so it is stopped: the starters a test makes do the work,
+  // and the one test about the service's starter starts it for itself.
+  await h.server.starter.stop();
   real = temporalBookingWorkflows(h.temporal, { taskQueue: h.queues.workflows });
 });
 afterAll(async () => {
@@ -68,9 +85,9 @@ afterAll(async () => {
 /** A hold as ReserveSeats writes it: seats, booking and its pending workflow start, in one transaction. */
 async function queuedHold(showtimeId: string, seatIds: string[]): Promise<BookingWorkflowInput> {
   return h.db.transaction(async (trx) => {
-    const { booking } = await h.repo.hold(trx, { bookingId: randomUUID(), showtimeId, userId: randomUUID(), seatIds, holdSeconds: 600, maxHeldPerUser: 10 });
+    const { booking } = await h.repo.holds.hold(trx, { bookingId: randomUUID(), showtimeId, userId: randomUUID(), seatIds, holdSeconds: 600, maxHeldPerUser: 10 });
     const input = workflowInputOf(booking);
-    await h.repo.enqueueWorkflowStart(trx, booking.id, input);
+    await h.repo.starts.enqueue(trx, booking.id, input);
     started.push(booking.id);
     return input;
   });
@@ -83,7 +100,7 @@ describe("the workflow starter", () => {
     const { showtimeId, seatIds } = await seedInventory(h.repo, { rows: 12, perRow: 10 });
     const inputs = await Promise.all(seatIds.map((seat) => queuedHold(showtimeId, [seat])));
     const ids = inputs.map((i) => i.bookingId);
-    const replicas = [1, 2].map(() => new WorkflowStarter({ repo: h.repo, workflows: calls.workflows, logger: silentLogger(), concurrency: 8 }));
+    const replicas = [1, 2].map(() => new WorkflowStarter({ queue: h.repo.starts, workflows: calls.workflows, logger: silentLogger(), concurrency: 8 }));
     await Promise.all([...replicas.map((r) => r.drain()), h.server.starter.drain()]);
 
     expect(await pendingRows(ids)).toHaveLength(0);
@@ -99,7 +116,7 @@ describe("the workflow starter", () => {
     const input = await queuedHold(showtimeId, ["R1S1"]);
     await real.start(input); // the crash: started, but the row stayed
     const before = await startedWorkflow(h.temporal, input.bookingId, 5_000);
-    await new WorkflowStarter({ repo: h.repo, workflows: real, logger: silentLogger() }).drain();
+    await new WorkflowStarter({ queue: h.repo.starts, workflows: real, logger: silentLogger() }).drain();
     expect(await pendingRows([input.bookingId])).toHaveLength(0);
     const after = await startedWorkflow(h.temporal, input.bookingId, 5_000);
     expect(after.runId).toBe(before.runId);
@@ -109,7 +126,7 @@ describe("the workflow starter", () => {
     const { showtimeId } = await seedInventory(h.repo);
     const input = await queuedHold(showtimeId, ["R1S2"]);
     calls.failNextStarts(1);
-    const starter = new WorkflowStarter({ repo: h.repo, workflows: calls.workflows, logger: silentLogger() });
+    const starter = new WorkflowStarter({ queue: h.repo.starts, workflows: calls.workflows, logger: silentLogger() });
     await starter.drain();
     const [row] = await pendingRows([input.bookingId]);
     expect(row).toMatchObject({ attempts: 1, last_error: expect.stringMatching(/injected/) });
@@ -139,6 +156,7 @@ describe("the workflow starter", () => {
   it("ensureStarted waits for this process's start in flight instead of starting the workflow a second time", async () => {
     const { showtimeId } = await seedInventory(h.repo);
     calls.delayStarts(500);
+    h.server.starter.start();
     try {
       const input = await queuedHold(showtimeId, ["R1S6"]);
       h.server.starter.kick();
@@ -149,6 +167,7 @@ describe("the workflow starter", () => {
       expect((await startedWorkflow(h.temporal, input.bookingId, 5_000)).status.name).toBe("RUNNING");
     } finally {
       calls.delayStarts(0);
+      await h.server.starter.stop();
     }
   });
 
@@ -183,11 +202,11 @@ describe("the workflow starter", () => {
     const ids = (await Promise.all(seatIds.map((seat) => queuedHold(showtimeId, [seat])))).map((i) => i.bookingId);
     // the starts hang until released: exactly `concurrency` of them are in flight when stop() is called
     const release = calls.holdStarts();
-    const starter = new WorkflowStarter({ repo: h.repo, workflows: calls.workflows, logger: silentLogger(), concurrency: 2 });
+    const starter = new WorkflowStarter({ queue: h.repo.starts, workflows: calls.workflows, logger: silentLogger(), concurrency: 2 });
     try {
       starter.start();
       const inFlight = () => ids.filter((id) => calls.starts.has(id)).length;
-      await waitFor("two starts in flight", async () => inFlight() === 2, 5_000, 10);
+      await calls.untilStarts(() => inFlight() >= 2);
       const stopped = starter.stop();
       release();
       await stopped;
@@ -199,7 +218,38 @@ describe("the workflow starter", () => {
       release();
       await starter.stop(); // already stopped unless an expectation failed
     }
-    await new WorkflowStarter({ repo: h.repo, workflows: calls.workflows, logger: silentLogger() }).drain();
+    await new WorkflowStarter({ queue: h.repo.starts, workflows: calls.workflows, logger: silentLogger() }).drain();
     expect(await pendingRows(ids)).toHaveLength(0);
+  });
+
+  it("a replica that stops while another claims the rest finishes only its own starts in flight, and every workflow starts once", async () => {
+    // The interleaving that made the test above fail on a loaded machine, forced by hand: another
+    // starter on the same table (there, the service's own one, waking when a lease ran out)
+    // claims the queued rows while this one is stopping with its starts in flight.
+    const { showtimeId, seatIds } = await seedInventory(h.repo, { rows: 1, perRow: 10 });
+    const ids = (await Promise.all(seatIds.map((seat) => queuedHold(showtimeId, [seat])))).map((i) => i.bookingId);
+    const stopping = counting(() => real);
+    const other = counting(() => real);
+    const release = stopping.holdStarts();
+    const starter = new WorkflowStarter({ queue: h.repo.starts, workflows: stopping.workflows, logger: silentLogger(), concurrency: 2 });
+    try {
+      starter.start();
+      await stopping.untilStarts(() => stopping.starts.size >= 2);
+      const stopped = starter.stop();
+      // the other replica takes everything else while this one's two starts still hang
+      await new WorkflowStarter({ queue: h.repo.starts, workflows: other.workflows, logger: silentLogger() }).drain();
+      const mine = [...stopping.starts.keys()];
+      expect(mine).toHaveLength(2);
+      expect((await pendingRows(ids)).map((r) => r.booking_id).sort()).toEqual([...mine].sort()); // leased to the stopping one
+      expect([...other.starts.keys()].sort()).toEqual(ids.filter((id) => !mine.includes(id)).sort());
+      release();
+      await stopped;
+      expect(stopping.starts.size).toBe(2); // it claimed nothing after stop()
+      expect(await pendingRows(ids)).toHaveLength(0); // its two finished, the other replica's eight too
+      expect(ids.map((id) => (stopping.starts.get(id) ?? 0) + (other.starts.get(id) ?? 0))).toEqual(ids.map(() => 1));
+    } finally {
+      release();
+      await starter.stop();
+    }
   });
 });

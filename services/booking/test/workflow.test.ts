@@ -250,7 +250,7 @@ describe("the hold reaper", () => {
     // its workflow runs on a queue no worker polls: it stays RUNNING, so the reaper must leave it
     await temporalBookingWorkflows(h.temporal, { taskQueue: `${h.queues.workflows}-idle` }).start(workflowInputOf(watched.booking));
     const confirmed = await holdDirect(h.repo, { showtimeId, seatIds: ["R1S7"] });
-    await h.repo.confirm(confirmed.booking.id);
+    await h.repo.holds.confirm(confirmed.booking.id);
     await h.db("inventory_seats").where({ showtime_id: showtimeId, seat_id: "R1S7" }).update({ status: "available", holder_id: null, booking_id: null });
     await new Promise((r) => setTimeout(r, 1_100));
 

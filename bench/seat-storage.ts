@@ -2,9 +2,10 @@
  * Seat inventory storage benchmark (docs/adr/0001-seat-inventory-storage.md): what one hold costs
  * as the hall grows, for the seeds' single-JSONB-document design and the alternatives.
  *
- *   npx tsx services/booking/bench/seat-storage.ts [--database-url=postgres://...] [--iterations=100] [--only=B-rows,C-chunks]
+ *   npx tsx bench/seat-storage.ts [--database-url=postgres://...] [--iterations=100] [--only=B-rows,C-chunks] [--help]
  *
- * Without --database-url it starts a throw-away embedded Postgres (default settings: fsync and
+ * Not part of `npm run bench` (bench/run.ts), which measures the running platform: this one needs
+ * only Postgres. Without --database-url it starts a throw-away embedded Postgres (default settings: fsync and
  * synchronous_commit on). Each design gets fresh showtimes of 1,000 and 20,000 seats (rows of 50
  * seats); a hold takes 4 adjacent available seats (as a user picking seats does), atomically.
  *
@@ -15,7 +16,7 @@
  *                 UPDATE, UPDATE them; nothing else
  *   B-rows+header B-rows plus `UPDATE header SET last_updated = now()` in the same transaction
  *   B-rows+notify B-rows plus the NOTIFY (showtime + seat ids) that live seat maps need
- *   B-service     the booking service's real hold (BookingRepo.hold): header read + advisory lock
+ *   B-service     the booking service's real hold (HoldsRepo.hold): header read + advisory lock
  *                 (per-user cap), count, row locks, seats + booking row + NOTIFY in one statement
  *   C-chunks      JSONB chunk per hall row (50 seats): jsonb_set within the chunk(s), locked in order
  *
@@ -29,11 +30,11 @@ import { mkdtempSync, rmSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import knexFactory, { type Knex } from "knex";
-import { openDatabase } from "../../../lib/db.js";
-import { startEmbeddedPostgres, type RunningPostgres } from "../../../scripts/dev-infra.js";
-import { freePort } from "../../../scripts/ports.js";
-import { migrations, SCHEMA } from "../db/migrations.js";
-import { BookingRepo } from "../db/repo.js";
+import { openDatabase } from "../lib/db.js";
+import { startEmbeddedPostgres, type RunningPostgres } from "../scripts/dev-infra.js";
+import { freePort } from "../scripts/ports.js";
+import { migrations, SCHEMA } from "../services/booking/db/migrations.js";
+import { bookingRepos, type BookingRepos } from "../services/booking/db/repos.js";
 
 const ROW = 50;
 const HOLD = 4;
@@ -63,6 +64,16 @@ const heldSeat = (id: string, user: string, booking: string) => ({
 });
 const freeSeat = (id: string) => ({ seatId: id, status: "available", holderId: null, heldUntil: null, bookingId: null });
 
+const USAGE = `Seat inventory storage benchmark (docs/adr/0001-seat-inventory-storage.md).
+
+  npx tsx bench/seat-storage.ts [--database-url=postgres://...] [--iterations=100] [--only=B-rows,C-chunks]
+
+  --database-url  a Postgres to use (default: a throw-away embedded Postgres)
+  --iterations    holds per single-client run (default 100)
+  --only          designs to run, comma-separated: A-jsonb-sql, A-jsonb-rmw, B-rows, B-rows+header,
+                  B-rows+notify, B-service, C-chunks (default: all)
+`;
+
 function args(): { databaseUrl?: string; iterations: number; only?: string[] } {
   const get = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   return { databaseUrl: get("database-url"), iterations: Number(get("iterations") ?? 100), only: get("only")?.split(",") };
@@ -80,7 +91,7 @@ async function setupBenchSchema(k: Knex): Promise<void> {
   await k.raw(`CREATE TABLE bench.chunks (showtime_id uuid NOT NULL, chunk int NOT NULL, seats jsonb NOT NULL, PRIMARY KEY (showtime_id, chunk))`);
 }
 
-function designs(k: Knex, repo: BookingRepo): Design[] {
+function designs(k: Knex, repo: BookingRepos): Design[] {
   const createRows = async (n: number) => {
     const id = randomUUID();
     await k.raw(`INSERT INTO bench.header VALUES (?, now())`, [id]);
@@ -179,7 +190,7 @@ function designs(k: Knex, repo: BookingRepo): Design[] {
       tables: [`${SCHEMA}.inventory_seats`, `${SCHEMA}.bookings`],
       async create(n) {
         const id = randomUUID();
-        await repo.createInventory(
+        await repo.inventory.createInventory(
           {
             showtimeId: id,
             eventId: randomUUID(),
@@ -195,8 +206,8 @@ function designs(k: Knex, repo: BookingRepo): Design[] {
       },
       async hold(id, first) {
         // through the service's own pool (search_path = booking)
-        await repo.db.transaction((trx) =>
-          repo.hold(trx, {
+        await repo.holds.db.transaction((trx) =>
+          repo.holds.hold(trx, {
             bookingId: randomUUID(),
             showtimeId: id,
             userId: randomUUID(),
@@ -207,7 +218,7 @@ function designs(k: Knex, repo: BookingRepo): Design[] {
         );
       },
       async read(id) {
-        return (await repo.seatMap(id))!.seats.length;
+        return (await repo.inventory.seatMap(id))!.seats.length;
       },
     },
     {
@@ -340,6 +351,10 @@ async function concurrent(k: Knex, d: Design, seats: number, perClient: number) 
 }
 
 async function main() {
+  if (process.argv.includes("--help") || process.argv.includes("-h")) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const { databaseUrl, iterations, only } = args();
   let pg: RunningPostgres | undefined;
   let dir: string | undefined;
@@ -357,7 +372,7 @@ async function main() {
     await setupBenchSchema(k);
     const version = (await k.raw(`SHOW server_version`)).rows[0].server_version;
     console.log(`Postgres ${version}; hold = ${HOLD} adjacent seats; ${iterations} holds per run after 10 warm-up holds\n`);
-    const all = designs(k, new BookingRepo(serviceDb)).filter((d) => !only || only.includes(d.name));
+    const all = designs(k, bookingRepos(serviceDb)).filter((d) => !only || only.includes(d.name));
     console.log("| design | seats | hold p50 ms | hold p95 ms | WAL/hold | full read p50 ms | size after run |");
     console.log("|---|---:|---:|---:|---:|---:|---:|");
     for (const d of all) {
