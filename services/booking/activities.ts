@@ -6,8 +6,8 @@ import type { Logger } from "../../lib/logger.js";
 import type { BookingActivities } from "../../workflows/booking-types.js";
 import type { SeatInit } from "./db/inventory-repo.js";
 import type { BookingRepos } from "./db/repos.js";
-import { toMinorUnits } from "./domain/money.js";
-import type { BookingWorkflows } from "./workflow-client.js";
+import { roundToMinorUnits } from "../../lib/money.js";
+import type { BookingWorkflows } from "../../workflows/booking-client.js";
 
 export interface ActivityDeps {
   repo: BookingRepos;
@@ -82,7 +82,7 @@ export function createBookingActivities(deps: ActivityDeps): BookingActivities {
       }
       if (seats.length === 0) throw ApplicationFailure.nonRetryable(`hall ${details.hall.hallId} has no seats`, "CatalogIncomplete");
       const prices: Record<string, number> = {};
-      for (const p of showtime.prices) prices[p.seatType] = toMinorUnits(p.amount, showtime.currency);
+      for (const p of showtime.prices) prices[p.seatType] = roundToMinorUnits(p.amount, showtime.currency);
       const unpriced = [...new Set(seats.map((s) => s.seatType))].filter((t) => prices[t] === undefined);
       if (unpriced.length) {
         throw ApplicationFailure.nonRetryable(`showtime ${showtimeId} has no price for seat types ${unpriced.join(", ")}`, "CatalogIncomplete");

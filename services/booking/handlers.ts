@@ -18,12 +18,12 @@ import type { Logger } from "../../lib/logger.js";
 import type { BookingRecord } from "./db/bookings-repo.js";
 import type { BookingRepos } from "./db/repos.js";
 import { InventoryMissingError } from "./domain/errors.js";
-import { fromMinorUnits, toMinorUnits } from "./domain/money.js";
+import { fromMinorUnits, toMinorUnits } from "../../lib/money.js";
 import { INACTIVE_STATUSES } from "./domain/booking-status.js";
 import { checkSeatIds, maskSeat, nameIds, viewerOf, type SeatView } from "./domain/seats.js";
 import { seatsRejected } from "./errors.js";
 import type { InventoryHub } from "./inventory-hub.js";
-import type { BookingWorkflows } from "./workflow-client.js";
+import type { BookingWorkflows } from "../../workflows/booking-client.js";
 import { workflowInputOf, type WorkflowStarter } from "./workflow-starts.js";
 
 export interface BookingLimits {
@@ -289,13 +289,14 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
       if (!b) throw notFound("booking", req.bookingId);
       if (b.status !== "held") return { booking: bookingOut(b) }; // settled already: unchanged
       await workflowStarted(b.id);
+      // the same signal, through the same client, as the payments service sends on the webhook
       const signalled = await workflows
-        .paymentSucceeded(req.bookingId, { paymentIntentId: req.paymentIntentId || undefined })
+        .signal(req.bookingId, "paymentSucceeded", { paymentIntentId: req.paymentIntentId || undefined })
         .catch((err: unknown) => {
           logger.error({ err, bookingId: req.bookingId }, "could not signal the booking workflow");
           throw new AppError(Code.Unavailable, "the booking cannot be confirmed right now; try again");
         });
-      if (!signalled) return { booking: bookingOut((await repo.bookings.getBooking(req.bookingId)) ?? b) };
+      if (signalled === "workflow_gone") return { booking: bookingOut((await repo.bookings.getBooking(req.bookingId)) ?? b) };
       return { booking: bookingOut(await settled(req.bookingId, confirmWaitMs)) };
     },
 

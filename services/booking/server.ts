@@ -10,7 +10,7 @@ import { bookingRepos, type BookingRepos } from "./db/repos.js";
 import { mapBookingError } from "./errors.js";
 import { bookingHandlers, type BookingDeps, type BookingLimits } from "./handlers.js";
 import { InventoryHub } from "./inventory-hub.js";
-import { temporalBookingWorkflows, type BookingWorkflows } from "./workflow-client.js";
+import { bookingWorkflows, type BookingWorkflows } from "../../workflows/booking-client.js";
 import { WorkflowStarter, type WorkflowStarterOptions } from "./workflow-starts.js";
 
 export const DEFAULT_LIMITS: BookingLimits = { maxSeatsPerHold: 10, maxHeldSeatsPerUser: 10, defaultHoldSeconds: 600 };
@@ -56,7 +56,7 @@ export interface BookingServer extends RunningServer {
 export async function build(deps: BookingServerDeps): Promise<BookingServer> {
   const repo = bookingRepos(deps.db);
   const hub = new InventoryHub({ databaseUrl: deps.databaseUrl, inventory: repo.inventory, logger: deps.logger });
-  const workflows = deps.workflows ?? temporalBookingWorkflows(deps.temporal, { taskQueue: deps.workflowTaskQueue });
+  const workflows = deps.workflows ?? bookingWorkflows(deps.temporal, { taskQueue: deps.workflowTaskQueue });
   const starter = new WorkflowStarter({ queue: repo.starts, workflows, logger: deps.logger, ...deps.starter });
   const healthChecks: Record<string, HealthCheck> = {
     postgres: () => pingDatabase(deps.db),

@@ -3,7 +3,7 @@ import { PollLoop } from "../../lib/poll-loop.js";
 import type { BookingWorkflowInput } from "../../workflows/booking-types.js";
 import type { BookingRecord } from "./db/bookings-repo.js";
 import type { PendingWorkflowStart, StartQueueRepo } from "./db/start-queue-repo.js";
-import type { BookingWorkflows } from "./workflow-client.js";
+import type { BookingWorkflows } from "../../workflows/booking-client.js";
 
 /**
  * Starts the booking workflows of committed holds (docs/adr/0002-hold-before-workflow-start.md).

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { decodeChange, encodeChange } from "../db/seat-changes.js";
 import { UnpricedSeatError } from "../domain/errors.js";
-import { fromMinorUnits, toMinorUnits } from "../domain/money.js";
+import { fromMinorUnits, roundToMinorUnits, toMinorUnits } from "../../../lib/money.js";
 import { holdAmountMinor } from "../domain/pricing.js";
 import { checkSeatIds, maskSeat, nameIds, viewerOf, type SeatView } from "../domain/seats.js";
 
@@ -41,7 +41,9 @@ describe("money", () => {
     expect(toMinorUnits(1500, "JPY")).toBe(1500);
     expect(toMinorUnits(1.234, "KWD")).toBe(1234);
     expect(fromMinorUnits(5750, "USD")).toBe(57.5);
-    expect(() => toMinorUnits(-1, "USD")).toThrow(RangeError);
+    expect(toMinorUnits(45.004, "USD")).toBeUndefined(); // a user's amount must be exact
+    expect(roundToMinorUnits(45.004, "USD")).toBe(4500); // another service's is rounded
+    expect(() => roundToMinorUnits(-1, "USD")).toThrow(RangeError);
   });
 });
 

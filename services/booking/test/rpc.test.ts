@@ -7,7 +7,7 @@ import { freePort } from "../../../test/support/ports.js";
 import { bookingWorkflowId, type BookingWorkflowInput } from "../../../workflows/booking-types.js";
 import { SA_BOOKING_STATUS, SA_SHOWTIME_ID, SA_USER_ID } from "../../../workflows/search-attributes.js";
 import { Client as TemporalClient, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from "@temporalio/client";
-import { temporalBookingWorkflows } from "../workflow-client.js";
+import { bookingWorkflows } from "../../../workflows/booking-client.js";
 import {
   bookingRow,
   codeOf,
@@ -175,19 +175,19 @@ describe("ReserveSeats while Temporal is down", () => {
       interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 2 }))],
       connectTimeout: 1_000,
     });
-    const dead = temporalBookingWorkflows(new TemporalClient({ connection, namespace: "default" }), { callTimeoutMs: 2_000 });
+    const dead = bookingWorkflows(new TemporalClient({ connection, namespace: "default" }), { callTimeoutMs: 2_000 });
     // `live` is defined below, once the harness (and its Temporal client) exists; nothing picks it before `outage` ends
     const pick = () => (outage ? dead : live);
     down = await startBooking("rpc-down", {
       workflows: {
         start: (input) => pick().start(input),
-        paymentSucceeded: (id, event) => pick().paymentSucceeded(id, event),
+        signal: (id, name, event) => pick().signal(id, name, event),
         cancel: (id, request) => pick().cancel(id, request),
         isRunning: (id) => pick().isRunning(id),
       },
       starter: { pollMs: 200 },
     });
-    const live = temporalBookingWorkflows(down.temporal, { taskQueue: down.queues.workflows, updateTimeoutMs: 2_000 });
+    const live = bookingWorkflows(down.temporal, { taskQueue: down.queues.workflows, updateTimeoutMs: 2_000 });
   });
   afterAll(async () => {
     await down?.close();

@@ -3,7 +3,7 @@ import { silentLogger } from "../../../lib/logger.js";
 import { bookingWorkflowId, type BookingWorkflowInput } from "../../../workflows/booking-types.js";
 import { createBookingActivities } from "../activities.js";
 import { REAP_AFTER_FAILED_STARTS } from "../db/reconciliation-repo.js";
-import { temporalBookingWorkflows, type BookingWorkflows } from "../workflow-client.js";
+import { bookingWorkflows, type BookingWorkflows } from "../../../workflows/booking-client.js";
 import { workflowInputOf, WorkflowStarter } from "../workflow-starts.js";
 import { bookingRow, holdDirect, seedInventory, startBooking, startedWorkflow, waitFor, type BookingHarness } from "./harness.js";
 
@@ -33,7 +33,7 @@ function counting(inner: () => BookingWorkflows) {
       }
       return inner().start(input);
     },
-    paymentSucceeded: (id, e) => inner().paymentSucceeded(id, e),
+    signal: (id, name, e) => inner().signal(id, name, e),
     cancel: (id, r) => inner().cancel(id, r),
     isRunning: (id) => inner().isRunning(id),
   };
@@ -71,7 +71,7 @@ beforeAll(async () => {
   // a test's rows in the middle of it, so it is stopped: the starters a test makes do the work,
   // and the one test about the service's starter starts it for itself.
   await h.server.starter.stop();
-  real = temporalBookingWorkflows(h.temporal, { taskQueue: h.queues.workflows });
+  real = bookingWorkflows(h.temporal, { taskQueue: h.queues.workflows });
 });
 afterAll(async () => {
   await h?.close();

@@ -12,7 +12,7 @@ import { SA_BOOKING_STATUS } from "../../../workflows/search-attributes.js";
 import { createWorkflowWorker } from "../../../workflows/worker.js";
 import { SEEDS_LAYOUT, startCatalog, type CatalogHarness } from "../../catalog/test/harness.js";
 import { createBookingActivities } from "../activities.js";
-import { temporalBookingWorkflows } from "../workflow-client.js";
+import { bookingWorkflows } from "../../../workflows/booking-client.js";
 import { workflowInputOf } from "../workflow-starts.js";
 import { ensureReaperSchedule, startActivityWorker, type Background } from "../worker.js";
 import { bookingRow, codeOf, holdDirect, seatRows, seedInventory, startBooking, waitFor, type BookingHarness } from "./harness.js";
@@ -155,7 +155,7 @@ describe("worker restarted mid-hold", () => {
   it("the payment arrives while no workflow worker runs: the next worker picks the booking up and confirms it", async () => {
     const b = await held(["R1S5", "R1S6"], 120);
     await stopWorkflowWorker();
-    expect(await h.server.workflows.paymentSucceeded(b.bookingId, { paymentIntentId: "pi_restart" })).toBe(true);
+    expect(await h.server.workflows.signal(b.bookingId, "paymentSucceeded", { paymentIntentId: "pi_restart" })).toBe("delivered");
     await new Promise((r) => setTimeout(r, 500));
     expect((await bookingRow(h.db, b.bookingId)).status).toBe("held"); // nobody ran it
     await startWorkflowWorker(); // a new worker: nothing cached, it replays the history
@@ -248,7 +248,7 @@ describe("the hold reaper", () => {
     const orphan = await holdDirect(h.repo, { showtimeId, seatIds: ["R1S5"], holdSeconds: 1 });
     const watched = await holdDirect(h.repo, { showtimeId, seatIds: ["R1S6"], holdSeconds: 1 });
     // its workflow runs on a queue no worker polls: it stays RUNNING, so the reaper must leave it
-    await temporalBookingWorkflows(h.temporal, { taskQueue: `${h.queues.workflows}-idle` }).start(workflowInputOf(watched.booking));
+    await bookingWorkflows(h.temporal, { taskQueue: `${h.queues.workflows}-idle` }).start(workflowInputOf(watched.booking));
     const confirmed = await holdDirect(h.repo, { showtimeId, seatIds: ["R1S7"] });
     await h.repo.holds.confirm(confirmed.booking.id);
     await h.db("inventory_seats").where({ showtime_id: showtimeId, seat_id: "R1S7" }).update({ status: "available", holder_id: null, booking_id: null });

@@ -9,17 +9,17 @@ import { bundleWorkflowCode, Worker, type WorkflowBundle } from "@temporalio/wor
 import { openDatabase, type Knex } from "../../lib/db.js";
 import { silentLogger } from "../../lib/logger.js";
 import { resolveTemporalTestServer } from "../../scripts/dev-infra.js";
-import { createTestDatabase } from "../../test/support/db.js";
-import { startTimeSkippingEnvironment } from "../../test/support/temporal-test-server.js";
+import { createTestDatabase } from "../support/db.js";
+import { startTimeSkippingEnvironment } from "../support/temporal-test-server.js";
 import { createBookingActivities } from "../../services/booking/activities.js";
 import { migrations, SCHEMA } from "../../services/booking/db/migrations.js";
 import { bookingRepos, type BookingRepos } from "../../services/booking/db/repos.js";
 import { bookingRow, holdDirect, quietTemporal, seatRows, seedInventory, waitFor } from "../../services/booking/test/harness.js";
-import { temporalBookingWorkflows, type BookingWorkflows } from "../../services/booking/workflow-client.js";
-import { bookingWorkflowId, QUERIES, SIGNALS, UPDATES, type BookingState, type CancelRequest, type PaymentEvent } from "../booking-types.js";
-import type { BookingNotification } from "../notification-types.js";
-import { SA_BOOKING_STATUS } from "../search-attributes.js";
-import { activityQueue, TASK_QUEUES } from "../task-queues.js";
+import { bookingWorkflows, type BookingWorkflows } from "../../workflows/booking-client.js";
+import { bookingWorkflowId, QUERIES, SIGNALS, UPDATES, type BookingState, type CancelRequest, type PaymentEvent } from "../../workflows/booking-types.js";
+import type { BookingNotification } from "../../workflows/notification-types.js";
+import { SA_BOOKING_STATUS } from "../../workflows/search-attributes.js";
+import { activityQueue, TASK_QUEUES } from "../../workflows/task-queues.js";
 
 /**
  * The booking workflow on Temporal's time-skipping test server (the real server of the Java SDK,
@@ -34,7 +34,7 @@ import { activityQueue, TASK_QUEUES } from "../task-queues.js";
  * the test server does not hand a stopped worker's cached workflows to a new worker.
  *
  * Every workflow run here is replayed at the end against the current code, and the histories in
- * workflows/test/histories/ (recorded from earlier versions with RECORD_HISTORIES=1, which adds the
+ * test/workflows/histories/ (recorded from earlier versions with RECORD_HISTORIES=1, which adds the
  * scenarios not recorded yet and keeps the rest) are replayed too, so a change that breaks running
  * bookings' determinism fails the build.
  */
@@ -85,7 +85,7 @@ beforeAll(async () => {
   let timeSkipping: Awaited<ReturnType<typeof startTimeSkippingEnvironment>>;
   [timeSkipping, bundle, database] = await Promise.all([
     startTimeSkippingEnvironment(testServer),
-    bundleWorkflowCode({ workflowsPath: require.resolve("../index"), logger: { ...silentConsole } as never }),
+    bundleWorkflowCode({ workflowsPath: require.resolve("../../workflows/index"), logger: { ...silentConsole } as never }),
     createTestDatabase("booking"),
   ]);
   env = timeSkipping.env;
@@ -97,7 +97,7 @@ beforeAll(async () => {
   });
   db = await openDatabase({ url: database.url, schema: SCHEMA, migrations, poolMax: 10 });
   repo = bookingRepos(db);
-  workflows = temporalBookingWorkflows(env.client, { taskQueue: QUEUE });
+  workflows = bookingWorkflows(env.client, { taskQueue: QUEUE });
 
   const booking = createBookingActivities({
     repo,
@@ -357,7 +357,7 @@ describe("booking workflow, time-skipped", () => {
     const before = await bookingRow(db, b.bookingId);
     await expect(signal(b.handle, "paymentSucceeded", { paymentIntentId: "pi_ts_after" })).rejects.toBeInstanceOf(WorkflowNotFoundError);
     // the payments service sees this and refunds on its own (services/payments/test/webhook.test.ts)
-    expect(await workflows.paymentSucceeded(b.bookingId, { paymentIntentId: "pi_ts_after" })).toBe(false);
+    expect(await workflows.signal(b.bookingId, "paymentSucceeded", { paymentIntentId: "pi_ts_after" })).toBe("workflow_gone");
     expect(await workflows.cancel(b.bookingId, { by: "user:u3" })).toBeUndefined();
     expect(await workflows.isRunning(b.bookingId)).toBe(false);
     expect(await bookingRow(db, b.bookingId)).toEqual(before);
@@ -385,7 +385,7 @@ describe("replay", () => {
     expect(failures).toEqual([]);
   });
 
-  it("the recorded histories in workflows/test/histories replay: the code stays compatible with bookings already running", async () => {
+  it("the recorded histories in test/workflows/histories replay: the code stays compatible with bookings already running", async () => {
     const files = fs.readdirSync(HISTORIES_DIR).filter((f) => f.endsWith(".json"));
     expect(files.length).toBeGreaterThanOrEqual(10);
     const failures: string[] = [];
