@@ -35,16 +35,44 @@ export default tseslint.config(
           patterns: [
             { group: ["**/booking-client"], message: "the booking client is for services; a workflow talks to another through the SDK" },
             { group: ["pg", "knex", "pino", "jose", "@connectrpc/*", "@grpc/*", "stripe", "nodemailer", "@temporalio/client", "@temporalio/worker", "@temporalio/activity"], message: "no I/O in workflow code: call an activity" },
-            {
-              group: ["**/lib/*", "**/services/**"],
-              allowTypeImports: true,
-              message: "workflows import activity types only (import type), not service code",
-            },
+            { group: ["**/lib/*"], allowTypeImports: true, message: "workflow code imports types only from lib/" },
+            { group: ["**/services/**"], message: "the layers run services → workflows, never back: activity interfaces live in workflows/" },
           ],
         },
       ],
       "no-restricted-properties": ["error", { object: "process", property: "env", message: "no process.env in workflow code" }],
       "no-restricted-globals": ["error", { name: "process", message: "no process in workflow code" }],
+    },
+  },
+  {
+    // The layers: proto → gen → lib → services and workflows. Product code never reaches into
+    // the dev scripts or the benchmarks, and lib/ and workflows/ never into a service.
+    files: ["lib/**/*.ts", "services/**/*.ts", "workflows/worker.ts", "workflows/config.ts", "workflows/booking-client.ts"],
+    ignores: ["**/test/**", "**/*.test.ts"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["**/scripts/*", "**/bench/*"], message: "product code never imports scripts/ or bench/" },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ["lib/**/*.ts", "workflows/worker.ts", "workflows/config.ts", "workflows/booking-client.ts"],
+    ignores: ["**/test/**", "**/*.test.ts"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["**/scripts/*", "**/bench/*"], message: "product code never imports scripts/ or bench/" },
+            { group: ["**/services/**"], message: "lib/ and workflows/ never import a service" },
+          ],
+        },
+      ],
     },
   },
 );
