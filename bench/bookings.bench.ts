@@ -206,7 +206,7 @@ export const bookingsBench: Benchmark = {
       return [
         `Closed loop: each client is one customer who books ${SEATS_PER_BOOKING} adjacent seats (its own, never contended) and ` +
           "starts the next booking once the last one shows `confirmed`: `POST …/seats/reserve` → `POST /api/v1/bookings/{id}/preparePayment` → " +
-          "`POST /api/v1/payments/simulate` (development gateway, 202) → the gateway's signed `payment_intent.succeeded` webhook to " +
+          "`POST /api/v1/payments/simulate` (development payment provider, 202) → the gateway's signed `payment_intent.succeeded` webhook to " +
           "`POST /api/v1/payments/webhook` through the public gateway → HandleWebhook signals the booking workflow → its activity confirms " +
           `→ the client's \`GET /api/v1/bookings/{id}\` shows \`confirmed\` (polled every ${POLL_MS} ms for a second, then every ${POLL_SLOW_MS} ms; ` +
           `a booking not confirmed ${CONFIRM_TIMEOUT_MS / 1000} s after its payment counts as failed). All REST through the gateway, one user per ` +
@@ -225,7 +225,7 @@ export const bookingsBench: Benchmark = {
         "\"webhook → confirmed\" is server-side, both ends on Postgres' clock: `payments.webhook_events.received_at` (the start of the " +
           "webhook's transaction, after the signature check) → `booking.bookings.confirmed_at` (the start of the confirming transaction). " +
           "\"simulate → webhook received\" is `payments.devgw_events.created_at` (the simulated payment's transaction) → `received_at`: " +
-          "the development gateway's delivery. Client-side steps (p50 / p95):",
+          "the development payment provider's delivery. Client-side steps (p50 / p95):",
         "",
         "| clients | " + stepNames.join(" | ") + " |",
         "|---:|" + stepNames.map(() => "---:").join("|") + "|",

@@ -234,7 +234,7 @@ class Stack {
       CATALOG_DEMO_DATA: config.inheritedEnv.CATALOG_DEMO_DATA ?? "true",
       // the web app links admins to a booking's workflow in the Temporal UI
       TEMPORAL_UI_URL: config.inheritedEnv.TEMPORAL_UI_URL ?? this.temporal?.uiUrl,
-      // the development payment gateway sends its signed webhooks to our own gateway
+      // the development payment provider sends its signed webhooks to our own gateway
       PAYMENTS_WEBHOOK_URL:
         config.inheritedEnv.PAYMENTS_WEBHOOK_URL ?? `http://127.0.0.1:${config.gatewayPort}/api/v1/payments/webhook`,
     };

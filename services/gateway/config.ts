@@ -51,7 +51,7 @@ export const gatewayVars = {
     doc: "gateway: directory of the built browser app (`npm run build:web`), served at / with a fallback to index.html for the app's routes; relative to the working directory; read once per file and kept in memory until the file changes",
   }),
   stripePublishableKey: optionalStr("STRIPE_PUBLISHABLE_KEY", {
-    doc: "gateway: Stripe publishable key (`pk_test_…` or `pk_live_…`) the web app pays with, given to it in /app-config.json; also lets Stripe.js through the app's Content-Security-Policy; unset = the app uses the development payment gateway",
+    doc: "gateway: Stripe publishable key (`pk_test_…` or `pk_live_…`) the web app pays with, given to it in /app-config.json; also lets Stripe.js through the app's Content-Security-Policy; unset = the app uses the development payment provider",
   }),
   temporalUiUrl: optionalStr("TEMPORAL_UI_URL", {
     doc: "gateway: base URL of the Temporal UI (e.g. http://localhost:8233), given to the web app in /app-config.json so that admins can open a booking's workflow; unset = no link",

@@ -3,7 +3,7 @@ import type { RestRouter } from "./transcoder.js";
 
 /** What the gateway tells the browser app about this deployment (GET /app-config.json). */
 export interface WebAppSettings {
-  /** `pk_test_…`/`pk_live_…`; unset = the app pays through the development payment gateway. */
+  /** `pk_test_…`/`pk_live_…`; unset = the app pays through the development payment provider. */
   stripePublishableKey?: string;
   /** Base URL of the Temporal UI, for admins' links to a booking's workflow. */
   temporalUiUrl?: string;

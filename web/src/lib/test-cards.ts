@@ -1,5 +1,5 @@
 /**
- * Stripe's test payment methods offered by the development gateway's checkout form: they behave
+ * Stripe's test payment methods offered by the development payment provider's checkout form: they behave
  * there exactly as on Stripe in test mode (services/payments/domain/test-cards.ts).
  */
 export const TEST_CARDS = [

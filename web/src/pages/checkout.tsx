@@ -2,7 +2,7 @@
  * Checkout of a held booking: what is held and until when (a countdown to heldUntil; at zero the
  * page says the seats were released), then payment. PreparePayment says which gateway issued the
  * intent: with Stripe, Stripe's Payment Element confirms it with the intent's clientSecret; on the
- * development gateway, a test-card form confirms it server-side (POST /api/v1/bookings). Either
+ * development payment provider, a test-card form confirms it server-side (POST /api/v1/bookings). Either
  * way fulfilment follows the payment webhook, so the booking page then waits for "confirmed".
  * A declined card shows why and keeps the seats held, so another card can be tried.
  */
@@ -106,7 +106,7 @@ function Payment({ booking, onPaid }: { booking: Booking; onPaid: () => void }) 
   );
 }
 
-/** The development gateway: pay with one of Stripe's test payment methods, confirmed server-side. */
+/** The development payment provider: pay with one of Stripe's test payment methods, confirmed server-side. */
 function TestCardForm({ booking, onPaid }: { booking: Booking; onPaid: () => void }) {
   const [card, setCard] = useState<string>(TEST_CARDS[0].id);
   const name = useId();
@@ -118,7 +118,7 @@ function TestCardForm({ booking, onPaid }: { booking: Booking; onPaid: () => voi
   return (
     <form onSubmit={submit}>
       <fieldset>
-        <legend>Test card (development payment gateway: no real money moves)</legend>
+        <legend>Test card (development payment provider: no real money moves)</legend>
         {TEST_CARDS.map((c) => (
           <label key={c.id} className="radio">
             <input type="radio" name={name} value={c.id} checked={card === c.id} onChange={() => setCard(c.id)} />

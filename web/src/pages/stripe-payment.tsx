@@ -5,7 +5,7 @@
  * only on this page; the Content-Security-Policy allows it only when the key is set. The payment
  * is confirmed in the browser with the intent's clientSecret; fulfilment still follows the
  * webhook. (Stripe cannot be reached from this project's test machines, so this path is not
- * covered by the browser tests; the development gateway's test-card form is.)
+ * covered by the browser tests; the development payment provider's test-card form is.)
  */
 import { loadStripe, type Stripe, type StripeElements, type StripePaymentElement } from "@stripe/stripe-js";
 import { useEffect, useRef, useState, type FormEvent } from "react";

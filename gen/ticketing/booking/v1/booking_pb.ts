@@ -688,7 +688,8 @@ export type PreparePaymentResponse = Message<"ticketing.booking.v1.PreparePaymen
   currency: string;
 
   /**
-   * Which gateway issued the intent: "stripe" or "development".
+   * Which payment provider issued the intent: "stripe" or "development". Named `gateway` in
+   * the public REST contract, so the wire name stays.
    *
    * @generated from field: string gateway = 6;
    */
@@ -731,7 +732,8 @@ export type PreparePaymentResponseJson = {
   currency?: string;
 
   /**
-   * Which gateway issued the intent: "stripe" or "development".
+   * Which payment provider issued the intent: "stripe" or "development". Named `gateway` in
+   * the public REST contract, so the wire name stays.
    *
    * @generated from field: string gateway = 6;
    */
@@ -1557,7 +1559,7 @@ export const BookingService: GenService<{
   /**
    * CreateBooking completes a held booking by confirming its payment server-side with a payment
    * method (Stripe test ids such as `pm_card_visa` succeed, `pm_card_chargeDeclined` fails, on
-   * the development gateway too). Fulfilment still follows the payment webhook, so the booking
+   * the development payment provider too). Fulfilment still follows the payment webhook, so the booking
    * returned may still be `held`/`pending`. Owner only. REST: 200 with the booking (it already
    * exists since ReserveSeats).
    *

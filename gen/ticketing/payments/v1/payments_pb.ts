@@ -132,7 +132,7 @@ export type PreparePaymentResponse = Message<"ticketing.payments.v1.PreparePayme
   currency: string;
 
   /**
-   * "stripe" or "development".
+   * The payment provider: "stripe" or "development" (the wire name `gateway` stays).
    *
    * @generated from field: string gateway = 5;
    */
@@ -184,7 +184,7 @@ export type PreparePaymentResponseJson = {
   currency?: string;
 
   /**
-   * "stripe" or "development".
+   * The payment provider: "stripe" or "development" (the wire name `gateway` stays).
    *
    * @generated from field: string gateway = 5;
    */
@@ -716,7 +716,7 @@ export type GetPaymentStatusResponse = Message<"ticketing.payments.v1.GetPayment
   amountRefundedMinor: bigint;
 
   /**
-   * "stripe" or "development".
+   * The payment provider: "stripe" or "development" (the wire name `gateway` stays).
    *
    * @generated from field: string gateway = 7;
    */
@@ -807,7 +807,7 @@ export type GetPaymentStatusResponseJson = {
   amountRefundedMinor?: string;
 
   /**
-   * "stripe" or "development".
+   * The payment provider: "stripe" or "development" (the wire name `gateway` stays).
    *
    * @generated from field: string gateway = 7;
    */
@@ -1204,8 +1204,8 @@ export const HandleWebhookResponseSchema: GenMessage<HandleWebhookResponse, {jso
   messageDesc(file_ticketing_payments_v1_payments, 15);
 
 /**
- * PaymentsService talks to the payment gateway (Stripe when STRIPE_SECRET_KEY is set, the
- * development gateway otherwise): it creates and confirms PaymentIntents, cancels and refunds
+ * PaymentsService talks to the payment provider (Stripe when STRIPE_SECRET_KEY is set, the
+ * development payment provider otherwise): it creates and confirms PaymentIntents, cancels and refunds
  * them, and turns verified gateway webhooks into signals to the booking workflows. Every call it
  * makes to the gateway carries an idempotency key derived from the booking and the step.
  *
@@ -1237,7 +1237,7 @@ export const PaymentsService: GenService<{
     output: typeof PreparePaymentResponseSchema;
   },
   /**
-   * SimulatePayment (development gateway only) completes a payment intent with the given
+   * SimulatePayment (development payment provider only) completes a payment intent with the given
    * outcome and sends a correctly signed webhook to the webhook endpoint, exactly as Stripe
    * would. Owner only (checked in code: 404 for another user's intent); FAILED_PRECONDITION when
    * the Stripe gateway is configured. REST: 202 Accepted with an empty body.
