@@ -1,4 +1,4 @@
-import { int, oneOf, str, url, type VarSpec } from "./config.js";
+import { int, oneOf, readConfig, str, url, type VarSpec } from "./config.js";
 import { DEFAULT_PORTS, defaultUrl, portEnvVar, urlEnvVar, type ServiceName } from "./services.js";
 
 /**
@@ -90,3 +90,15 @@ export function assertNoDevDefaultsInProduction(
   }
 }
 
+/**
+ * Reads a service's variables (lib/config.ts) and refuses development defaults in production:
+ * how every service's config.ts starts.
+ */
+export function readServiceConfig<S extends Record<string, VarSpec<unknown>> & { nodeEnv: VarSpec<string> }>(
+  specs: S,
+  env: NodeJS.ProcessEnv = process.env,
+) {
+  const config = readConfig(specs, env);
+  assertNoDevDefaultsInProduction(String(config.nodeEnv), specs, env);
+  return config;
+}

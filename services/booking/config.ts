@@ -1,12 +1,5 @@
-import { int, optionalStr, readConfig } from "../../lib/config.js";
-import {
-  assertNoDevDefaultsInProduction,
-  commonVars,
-  databaseVars,
-  portVar,
-  temporalVars,
-  urlVar,
-} from "../../lib/common-config.js";
+import { int, optionalStr } from "../../lib/config.js";
+import { readServiceConfig, commonVars, databaseVars, portVar, temporalVars, urlVar } from "../../lib/common-config.js";
 
 export const bookingVars = {
   ...commonVars,
@@ -51,7 +44,5 @@ export const bookingVars = {
 export type BookingConfig = ReturnType<typeof readBookingConfig>;
 
 export function readBookingConfig(env: NodeJS.ProcessEnv = process.env) {
-  const config = readConfig(bookingVars, env);
-  assertNoDevDefaultsInProduction(config.nodeEnv, bookingVars, env);
-  return config;
+  return readServiceConfig(bookingVars, env);
 }

@@ -1,12 +1,5 @@
-import { bool, readConfig } from "../../lib/config.js";
-import {
-  assertNoDevDefaultsInProduction,
-  commonVars,
-  databaseVars,
-  portVar,
-  temporalVars,
-  urlVar,
-} from "../../lib/common-config.js";
+import { bool } from "../../lib/config.js";
+import { readServiceConfig, commonVars, databaseVars, portVar, temporalVars, urlVar } from "../../lib/common-config.js";
 
 export const catalogVars = {
   ...commonVars,
@@ -24,7 +17,5 @@ export const catalogVars = {
 export type CatalogConfig = ReturnType<typeof readCatalogConfig>;
 
 export function readCatalogConfig(env: NodeJS.ProcessEnv = process.env) {
-  const config = readConfig(catalogVars, env);
-  assertNoDevDefaultsInProduction(config.nodeEnv, catalogVars, env);
-  return config;
+  return readServiceConfig(catalogVars, env);
 }

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
-import { int, optionalStr, readConfig, str } from "../../lib/config.js";
-import { assertNoDevDefaultsInProduction, commonVars, portVar, sessionVars, temporalVars, urlVar } from "../../lib/common-config.js";
+import { int, optionalStr, str } from "../../lib/config.js";
+import { readServiceConfig, commonVars, portVar, sessionVars, temporalVars, urlVar } from "../../lib/common-config.js";
 import { SERVICE_NAMES, type ServiceName } from "../../lib/services.js";
 
 const MiB = 1024 * 1024;
@@ -138,8 +138,7 @@ export function parseTemporalUiUrl(raw: string | undefined): string | undefined 
 }
 
 export function readGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
-  const c = readConfig(gatewayVars, env);
-  assertNoDevDefaultsInProduction(c.nodeEnv, gatewayVars, env);
+  const c = readServiceConfig(gatewayVars, env);
   return {
     nodeEnv: c.nodeEnv,
     host: c.host,

@@ -1,12 +1,5 @@
-import { ConfigError, int, optionalStr, readConfig, str } from "../../lib/config.js";
-import {
-  assertNoDevDefaultsInProduction,
-  commonVars,
-  databaseVars,
-  portVar,
-  temporalVars,
-  urlVar,
-} from "../../lib/common-config.js";
+import { ConfigError, int, optionalStr, str } from "../../lib/config.js";
+import { readServiceConfig, commonVars, databaseVars, portVar, temporalVars, urlVar } from "../../lib/common-config.js";
 import { isTimeZone } from "./domain/format.js";
 
 export const DEFAULT_MAIL_FROM = "Ticketing <no-reply@ticketing.local>";
@@ -57,7 +50,7 @@ export const notificationsVars = {
 export type NotificationsConfig = ReturnType<typeof readNotificationsConfig>;
 
 export function readNotificationsConfig(env: NodeJS.ProcessEnv = process.env) {
-  const config = readConfig(notificationsVars, env);
+  const config = readServiceConfig(notificationsVars, env);
   const problems: string[] = [];
   if (config.smtpUrl !== undefined) {
     let protocol = "";
@@ -72,6 +65,5 @@ export function readNotificationsConfig(env: NodeJS.ProcessEnv = process.env) {
   if (!isTimeZone(config.timeZone)) problems.push(`NOTIFICATIONS_TIME_ZONE must be an IANA time zone, got "${config.timeZone}"`);
   if (config.retryMaxMs < config.retryBaseMs) problems.push("NOTIFICATIONS_RETRY_MAX_MS must be >= NOTIFICATIONS_RETRY_BASE_MS");
   if (problems.length) throw new ConfigError(problems);
-  assertNoDevDefaultsInProduction(config.nodeEnv, notificationsVars, env);
   return config;
 }

@@ -1,12 +1,5 @@
-import { ConfigError, optionalStr, readConfig, str, url } from "../../lib/config.js";
-import {
-  assertNoDevDefaultsInProduction,
-  commonVars,
-  databaseVars,
-  portVar,
-  temporalVars,
-  urlVar,
-} from "../../lib/common-config.js";
+import { ConfigError, optionalStr, str, url } from "../../lib/config.js";
+import { readServiceConfig, commonVars, databaseVars, portVar, temporalVars, urlVar } from "../../lib/common-config.js";
 import { DEFAULT_PORTS } from "../../lib/services.js";
 
 /** The documented development webhook secret: what the development provider signs with by default. */
@@ -42,8 +35,7 @@ export const paymentsVars = {
 export type PaymentsConfig = ReturnType<typeof readPaymentsConfig>;
 
 export function readPaymentsConfig(env: NodeJS.ProcessEnv = process.env) {
-  const config = readConfig(paymentsVars, env);
-  assertNoDevDefaultsInProduction(config.nodeEnv, paymentsVars, env);
+  const config = readServiceConfig(paymentsVars, env);
   const problems: string[] = [];
   if (config.stripeWebhookSecret.trim() === "") problems.push("STRIPE_WEBHOOK_SECRET must not be empty");
   if (config.stripeApiBase !== undefined) {

@@ -1,5 +1,5 @@
-import { readConfig } from "../../lib/config.js";
-import { assertNoDevDefaultsInProduction, commonVars, databaseVars, portVar, urlVar } from "../../lib/common-config.js";
+
+import { readServiceConfig, commonVars, databaseVars, portVar, urlVar } from "../../lib/common-config.js";
 
 export const reviewsVars = {
   ...commonVars,
@@ -16,7 +16,5 @@ export const reviewsVars = {
 export type ReviewsConfig = ReturnType<typeof readReviewsConfig>;
 
 export function readReviewsConfig(env: NodeJS.ProcessEnv = process.env) {
-  const config = readConfig(reviewsVars, env);
-  assertNoDevDefaultsInProduction(config.nodeEnv, reviewsVars, env);
-  return config;
+  return readServiceConfig(reviewsVars, env);
 }

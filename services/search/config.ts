@@ -1,12 +1,5 @@
-import { bool, ConfigError, int, optionalStr, readConfig, str } from "../../lib/config.js";
-import {
-  assertNoDevDefaultsInProduction,
-  commonVars,
-  databaseVars,
-  portVar,
-  temporalVars,
-  urlVar,
-} from "../../lib/common-config.js";
+import { bool, ConfigError, int, optionalStr, str } from "../../lib/config.js";
+import { readServiceConfig, commonVars, databaseVars, portVar, temporalVars, urlVar } from "../../lib/common-config.js";
 import type { EngineName } from "./engine.js";
 
 export const searchVars = {
@@ -87,10 +80,9 @@ export function resolveEngine(v: { engine?: string; elasticsearchUrl?: string; l
 }
 
 export function readSearchConfig(env: NodeJS.ProcessEnv = process.env) {
-  const config = readConfig(searchVars, env);
+  const config = readServiceConfig(searchVars, env);
   const { engine, problems } = resolveEngine({ ...config, legacyBackend: env.SEARCH_BACKEND });
   if (problems.length) throw new ConfigError(problems);
-  assertNoDevDefaultsInProduction(config.nodeEnv, searchVars, env);
   return Object.freeze({
     ...config,
     searchEngine: engine,

@@ -1,11 +1,5 @@
-import { int, optionalStr, readConfig, str } from "../../lib/config.js";
-import {
-  assertNoDevDefaultsInProduction,
-  commonVars,
-  databaseVars,
-  portVar,
-  sessionVars,
-} from "../../lib/common-config.js";
+import { int, optionalStr, str } from "../../lib/config.js";
+import { readServiceConfig, commonVars, databaseVars, portVar, sessionVars } from "../../lib/common-config.js";
 
 export const usersVars = {
   ...commonVars,
@@ -39,7 +33,5 @@ export const usersVars = {
 export type UsersConfig = ReturnType<typeof readUsersConfig>;
 
 export function readUsersConfig(env: NodeJS.ProcessEnv = process.env) {
-  const config = readConfig(usersVars, env);
-  assertNoDevDefaultsInProduction(config.nodeEnv, usersVars, env);
-  return config;
+  return readServiceConfig(usersVars, env);
 }
