@@ -6,6 +6,13 @@ import { builtinModules } from "node:module";
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
+// The layers: proto → gen → lib → services and workflows. Product code never reaches into the dev
+// scripts or the benchmarks, and lib/ and workflows/ never into a service.
+const noScriptsOrBench = { group: ["**/scripts/*", "**/bench/*"], message: "product code never imports scripts/ or bench/" };
+const noServices = { group: ["**/services/**"], message: "lib/ and workflows/ never import a service" };
+const layered = (...patterns) => ({ "@typescript-eslint/no-restricted-imports": ["error", { patterns }] });
+const productNotTests = ["**/test/**", "**/*.test.ts"];
+
 export default tseslint.config(
   { ignores: ["node_modules/**", "dist/**", ".build/**", ".data/**", "gen/**", "coverage/**", "web/dist/**", "**/*.js", "**/*.mjs"] },
   js.configs.recommended,
@@ -37,6 +44,7 @@ export default tseslint.config(
             { group: ["pg", "knex", "pino", "jose", "@connectrpc/*", "@grpc/*", "stripe", "nodemailer", "@temporalio/client", "@temporalio/worker", "@temporalio/activity"], message: "no I/O in workflow code: call an activity" },
             { group: ["**/lib/*"], allowTypeImports: true, message: "workflow code imports types only from lib/" },
             { group: ["**/services/**"], message: "the layers run services → workflows, never back: activity interfaces live in workflows/" },
+            noScriptsOrBench,
           ],
         },
       ],
@@ -45,34 +53,14 @@ export default tseslint.config(
     },
   },
   {
-    // The layers: proto → gen → lib → services and workflows. Product code never reaches into
-    // the dev scripts or the benchmarks, and lib/ and workflows/ never into a service.
-    files: ["lib/**/*.ts", "services/**/*.ts", "workflows/worker.ts", "workflows/config.ts", "workflows/booking-client.ts"],
-    ignores: ["**/test/**", "**/*.test.ts"],
-    rules: {
-      "@typescript-eslint/no-restricted-imports": [
-        "error",
-        {
-          patterns: [
-            { group: ["**/scripts/*", "**/bench/*"], message: "product code never imports scripts/ or bench/" },
-          ],
-        },
-      ],
-    },
+    files: ["services/**/*.ts"],
+    ignores: productNotTests,
+    rules: layered(noScriptsOrBench),
   },
   {
+    // workflow code proper is held by the block above (which also refuses services/)
     files: ["lib/**/*.ts", "workflows/worker.ts", "workflows/config.ts", "workflows/booking-client.ts"],
-    ignores: ["**/test/**", "**/*.test.ts"],
-    rules: {
-      "@typescript-eslint/no-restricted-imports": [
-        "error",
-        {
-          patterns: [
-            { group: ["**/scripts/*", "**/bench/*"], message: "product code never imports scripts/ or bench/" },
-            { group: ["**/services/**"], message: "lib/ and workflows/ never import a service" },
-          ],
-        },
-      ],
-    },
+    ignores: productNotTests,
+    rules: layered(noScriptsOrBench, noServices),
   },
 );
