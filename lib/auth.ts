@@ -81,16 +81,28 @@ export interface VerifierOptions {
   serviceSecret: string;
   /** Tells whether a session was ended by logout; absent = not checked. */
   isSessionActive?: (sessionId: string) => Promise<boolean>;
+  /** Most verified tokens remembered (see TokenVerifier). Default 10,000; 0 = none. */
+  verifiedCacheSize?: number;
 }
+
+/** What a verified token says, kept until the token expires. */
+type Verified = { caller: Caller; expiresAtMs: number };
 
 /**
  * Verifies bearer tokens: user access tokens (EdDSA against the users service's JWKS, with
  * issuer, audience, expiry and an algorithm allow-list) and internal service credentials
  * (HS256 with the service secret, internal issuer/audience). Anything else is refused.
+ *
+ * A token whose signature and claims were verified is remembered, by its exact text, until it
+ * expires: a client sends the same access token on every request, and the Ed25519 check was a
+ * few percent of a service's CPU under load. The session check (logout) still runs on every
+ * request. The price: a token signed by a key later removed from the JWKS stays accepted by this
+ * process until it expires (access tokens live minutes); rotate keys by adding the new one first.
  */
 export class TokenVerifier {
   private readonly keySet: JWTVerifyGetKey;
   private readonly serviceKey: Uint8Array;
+  private readonly verified = new Map<string, Verified>();
 
   constructor(private readonly opts: VerifierOptions) {
     this.keySet =
@@ -101,6 +113,35 @@ export class TokenVerifier {
   }
 
   async verify(token: string): Promise<Caller> {
+    const known = this.verified.get(token);
+    if (known && known.expiresAtMs > Date.now()) return this.checkSession(known.caller);
+    if (known) this.verified.delete(token);
+    const verified = await this.verifySignature(token);
+    this.remember(token, verified);
+    return this.checkSession(verified.caller);
+  }
+
+  private remember(token: string, verified: Verified): void {
+    const max = this.opts.verifiedCacheSize ?? 10_000;
+    if (max <= 0) return;
+    if (this.verified.size >= max) this.verified.delete(this.verified.keys().next().value as string);
+    this.verified.set(token, verified);
+  }
+
+  private async checkSession(caller: Caller): Promise<Caller> {
+    if (caller.kind !== "user" || !this.opts.isSessionActive) return caller;
+    let active: boolean;
+    try {
+      active = await this.opts.isSessionActive(caller.sessionId);
+    } catch {
+      throw new AppError(Code.Unavailable, "cannot verify tokens right now");
+    }
+    if (!active) throw unauthenticated("session has ended; sign in again");
+    return caller;
+  }
+
+  /** Signature and claims; the session is checked apart, on every request. */
+  private async verifySignature(token: string): Promise<Verified> {
     let alg: string | undefined;
     try {
       alg = decodeProtectedHeader(token).alg;
@@ -115,7 +156,7 @@ export class TokenVerifier {
           audience: SERVICE_TOKEN_AUDIENCE,
           requiredClaims: ["exp", "sub"],
         });
-        return { kind: "service", service: String(payload.sub).replace(/^service:/, "") };
+        return { caller: { kind: "service", service: String(payload.sub).replace(/^service:/, "") }, expiresAtMs: Number(payload.exp) * 1000 };
       }
       const { payload } = await jwtVerify(token, this.keySet, {
         algorithms: [...USER_TOKEN_ALGORITHMS],
@@ -125,11 +166,10 @@ export class TokenVerifier {
       });
       const role = payload.role;
       if (role !== "user" && role !== "admin") throw unauthenticated("token has an unknown role");
-      const sessionId = String(payload.sid);
-      if (this.opts.isSessionActive && !(await this.opts.isSessionActive(sessionId))) {
-        throw unauthenticated("session has ended; sign in again");
-      }
-      return { kind: "user", userId: String(payload.sub), role, sessionId };
+      return {
+        caller: { kind: "user", userId: String(payload.sub), role, sessionId: String(payload.sid) },
+        expiresAtMs: Number(payload.exp) * 1000,
+      };
     } catch (err) {
       if (err instanceof AppError) throw err;
       if (err instanceof joseErrors.JWTExpired) throw unauthenticated("token expired");
