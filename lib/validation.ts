@@ -44,6 +44,32 @@ export function nulStringField(desc: DescMessage, message: Message): string | un
   return nulIn(reflect(desc, message), "");
 }
 
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/**
+ * The same rule for parsed JSON that is not a request message (e.g. a webhook's raw body): the
+ * path, under `path`, of the first string or key holding a NUL character, e.g.
+ * `payload.data.object.metadata.bookingId`.
+ */
+export function nulStringInJson(value: unknown, path: string): string | undefined {
+  if (typeof value === "string") return hasNul(value) ? path : undefined;
+  if (typeof value !== "object" || value === null) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = nulStringInJson(value[i], `${path}[${i}]`);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  for (const [key, v] of Object.entries(value)) {
+    const at = IDENTIFIER.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+    if (hasNul(key)) return at;
+    const found = nulStringInJson(v, at);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 /** Well-known types whose JSON form hides their own fields: `{"lang": "en"}`, not `fields["lang"].stringValue`. */
 const TRANSPARENT = new Set(["google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.ListValue", "google.protobuf.StringValue"]);
 

@@ -41,9 +41,6 @@ import type { BookingNotificationKind, NotificationActivities } from "./notifica
 import { SA_BOOKING_STATUS } from "./search-attributes";
 import { activityQueue } from "./task-queues";
 
-// The definitions live with the contract; re-exported for code that imports them from here.
-export { bookingStateQuery, cancelBookingUpdate, paymentFailedSignal, paymentPreparedSignal, paymentSucceededSignal };
-
 /** How long a released booking still refunds a payment that arrives late, at the least. */
 const MIN_LATE_PAYMENT_WINDOW_MS = 60 * 60 * 1000;
 

@@ -1,6 +1,7 @@
 import type { Knex } from "../../lib/db.js";
 import { invalidArgument } from "../../lib/errors.js";
 import type { Logger } from "../../lib/logger.js";
+import { nulStringInJson } from "../../lib/validation.js";
 import { SIGNALS } from "../../workflows/booking-types.js";
 import type { IntentRecord } from "./db/repo.js";
 import { bookingRefundKey } from "./domain/keys.js";
@@ -65,37 +66,11 @@ function parseEvent(payload: Uint8Array): StripeEvent {
   ) {
     throw invalidArgument("payload", "is not a Stripe event (id, type, data.object)");
   }
-  const nul = nulStringIn(e, "payload");
+  // Postgres cannot store NUL in text, and the event's strings end up there (ids, failure
+  // messages) or in a workflow signal: refused like any request string with NUL, a 400 naming it
+  const nul = nulStringInJson(e, "payload");
   if (nul) throw invalidArgument(nul, "must not contain a NUL character");
   return e as StripeEvent;
-}
-
-const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
-
-/**
- * The path of the first string (or key) in the event that holds a NUL character, e.g.
- * `payload.id` or `payload.data.object.metadata.bookingId`. Postgres cannot store NUL in text,
- * and the event's strings end up there (event id and type, intent and refund ids, failure
- * messages) or in a workflow signal: such an event is refused like any request string with NUL
- * (lib/validation.ts), a 400 naming the field rather than a database error (500).
- */
-function nulStringIn(value: unknown, path: string): string | undefined {
-  if (typeof value === "string") return value.includes("\u0000") ? path : undefined;
-  if (typeof value !== "object" || value === null) return undefined;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = nulStringIn(value[i], `${path}[${i}]`);
-      if (found) return found;
-    }
-    return undefined;
-  }
-  for (const [key, v] of Object.entries(value)) {
-    const at = IDENTIFIER.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
-    if (key.includes("\u0000")) return at;
-    const found = nulStringIn(v, at);
-    if (found) return found;
-  }
-  return undefined;
 }
 
 function failureOf(lastPaymentError: unknown): PaymentFailure | undefined {
