@@ -129,6 +129,9 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
       "--sqlite-pragma", "journal_mode=wal",
       "--sqlite-pragma", "synchronous=normal",
       "--namespace", opts.namespace,
+      // the booking service starts its workflows eagerly on its own worker (docs/adr/0005-…):
+      // said here rather than left to the server version's default
+      "--dynamic-config-value", "system.enableEagerWorkflowStart=true",
       "--log-level", "warn",
       ...searchAttributes,
     ],

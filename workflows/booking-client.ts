@@ -24,7 +24,7 @@ import {
   type PaymentSignal,
 } from "./booking-types";
 import { SA_BOOKING_STATUS, SA_SHOWTIME_ID, SA_USER_ID } from "./search-attributes";
-import { TASK_QUEUES } from "./task-queues";
+import { runsInBookingService, TASK_QUEUES } from "./task-queues";
 
 /** "workflow_gone": the booking workflow no longer runs (completed, failed, terminated) or never existed. */
 export type SignalResult = "delivered" | "workflow_gone";
@@ -40,9 +40,10 @@ export class TemporalUnavailableError extends Error {
 export interface BookingWorkflows {
   /**
    * Starts the workflow of a held booking. Idempotent: a workflow of that booking that runs (or
-   * ran) already counts as started.
+   * ran) already counts as started. `eagerlyStarted`: its first workflow task came back with the
+   * start and runs in this process (BookingWorkflowsOptions.eager).
    */
-  start(input: BookingWorkflowInput): Promise<void>;
+  start(input: BookingWorkflowInput): Promise<{ eagerlyStarted: boolean }>;
   /**
    * Sends a payment signal. Throws TemporalUnavailableError when Temporal cannot be reached, so
    * the caller can answer "retry later" (a webhook then gets redelivered).
@@ -61,8 +62,14 @@ export interface BookingWorkflows {
 export type BookingSignals = Pick<BookingWorkflows, "signal">;
 
 export interface BookingWorkflowsOptions {
-  /** The workflows' task queue (tests use a suffixed one). */
+  /** The workflows' task queue (tests use a suffixed one). Default TASK_QUEUES.bookingWorkflows. */
   taskQueue?: string;
+  /**
+   * A client on the connection of this process's own worker of `taskQueue`, while it runs: starts
+   * go through it with eager start (the first workflow task comes back with the start's answer
+   * and runs here). Undefined, or returning undefined: a plain start through `client`.
+   */
+  eager?: () => Client | undefined;
   /** Deadline of a start, a signal or a describe. Default 5 s. */
   callTimeoutMs?: number;
   /** Deadline of the cancel update (which waits for the workflow to release the seats). Default 15 s. */
@@ -81,7 +88,7 @@ export function isTemporalUnreachable(err: unknown): boolean {
 }
 
 export function bookingWorkflows(client: Client, opts: BookingWorkflowsOptions = {}): BookingWorkflows {
-  const taskQueue = opts.taskQueue ?? TASK_QUEUES.workflows;
+  const taskQueue = opts.taskQueue ?? TASK_QUEUES.bookingWorkflows;
   const callMs = opts.callTimeoutMs ?? 5_000;
   const updateMs = opts.updateTimeoutMs ?? 15_000;
   const within = <T>(ms: number, fn: () => Promise<T>) => client.withDeadline(Date.now() + ms, fn);
@@ -93,13 +100,17 @@ export function bookingWorkflows(client: Client, opts: BookingWorkflowsOptions =
 
   return {
     async start(input) {
-      await within(callMs, () =>
-        client.workflow.start(BOOKING_WORKFLOW, {
+      const eager = opts.eager?.();
+      const starter = eager ?? client;
+      return starter.withDeadline(Date.now() + callMs, () =>
+        starter.workflow.start(BOOKING_WORKFLOW, {
           taskQueue,
+          requestEagerStart: eager !== undefined,
           workflowId: bookingWorkflowId(input.bookingId),
           // one run per booking, ever: a retried start must not begin a second one after the first ended
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-          args: [input],
+          // the history records whether its booking activities are local (workflows/booking.ts)
+          args: [{ ...input, activitiesLocal: runsInBookingService(taskQueue) }],
           typedSearchAttributes: [
             { key: SA_SHOWTIME_ID, value: input.showtimeId },
             { key: SA_USER_ID, value: input.userId },
@@ -107,9 +118,13 @@ export function bookingWorkflows(client: Client, opts: BookingWorkflowsOptions =
           ],
           memo: input.requestId ? { requestId: input.requestId } : undefined,
         }),
-      ).catch((err: unknown) => {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      });
+      ).then(
+        (handle) => ({ eagerlyStarted: handle.eagerlyStarted }),
+        (err: unknown) => {
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+          return { eagerlyStarted: false };
+        },
+      );
     },
 
     async signal(bookingId, name, event) {

@@ -22,6 +22,13 @@ export interface BookingWorkflowInput {
   currency: string;
   /** How long before the show the reminder goes out (default 120 minutes; 0 = no reminder). */
   reminderLeadMinutes?: number;
+  /**
+   * The booking activities are local to the workflow's worker: it runs in the booking service
+   * (TASK_QUEUES.bookingWorkflows). Set by the booking client when it starts one there; absent in
+   * bookings started on the shared workflows queue before docs/adr/0005. Part of the input, so
+   * the history says which way the run calls them, whichever worker replays it.
+   */
+  activitiesLocal?: boolean;
   requestId?: string;
 }
 
@@ -53,7 +60,11 @@ export const bookingWorkflowId = (bookingId: string) => `booking-${bookingId}`;
 
 /** Signal and update names (the workflow defines them with these names). */
 export const SIGNALS = {
-  /** A payment intent now exists for the booking (so expiry must cancel it). */
+  /**
+   * A payment intent now exists for the booking (so expiry must cancel it). No longer sent: the
+   * booking records the attempt in its own row (BookingActivities.paymentAttempted); the workflow
+   * still listens, for a payments replica of an earlier version during a rolling deploy.
+   */
   paymentPrepared: "paymentPrepared",
   paymentSucceeded: "paymentSucceeded",
   paymentFailed: "paymentFailed",
@@ -80,7 +91,12 @@ export const PAYMENT_SIGNALS = {
   paymentFailed: paymentFailedSignal,
 } as const satisfies Record<PaymentSignal, unknown>;
 
-/** Activities of the booking service (task queue TASK_QUEUES.booking). All idempotent. */
+/**
+ * Activities of the booking service, all idempotent. The booking workflow calls them as local
+ * activities when it runs inside the booking service (TASK_QUEUES.bookingWorkflows); the other
+ * workflows, and booking workflows started on TASK_QUEUES.workflows by earlier versions, call
+ * them on TASK_QUEUES.booking.
+ */
 export interface BookingActivities {
   /**
    * held → booked for every seat of the booking, and the booking row → confirmed/paid, in one
@@ -94,6 +110,11 @@ export interface BookingActivities {
   releaseConfirmedBooking(input: { bookingId: string }): Promise<void>;
   /** Sets the booking's payment status (e.g. refunded once the refund went through). */
   setPaymentStatus(input: { bookingId: string; paymentStatus: PaymentStatus }): Promise<void>;
+  /**
+   * Whether a payment was ever prepared for the booking (PreparePayment records that before it
+   * asks payments for an intent), so a payment intent may be open: an expiring hold cancels it.
+   */
+  paymentAttempted(input: { bookingId: string }): Promise<{ attempted: boolean }>;
   /** ShowtimeCreated: creates the showtime's inventory from the hall's layout, exactly once. */
   initializeInventory(input: { showtimeId: string }): Promise<{ created: boolean; seats: number }>;
   /** The safety net: releases holds past heldUntil whose workflow is gone; reconciles seats. */

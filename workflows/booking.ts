@@ -21,7 +21,7 @@
  * Notifications never hold up or fail the booking: they run alongside, with their own deadline,
  * and the workflow only waits for them (whatever their outcome) before it completes.
  */
-import { condition, log, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from "@temporalio/workflow";
+import { condition, log, proxyActivities, proxyLocalActivities, setHandler, upsertSearchAttributes, workflowInfo } from "@temporalio/workflow";
 import {
   bookingStateQuery,
   cancelBookingUpdate,
@@ -60,15 +60,22 @@ export async function bookingWorkflow(input: BookingWorkflowInput): Promise<Book
   return run.finish();
 }
 
-/** The activities a booking calls, each with the retry policy its step needs. */
-function activities() {
+/**
+ * The activities a booking calls, each with the retry policy its step needs. Inside the booking
+ * service (input.activitiesLocal) the booking's database steps are local activities: they run in
+ * the worker that runs the workflow, and their results go to Temporal with the workflow task
+ * instead of as tasks of their own (docs/adr/0005-booking-workflow-in-the-booking-service.md). A
+ * booking started on the shared workflows queue by an earlier version keeps calling them on the
+ * booking activity queue: its input says which, so either way its history replays.
+ */
+function activities(local: boolean) {
   const queue = workflowInfo().taskQueue;
+  const untilItWorks = { initialInterval: "1 second", maximumInterval: "30 seconds" }; // seats must not leak
   return {
-    booking: proxyActivities<BookingActivities>({
-      taskQueue: activityQueue("booking", queue),
-      startToCloseTimeout: "30 seconds",
-      retry: { initialInterval: "1 second", maximumInterval: "30 seconds" }, // until it works: seats must not leak
-    }),
+    local,
+    booking: local
+      ? proxyLocalActivities<BookingActivities>({ startToCloseTimeout: "30 seconds", retry: untilItWorks })
+      : proxyActivities<BookingActivities>({ taskQueue: activityQueue("booking", queue), startToCloseTimeout: "30 seconds", retry: untilItWorks }),
     payments: proxyActivities<PaymentActivities>({
       taskQueue: activityQueue("payments", queue),
       startToCloseTimeout: "30 seconds",
@@ -91,17 +98,19 @@ function activities() {
 
 /** One booking's run: its state, what the handlers received, and the steps of its life. */
 class BookingRun {
-  private readonly act = activities();
+  private readonly act: ReturnType<typeof activities>;
   private readonly state: BookingState;
   private readonly pendingNotifications: Promise<unknown>[] = [];
   /** Set by the handlers (fields, so TypeScript does not narrow them across awaits). */
   private decision: Decision | undefined;
   private cancelOfConfirmed: CancelRequest | undefined;
+  /** The paymentPrepared signal came (earlier versions of payments send it; see SIGNALS). */
   private paymentPrepared = false;
   private paymentFailed: PaymentEvent | undefined;
   private readonly latePayments: PaymentEvent[] = [];
 
   constructor(private readonly input: BookingWorkflowInput) {
+    this.act = activities(input.activitiesLocal === true);
     this.state = { bookingId: input.bookingId, status: "held", paymentStatus: "pending" };
   }
 
@@ -187,7 +196,7 @@ class BookingRun {
    * complete for released seats), then releases the seats.
    */
   async release(why: "cancelled" | "timer"): Promise<void> {
-    if (this.paymentPrepared) {
+    if (this.paymentPrepared || (this.act.local && (await this.act.booking.paymentAttempted({ bookingId: this.input.bookingId })).attempted)) {
       await this.act.paymentsBestEffort.cancelPaymentIntent({ bookingId: this.input.bookingId }).catch(() => undefined);
     }
     const final = why === "cancelled" ? "cancelled" : this.paymentFailed ? "payment_failed" : "expired";

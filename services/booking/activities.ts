@@ -28,8 +28,9 @@ const DEFAULT_SEAT_TYPE = "standard";
 const PERMANENT = new Set([Code.NotFound, Code.InvalidArgument, Code.PermissionDenied, Code.Unauthenticated]);
 
 /**
- * The booking service's Temporal activities (task queue `booking-activities`), called by the
- * booking workflow, the ShowtimeCreated workflow and the hold reaper. Every one is idempotent: a
+ * The booking service's Temporal activities: local activities of the booking workflow (which runs
+ * in this service), and on the task queue `booking-activities` for the ShowtimeCreated workflow
+ * and the hold reaper. Every one is idempotent: a
  * retry after a crash or a timeout finds the work done and changes nothing. Business refusals
  * are non-retryable ApplicationFailures; anything else (database, catalog down) is retried.
  */
@@ -54,6 +55,10 @@ export function createBookingActivities(deps: ActivityDeps): BookingActivities {
 
     async setPaymentStatus({ bookingId, paymentStatus }) {
       await repo.holds.setPaymentStatus(bookingId, paymentStatus);
+    },
+
+    async paymentAttempted({ bookingId }) {
+      return { attempted: await repo.bookings.paymentAttempted(bookingId) };
     },
 
     async initializeInventory({ showtimeId }) {

@@ -143,8 +143,10 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
       throw invalidArgument("finalAmount", `must be the booking's amount ${fromMinorUnits(b.amountMinor, b.currency)} ${b.currency}`);
     }
     if (sent.currency && sent.currency !== b.currency) throw invalidArgument("currency", `must be the booking's currency ${b.currency}`);
-    // the intent's signals (prepared, succeeded, failed) must find the workflow
+    // the intent's signals (succeeded, failed) must find the workflow
     await workflowStarted(b.id);
+    // before the intent exists: a hold that expires from now on cancels whatever intent there is
+    await repo.bookings.markPaymentAttempted(b.id);
     return paymentsClient()
       .preparePayment({ bookingId: b.id, userId: b.userId, amountMinor: BigInt(b.amountMinor), currency: b.currency })
       .catch((err: unknown) => {

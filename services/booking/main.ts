@@ -8,7 +8,7 @@ import { createBookingActivities } from "./activities.js";
 import { readBookingConfig } from "./config.js";
 import { migrations, SCHEMA } from "./db/migrations.js";
 import { build } from "./server.js";
-import { bookingQueues, ensureReaperSchedule, startActivityWorker } from "./worker.js";
+import { bookingQueues, ensureReaperSchedule, startActivityWorker, startBookingWorkflowWorker } from "./worker.js";
 
 const config = readBookingConfig();
 const { logger, verifier, client } = bootService("booking", config, { temporalWorker: true });
@@ -20,13 +20,16 @@ runMain(logger, async () => {
     // Lazy: the service starts, serves seat maps and takes holds while Temporal is down (their
     // workflows start when it is back; payments answer 503 until then)
     const temporal = connectTemporal({ address: config.temporalAddress, namespace: config.temporalNamespace });
+    // made below, once the activities have the server's repositories
+    const ownWorker: { current?: ReturnType<typeof startBookingWorkflowWorker> } = {};
     const server = await build({
       db,
       databaseUrl: config.databaseUrl,
       verifier,
       payments: client(PaymentsService, config.paymentsUrl),
       temporal: temporal.client,
-      workflowTaskQueue: queues.workflows,
+      workflowTaskQueue: queues.bookingWorkflows,
+      eagerClient: () => ownWorker.current?.client(),
       logger,
       host: config.host,
       port: config.port,
@@ -38,13 +41,10 @@ runMain(logger, async () => {
       starter: { concurrency: config.workflowStartConcurrency },
     });
     const catalog = client(CatalogService, config.catalogUrl);
-    const worker = startActivityWorker({
-      address: config.temporalAddress,
-      namespace: config.temporalNamespace,
-      taskQueue: queues.activities,
-      activities: createBookingActivities({ repo: server.repo, catalog, workflows: server.workflows, logger }),
-      logger,
-    });
+    const activities = createBookingActivities({ repo: server.repo, catalog, workflows: server.workflows, logger });
+    const temporalAt = { address: config.temporalAddress, namespace: config.temporalNamespace, activities, logger };
+    const worker = startActivityWorker({ ...temporalAt, taskQueue: queues.activities });
+    const workflowWorker = (ownWorker.current = startBookingWorkflowWorker({ ...temporalAt, taskQueue: queues.bookingWorkflows }));
     const schedule = ensureReaperSchedule(temporal.client, {
       logger,
       scheduleId: queues.reaperScheduleId,
@@ -54,6 +54,7 @@ runMain(logger, async () => {
       async close() {
         await server.close(); // no new holds, streams ended
         await schedule.close();
+        await workflowWorker.close(); // workflow tasks under way finish first
         await worker.close(); // running activities finish first
         await temporal.close();
         await db.destroy();

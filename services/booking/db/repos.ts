@@ -14,7 +14,7 @@ export interface BookingRepos {
   inventory: InventoryRepo;
   /** Holds and what becomes of them (release, confirm, payment status). */
   holds: HoldsRepo;
-  /** Reads of bookings. */
+  /** Reads of bookings, and the payment-attempt mark. */
   bookings: BookingsRepo;
   /** Booking workflows still to be started. */
   starts: StartQueueRepo;

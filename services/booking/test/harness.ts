@@ -37,13 +37,19 @@ export async function testTemporal(): Promise<{ client: TemporalClient; address:
 }
 
 /**
- * This suite's own task queues: workflows on `ticketing-workflows-<suffix>` send their
- * activities to `booking-activities-<suffix>` (workflows/task-queues.ts activityQueue), so suites
- * sharing the Temporal dev server never run each other's tasks.
+ * This suite's own task queues: booking workflows on `booking-workflows-<suffix>` (run by the
+ * booking service's own worker) and the other workflows on `ticketing-workflows-<suffix>` send
+ * their activities to `booking-activities-<suffix>` etc. (workflows/task-queues.ts
+ * activityQueue), so suites sharing the Temporal dev server never run each other's tasks.
  */
 export function suiteQueues(name: string) {
   const suffix = `-${name}-${randomUUID().slice(0, 8)}`;
-  return { workflows: TASK_QUEUES.workflows + suffix, booking: TASK_QUEUES.booking + suffix, payments: TASK_QUEUES.payments + suffix };
+  return {
+    bookingWorkflows: TASK_QUEUES.bookingWorkflows + suffix,
+    workflows: TASK_QUEUES.workflows + suffix,
+    booking: TASK_QUEUES.booking + suffix,
+    payments: TASK_QUEUES.payments + suffix,
+  };
 }
 
 export interface BookingHarness {
@@ -65,7 +71,8 @@ export interface BookingHarness {
 
 /**
  * The booking service in-process on port 0 with its own database and the real Temporal dev
- * server (workflows start on this suite's queue; whether a worker runs them is up to the suite).
+ * server (booking workflows start on this suite's queue; whether a worker runs them is up to the
+ * suite).
  */
 export async function startBooking(
   name: string,
@@ -83,7 +90,7 @@ export async function startBooking(
     databaseUrl: database.url,
     verifier: auth.verifier,
     temporal: temporal.client,
-    workflowTaskQueue: queues.workflows,
+    workflowTaskQueue: queues.bookingWorkflows,
     logger: silentLogger(),
     host: "127.0.0.1",
     port: 0,

@@ -56,7 +56,7 @@ describe("ReserveSeats", () => {
 
     const d = await startedWorkflow(h.temporal, res.bookingId);
     expect(d.type).toBe("bookingWorkflow");
-    expect(d.taskQueue).toBe(h.queues.workflows);
+    expect(d.taskQueue).toBe(h.queues.bookingWorkflows);
     expect(d.status.name).toBe("RUNNING");
     expect(d.typedSearchAttributes.get(SA_SHOWTIME_ID)).toBe(showtimeId);
     expect(d.typedSearchAttributes.get(SA_USER_ID)).toBe(user.userId);
@@ -187,7 +187,7 @@ describe("ReserveSeats while Temporal is down", () => {
       },
       starter: { pollMs: 200 },
     });
-    const live = bookingWorkflows(down.temporal, { taskQueue: down.queues.workflows, updateTimeoutMs: 2_000 });
+    const live = bookingWorkflows(down.temporal, { taskQueue: down.queues.bookingWorkflows, updateTimeoutMs: 2_000 });
   });
   afterAll(async () => {
     await down?.close();

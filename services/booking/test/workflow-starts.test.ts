@@ -71,7 +71,7 @@ beforeAll(async () => {
   // a test's rows in the middle of it, so it is stopped: the starters a test makes do the work,
   // and the one test about the service's starter starts it for itself.
   await h.server.starter.stop();
-  real = bookingWorkflows(h.temporal, { taskQueue: h.queues.workflows });
+  real = bookingWorkflows(h.temporal, { taskQueue: h.queues.bookingWorkflows });
 });
 afterAll(async () => {
   await h?.close();

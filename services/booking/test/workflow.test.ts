@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { ApplicationFailure } from "@temporalio/common";
+import { temporal } from "@temporalio/proto";
 import { bundleWorkflowCode, type WorkflowBundle } from "@temporalio/worker";
 import { CatalogService } from "../../../gen/ticketing/catalog/v1/catalog_pb.js";
 import { serviceCredential } from "../../../lib/auth.js";
@@ -14,27 +15,33 @@ import { SEEDS_LAYOUT, startCatalog, type CatalogHarness } from "../../catalog/t
 import { createBookingActivities } from "../activities.js";
 import { bookingWorkflows } from "../../../workflows/booking-client.js";
 import { workflowInputOf } from "../workflow-starts.js";
-import { ensureReaperSchedule, startActivityWorker, type Background } from "../worker.js";
+import type { ActivityWorker } from "../../../lib/activity-worker.js";
+import { BOOKING_WORKFLOW_CODE, ensureReaperSchedule, startActivityWorker, startBookingWorkflowWorker, type Background } from "../worker.js";
 import { bookingRow, codeOf, holdDirect, seatRows, seedInventory, startBooking, waitFor, type BookingHarness } from "./harness.js";
 
 /**
- * The booking service with the real booking workflow (workflows/booking.ts, run by the
- * workflow worker) and its own activity worker, on the Temporal dev server, on this suite's
- * queues; the catalog runs in-process for inventory initialisation. No payments worker runs:
- * the workflow only calls payments when a payment intent exists or a refund is due.
+ * The booking service with the real booking workflow (workflows/booking.ts), run as production
+ * runs it: by the booking service's own worker, its booking activities local, its starts eager;
+ * the other workflows (catalog events, the reaper) by the workflow worker, calling the booking
+ * activity worker; all on the Temporal dev server, on this suite's queues. The catalog runs
+ * in-process for inventory initialisation. No payments worker runs: the workflow only calls
+ * payments when a payment intent exists or a refund is due.
  */
 
 let h: BookingHarness;
 let catalog: CatalogHarness;
 let workflowWorker: Awaited<ReturnType<typeof createWorkflowWorker>> | undefined;
 let bundle: WorkflowBundle;
+let bookingBundle: WorkflowBundle;
+/** The booking service's worker of booking workflows (stopped and restarted by a test). */
+let bookingWorker: ActivityWorker | undefined;
 const quietBundler = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 let workflowRun: Promise<void>;
 let activityWorker: Background;
 let activities: ReturnType<typeof createBookingActivities>;
 
 beforeAll(async () => {
-  h = await startBooking("wf", { confirmWaitMs: 10_000 });
+  h = await startBooking("wf", { confirmWaitMs: 10_000, eagerClient: () => bookingWorker?.client() });
   catalog = await startCatalog({ temporal: h.temporal, relay: { pollMs: 50, taskQueue: h.queues.workflows } });
   // the booking service's own client of the catalog: gRPC with its service credential
   const catalogClient = createServiceClient(CatalogService, catalog.url, serviceCredential(TEST_SERVICE_SECRET, "booking"));
@@ -52,14 +59,32 @@ beforeAll(async () => {
     activities,
     logger: silentLogger(),
   });
-  bundle = await bundleWorkflowCode({ workflowsPath: require.resolve("../../../workflows/index"), logger: quietBundler });
-  await startWorkflowWorker();
+  [bundle, bookingBundle] = await Promise.all([
+    bundleWorkflowCode({ workflowsPath: require.resolve("../../../workflows/index"), logger: quietBundler }),
+    bundleWorkflowCode({ workflowsPath: BOOKING_WORKFLOW_CODE, logger: quietBundler }),
+  ]);
+  workflowWorker = await createWorkflowWorker({ address: process.env.TEST_TEMPORAL_ADDRESS!, namespace: "default", taskQueue: h.queues.workflows, bundle });
+  workflowRun = workflowWorker.worker.run();
+  await startBookingWorker();
   await activityWorker.ready;
 }, 120_000);
 
-async function startWorkflowWorker(): Promise<void> {
-  workflowWorker = await createWorkflowWorker({ address: process.env.TEST_TEMPORAL_ADDRESS!, namespace: "default", taskQueue: h.queues.workflows, bundle });
-  workflowRun = workflowWorker.worker.run();
+async function startBookingWorker(): Promise<void> {
+  bookingWorker = startBookingWorkflowWorker({
+    address: process.env.TEST_TEMPORAL_ADDRESS!,
+    namespace: "default",
+    taskQueue: h.queues.bookingWorkflows,
+    activities,
+    logger: silentLogger(),
+    bundle: bookingBundle,
+  });
+  await bookingWorker.ready;
+}
+
+async function stopBookingWorker(): Promise<void> {
+  const w = bookingWorker;
+  bookingWorker = undefined;
+  await w?.close();
 }
 
 async function stopWorkflowWorker(): Promise<void> {
@@ -72,6 +97,7 @@ async function stopWorkflowWorker(): Promise<void> {
 }
 
 afterAll(async () => {
+  await stopBookingWorker();
   await stopWorkflowWorker();
   await activityWorker?.close();
   await catalog?.close();
@@ -80,7 +106,37 @@ afterAll(async () => {
 
 const state = (bookingId: string) => h.temporal.workflow.getHandle(bookingWorkflowId(bookingId)).query<BookingState>("state");
 
+/** The event types of a booking workflow's history, and the activity types it scheduled on task queues. */
+async function historyOf(bookingId: string) {
+  const { events } = await h.temporal.workflow.getHandle(bookingWorkflowId(bookingId)).fetchHistory();
+  const E = temporal.api.enums.v1.EventType;
+  return {
+    markers: events!.filter((e) => e.eventType === E.EVENT_TYPE_MARKER_RECORDED).length,
+    scheduled: events!.filter((e) => e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED).map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name),
+    workflowTasks: events!.filter((e) => e.eventType === E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED).length,
+  };
+}
+
 describe("booking lifecycle through the workflow", () => {
+  it("the service starts a hold's workflow eagerly on its own worker, whose booking steps are local activities", async () => {
+    const { showtimeId } = await seedInventory(h.repo);
+    const { booking } = await holdDirect(h.repo, { showtimeId, seatIds: ["R4S7", "R4S8"], userId: randomUUID() });
+    expect(await h.server.workflows.start(workflowInputOf(booking))).toEqual({ eagerlyStarted: true });
+    await h.client.confirmBooking({ bookingId: booking.id, paymentStatus: "paid", paymentIntentId: "pi_local" }, h.service);
+    await waitFor("the BookingStatus search attribute", async () => {
+      const d = await h.temporal.workflow.getHandle(bookingWorkflowId(booking.id)).describe();
+      return d.typedSearchAttributes.get(SA_BOOKING_STATUS) === "confirmed";
+    });
+    const history = await historyOf(booking.id);
+    // confirmBookingSeats ran in the workflow task that got the payment (a marker), not as a task
+    // of its own; only the notification goes to another service's queue
+    expect(history.scheduled).toEqual(["notifyBooking"]);
+    expect(history.markers).toBeGreaterThanOrEqual(1);
+    // the start's task and the payment's (no notifications worker runs here to complete the third)
+    expect(history.workflowTasks).toBe(2);
+    expect((await seatRows(h.db, showtimeId)).get("R4S7")).toMatchObject({ status: "booked", booking_id: booking.id });
+  });
+
   it("held → ConfirmBooking (the payment signal) → confirmed: seats booked, the call waits for it; repeating changes nothing", async () => {
     const { showtimeId } = await seedInventory(h.repo);
     const owner = await h.user();
@@ -139,7 +195,7 @@ describe("booking lifecycle through the workflow", () => {
 
 describe("worker restarted mid-hold", () => {
   afterEach(async () => {
-    if (!workflowWorker) await startWorkflowWorker();
+    if (!bookingWorker) await startBookingWorker();
   });
 
   /** A booking held for `holdSeconds` and its workflow started, as ReserveSeats does. */
@@ -154,21 +210,21 @@ describe("worker restarted mid-hold", () => {
 
   it("the payment arrives while no workflow worker runs: the next worker picks the booking up and confirms it", async () => {
     const b = await held(["R1S5", "R1S6"], 120);
-    await stopWorkflowWorker();
+    await stopBookingWorker();
     expect(await h.server.workflows.signal(b.bookingId, "paymentSucceeded", { paymentIntentId: "pi_restart" })).toBe("delivered");
     await new Promise((r) => setTimeout(r, 500));
     expect((await bookingRow(h.db, b.bookingId)).status).toBe("held"); // nobody ran it
-    await startWorkflowWorker(); // a new worker: nothing cached, it replays the history
+    await startBookingWorker(); // a new worker: nothing cached, it replays the history
     await waitFor("the booking to be confirmed", async () => (await bookingRow(h.db, b.bookingId)).status === "confirmed", 30_000);
     expect((await seatRows(h.db, b.showtimeId)).get("R1S5")).toMatchObject({ status: "booked", booking_id: b.bookingId });
   });
 
   it("the hold's timer runs out while no workflow worker runs: the next worker releases the seats", async () => {
     const b = await held(["R2S5"], 3);
-    await stopWorkflowWorker();
+    await stopBookingWorker();
     await new Promise((r) => setTimeout(r, 4_000)); // heldUntil passes with nobody to act on it
     expect((await bookingRow(h.db, b.bookingId)).status).toBe("held");
-    await startWorkflowWorker();
+    await startBookingWorker();
     await waitFor("the booking to expire", async () => (await bookingRow(h.db, b.bookingId)).status === "expired", 30_000);
     expect((await seatRows(h.db, b.showtimeId)).get("R2S5")).toMatchObject({ status: "available", booking_id: null });
   });

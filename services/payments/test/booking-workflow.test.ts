@@ -1,9 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { NativeConnection, Worker } from "@temporalio/worker";
 import { createLogger, silentLogger } from "../../../lib/logger.js";
 import { freePort } from "../../../test/support/ports.js";
 import { BOOKING_WORKFLOW, bookingWorkflowId, UPDATES, type BookingActivities, type BookingState, type BookingWorkflowInput } from "../../../workflows/booking-types.js";
-import { activityQueue, TASK_QUEUES } from "../../../workflows/task-queues.js";
+import { TASK_QUEUES } from "../../../workflows/task-queues.js";
 import { createPaymentActivities } from "../activities.js";
 import { paymentsTaskQueue, startPaymentsWorker, type RunningPaymentsWorker } from "../worker.js";
 import {
@@ -22,26 +21,30 @@ import {
 
 /**
  * The payments activities inside the real booking workflow (workflows/booking.ts, bundled alone
- * by this suite's worker on its own suffixed queue): the payments worker of this service
- * (worker.ts) serves `cancelPaymentIntent` and `refundBooking` on the matching suffixed payments
- * queue; the booking service's activities are stubs that record their calls (the booking
- * service is not part of this suite; other activities the workflow may call, e.g. notifications,
- * are not served here, so the tests read the workflow's state rather than wait for its end).
+ * by this suite's worker on its own suffixed booking-workflows queue, as the booking service runs
+ * it): the payments worker of this service (worker.ts) serves `cancelPaymentIntent` and
+ * `refundBooking` on the matching suffixed payments queue; the booking service's activities, local
+ * to the workflow's worker, are stubs that record their calls (the booking service is not part of
+ * this suite; `paymentAttempted` says yes for the bookings whose payment this suite prepared, as
+ * the booking service's PreparePayment records it; other activities the workflow may call, e.g.
+ * notifications, are not served here, so the tests read the workflow's state rather than wait for
+ * its end).
  * The development provider's webhooks go to an endpoint that
  * either passes them on to HandleWebhook (like the gateway) or holds them, to make a payment
  * arrive late.
  */
 
 const SUFFIX = `pay-${randomUUID().slice(0, 8)}`;
-const QUEUE = `${TASK_QUEUES.workflows}-${SUFFIX}`;
+const QUEUE = `${TASK_QUEUES.bookingWorkflows}-${SUFFIX}`;
 let temporal: Awaited<ReturnType<typeof testTemporal>>;
 let workflows: { close(): Promise<void> };
-let bookingWorker: { worker: Worker; connection: NativeConnection; run: Promise<void> };
 let paymentsWorker: RunningPaymentsWorker;
 let endpoint: Awaited<ReturnType<typeof startWebhookEndpoint>>;
 let hold = false;
 let h: PaymentsHarness;
 const calls: Array<{ name: string; input: unknown }> = [];
+/** Bookings whose payment was prepared (the booking service records this before it calls PreparePayment). */
+const attempted = new Set<string>();
 
 const stubs: BookingActivities = {
   async confirmBookingSeats(input) {
@@ -57,6 +60,9 @@ const stubs: BookingActivities = {
   async setPaymentStatus(input) {
     calls.push({ name: "setPaymentStatus", input });
   },
+  async paymentAttempted({ bookingId }) {
+    return { attempted: attempted.has(bookingId) };
+  },
   async initializeInventory() {
     return { created: false, seats: 0 };
   },
@@ -70,10 +76,7 @@ beforeAll(async () => {
   temporal = await testTemporal();
   endpoint = await startWebhookEndpoint({ forwardTo: () => (hold ? undefined : h?.internal) });
   h = await startPayments({ signals: liveSignals(temporal.client), webhookUrl: endpoint.url });
-  workflows = await startTestWorkflowWorker(QUEUE, require.resolve("./workflows/booking-only"));
-  const connection = await NativeConnection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! });
-  const worker = await Worker.create({ connection, namespace: "default", taskQueue: activityQueue("booking", QUEUE), activities: stubs });
-  bookingWorker = { worker, connection, run: worker.run() };
+  workflows = await startTestWorkflowWorker(QUEUE, require.resolve("./workflows/booking-only"), stubs);
   paymentsWorker = startPaymentsWorker({
     address: process.env.TEST_TEMPORAL_ADDRESS!,
     namespace: "default",
@@ -86,9 +89,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await paymentsWorker?.close();
-  bookingWorker?.worker.shutdown();
-  await bookingWorker?.run;
-  await bookingWorker?.connection.close();
   await workflows?.close();
   await h?.close();
   await endpoint?.close();
@@ -107,8 +107,10 @@ async function startBooking(holdSeconds: number) {
     showStartsAt: new Date(Date.now() + 3 * 3_600_000).toISOString(),
     amountMinor: 4500,
     currency: "USD",
+    activitiesLocal: true, // as the booking service starts it on its own queue
   };
   const handle = await temporal.client.workflow.start(BOOKING_WORKFLOW, { taskQueue: QUEUE, workflowId: bookingWorkflowId(bookingId), args: [input] });
+  attempted.add(bookingId);
   const prepared = await h.internal.preparePayment({ bookingId, userId, amountMinor: 4500n, currency: "USD" });
   const state = () => handle.query<BookingState>("state");
   return { bookingId, userId, handle, intentId: prepared.paymentIntentId, state };

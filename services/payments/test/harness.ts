@@ -120,11 +120,14 @@ export function quietTemporalRuntime(): void {
   }
 }
 
-/** A worker running test workflows (e.g. the signal recorder) on its own task queue. */
-export async function startTestWorkflowWorker(taskQueue: string, workflowsPath: string): Promise<{ close(): Promise<void> }> {
+/**
+ * A worker running test workflows (e.g. the signal recorder) on its own task queue, with
+ * `activities` for the workflows that call them locally.
+ */
+export async function startTestWorkflowWorker(taskQueue: string, workflowsPath: string, activities?: object): Promise<{ close(): Promise<void> }> {
   quietTemporalRuntime();
   const connection = await NativeConnection.connect({ address: process.env.TEST_TEMPORAL_ADDRESS! });
-  const worker = await Worker.create({ connection, namespace: "default", taskQueue, workflowsPath });
+  const worker = await Worker.create({ connection, namespace: "default", taskQueue, workflowsPath, activities });
   const running = worker.run();
   return {
     async close() {

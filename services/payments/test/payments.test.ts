@@ -66,7 +66,7 @@ async function prepare(bookingId = randomUUID(), userId = randomUUID(), amountMi
 }
 
 describe("PreparePayment", () => {
-  it("creates a realistic intent once; repeating returns the same intent and signals paymentPrepared", async () => {
+  it("creates a realistic intent once; repeating returns the same intent; the workflow is not signalled (booking records the attempt)", async () => {
     const bookingId = randomUUID();
     const recorder = await startRecorder(temporal.client, QUEUE, bookingId);
     const first = await prepare(bookingId);
@@ -76,9 +76,8 @@ describe("PreparePayment", () => {
     expect(first.res.clientSecret).toMatch(new RegExp(`^${first.res.paymentIntentId}_secret_[0-9A-Za-z]+$`));
     expect(again).toEqual(first.res);
     expect(await h.db("payment_intents").where({ booking_id: bookingId })).toHaveLength(1);
-    const prepared = (await recorder.recorded()).filter((s) => s.name === SIGNALS.paymentPrepared);
-    expect(prepared.length).toBeGreaterThanOrEqual(1);
-    expect(prepared[0].event).toEqual({ paymentIntentId: first.res.paymentIntentId });
+    // an earlier version signalled paymentPrepared before answering: the recorder would have it by now
+    expect((await recorder.recorded()).filter((s) => s.name === SIGNALS.paymentPrepared)).toEqual([]);
     await recorder.finish();
   });
 
