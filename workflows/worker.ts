@@ -1,6 +1,9 @@
 /**
- * The workflow worker: runs every workflow in workflows/ on the `ticketing-workflows` task queue.
- * Activities are not here: each service runs its own on its own queue.
+ * The workflow worker: runs the workflows in workflows/ on the `ticketing-workflows` task queue:
+ * catalog events, the hold reaper, and booking workflows started there before the booking service
+ * ran its own (docs/adr/0005-booking-workflow-in-the-booking-service.md; new bookings run on
+ * `booking-workflows` in the booking service). Activities are not here: each service runs its own
+ * on its own queue.
  */
 import { NativeConnection, Worker, type WorkflowBundle } from "@temporalio/worker";
 import { installTemporalRuntime } from "../lib/bootstrap.js";

@@ -37,7 +37,7 @@ export const bookingVars = {
     doc: "booking: most booking-workflow starts one booking process has in flight at once (holds answer before their workflow starts; docs/adr/0002)",
   }),
   taskQueueSuffix: optionalStr("BOOKING_TASK_QUEUE_SUFFIX", {
-    doc: "booking: suffix of its activity task queue (`booking-activities-<suffix>`) and of the workflows' queue it starts booking workflows and the reaper schedule on (`ticketing-workflows-<suffix>`); tests only",
+    doc: "booking: suffix of its task queues: its activities (`booking-activities-<suffix>`), the booking workflows it runs and starts (`booking-workflows-<suffix>`), and the workflows' queue of the reaper schedule (`ticketing-workflows-<suffix>`); tests only",
   }),
 };
 
