@@ -58,9 +58,21 @@ interface LevelResult {
   cpu: string;
   /** CPU of the whole stack (and of the Temporal server alone) per confirmed booking. */
   cpuPerBookingMs: { all: number; temporal: number };
+  /** The stack's CPU rate in the quiet just before the level (CPU-ms per second): what it burns doing nothing. */
+  idle: { all: number; temporal: number };
+  /** Status polls (`GET /api/v1/bookings/{id}`) per confirmed booking. */
+  pollsPerBooking: number;
   /** Server-side, ms: devgw event created (simulate) → webhook received; webhook received → booking confirmed. */
   delivery: number[];
   confirm: number[];
+}
+
+/** The stack's CPU rate over `ms` of quiet (CPU-ms per second), all of it and the Temporal dev server's. */
+async function idleRate(ms: number): Promise<LevelResult["idle"]> {
+  const before = cpuSnapshot();
+  await sleep(ms);
+  const after = cpuSnapshot();
+  return { all: (cpuUsed(before, after) * 1000 * 1000) / ms, temporal: (cpuUsed(before, after, "temporal server") * 1000 * 1000) / ms };
 }
 
 /** Seats for booking number `i` of the showtime: SEATS_PER_BOOKING adjacent seats, never reused. */
@@ -81,6 +93,7 @@ async function runLevel(
   concurrency: number,
   total: number,
   firstBooking: number,
+  idle: LevelResult["idle"],
 ): Promise<LevelResult> {
   const { rest } = ctx;
   const out = new Outcomes();
@@ -92,6 +105,7 @@ async function runLevel(
     if (errors.length < 5) errors.push(`${what}: ${r.status} ${said}`);
     return `${what} failed`;
   };
+  let polls = 0;
   const before = cpuSnapshot();
   await closedLoopOutcomes(
     {
@@ -121,6 +135,7 @@ async function runLevel(
         const paidAt = performance.now();
         for (;;) {
           await sleep(performance.now() - paidAt < 1000 ? POLL_MS : POLL_SLOW_MS);
+          polls++;
           const b = await rest("GET", `/api/v1/bookings/${bookingId}`, undefined, user.token);
           if (b.status === 200 && b.body.status === "confirmed") break;
           if (b.status !== 200 || b.body.status !== "held") return fail("booking", b);
@@ -150,7 +165,19 @@ async function runLevel(
     [done.map((d) => d.bookingId)],
   );
   const sorted = (k: string) => rows.map((r: Record<string, string>) => Number(r[k])).sort((a: number, b: number) => a - b);
-  return { concurrency, out, steps, done, errors, cpu, cpuPerBookingMs, delivery: sorted("delivery_ms"), confirm: sorted("confirm_ms") };
+  return {
+    concurrency,
+    out,
+    steps,
+    done,
+    errors,
+    cpu,
+    cpuPerBookingMs,
+    idle,
+    pollsPerBooking: polls / confirmed,
+    delivery: sorted("delivery_ms"),
+    confirm: sorted("confirm_ms"),
+  };
 }
 
 /** Every counted booking: confirmed and paid, its seats booked by it, its payment succeeded and handed to the workflow. */
@@ -187,12 +214,12 @@ export const bookingsBench: Benchmark = {
       const st = await createShowtime(ctx.rest, adminToken, "Bookings", 50, 200); // 10,000 seats
       const users = await registerUsers(ctx.rest, Math.max(...LEVELS), "bookings");
       let next = 0;
-      const warm = await runLevel(ctx, db, st, users, Math.min(...LEVELS), WARMUP, next);
+      const warm = await runLevel(ctx, db, st, users, Math.min(...LEVELS), WARMUP, next, await idleRate(500));
       next += WARMUP;
       const results: LevelResult[] = [];
       for (const c of LEVELS) {
-        await sleep(2000);
-        results.push(await runLevel(ctx, db, st, users, c, PER_LEVEL, next));
+        const idle = await idleRate(2000);
+        results.push(await runLevel(ctx, db, st, users, c, PER_LEVEL, next, idle));
         next += PER_LEVEL;
       }
       const all = [warm, ...results].flatMap((r) => r.done);
@@ -207,7 +234,7 @@ export const bookingsBench: Benchmark = {
         `Closed loop: each client is one customer who books ${SEATS_PER_BOOKING} adjacent seats (its own, never contended) and ` +
           "starts the next booking once the last one shows `confirmed`: `POST …/seats/reserve` → `POST /api/v1/bookings/{id}/preparePayment` → " +
           "`POST /api/v1/payments/simulate` (development payment provider, 202) → the gateway's signed `payment_intent.succeeded` webhook to " +
-          "`POST /api/v1/payments/webhook` through the public gateway → HandleWebhook signals the booking workflow → its activity confirms " +
+          "`POST /api/v1/payments/webhook` through the public gateway → HandleWebhook signals the booking workflow (run by the booking service) → its local activity confirms " +
           `→ the client's \`GET /api/v1/bookings/{id}\` shows \`confirmed\` (polled every ${POLL_MS} ms for a second, then every ${POLL_SLOW_MS} ms; ` +
           `a booking not confirmed ${CONFIRM_TIMEOUT_MS / 1000} s after its payment counts as failed). All REST through the gateway, one user per ` +
           `client, a 10,000-seat showtime. Up to ${PER_LEVEL} bookings per concurrency level (no new ones after ${LEVEL_MAX_SECONDS} s) after ` +
@@ -256,6 +283,26 @@ export const bookingsBench: Benchmark = {
             `- ${r.concurrency} clients: ${r.cpuPerBookingMs.all.toFixed(0)} CPU-ms per booking → at most ${((os.cpus().length * 1000) / r.cpuPerBookingMs.all).toFixed(1)} bookings/s; ` +
             `the Temporal dev server's share alone ${r.cpuPerBookingMs.temporal.toFixed(0)} CPU-ms → at most ${((os.cpus().length * 1000) / r.cpuPerBookingMs.temporal).toFixed(1)} bookings/s if it had the machine to itself`,
         ),
+        "",
+        "Part of that is the stack's cost of doing nothing, which a slower level spreads over fewer bookings. Measured in the quiet " +
+          "before each level (CPU-ms per second of the whole stack; of the Temporal dev server, whose workers' long polls keep it busy): " +
+          results
+            .map((r) => {
+              const perBooking = (rate: number) => (rate * r.out.seconds) / Math.max(1, r.out.count("confirmed"));
+              return (
+                `${r.concurrency} clients: ${r.idle.all.toFixed(0)} CPU-ms/s (Temporal ${r.idle.temporal.toFixed(0)}), i.e. ` +
+                `${perBooking(r.idle.all).toFixed(0)} CPU-ms (Temporal ${perBooking(r.idle.temporal).toFixed(0)}) of each booking's cost`
+              );
+            })
+            .join("; ") +
+          `. The load generator's status polls: ${results.map((r) => `${r.pollsPerBooking.toFixed(1)} GETs per booking at ${r.concurrency} clients`).join(", ")}.`,
+        "",
+        "Targets of cost (issue 15):",
+        "",
+        `- CPU per confirmed booking ≤ 120 CPU-ms across the stack: ${results.every((r) => r.cpuPerBookingMs.all <= 120) ? "**met**" : "**missed**"} ` +
+          `(${results.map((r) => `${r.cpuPerBookingMs.all.toFixed(0)} at ${r.concurrency} clients`).join(", ")})`,
+        `- the Temporal server's share ≤ 35 CPU-ms: ${results.every((r) => r.cpuPerBookingMs.temporal <= 35) ? "**met**" : "**missed**"} ` +
+          `(${results.map((r) => `${r.cpuPerBookingMs.temporal.toFixed(0)} at ${r.concurrency} clients`).join(", ")})`,
       ].join("\n");
     } finally {
       await db.destroy();
