@@ -1,13 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import type { CatalogService } from "../../gen/ticketing/catalog/v1/catalog_pb.js";
+import type { CatalogService, ShowtimeDetails } from "../../gen/ticketing/catalog/v1/catalog_pb.js";
 import type { UsersService } from "../../gen/ticketing/users/v1/users_pb.js";
 import type { Knex } from "../../lib/db.js";
 import { AppError, alreadyExists, notFound } from "../../lib/errors.js";
 import type { Logger } from "../../lib/logger.js";
 import type { NewNotification, NotificationRecord, NotificationsRepo } from "./db/repo.js";
 import { maskEmail, maskPhone } from "./domain/format.js";
+import { ShowtimeDetailsCache } from "./showtime-details-cache.js";
 import type { Channel, NotificationKind } from "./domain/kinds.js";
 import { renderEmail, renderSms, type MessageContext } from "./domain/templates.js";
 
@@ -50,6 +51,8 @@ export interface NotifierDeps {
   timeZone: string;
   /** Called once new messages are committed (wakes the delivery loop). */
   queued: () => void;
+  /** How long a showtime's catalog details are reused (ShowtimeDetailsCache); 0: ask every time. Default 30 s. */
+  showtimeDetailsTtlMs?: number;
 }
 
 /** Runs `fn` in a transaction (the caller's, or a new one). */
@@ -75,7 +78,11 @@ function upstreamFailure(logger: Logger, what: string, err: unknown): AppError {
  * Shared by the notifyBooking activity and the SendNotification RPC.
  */
 export class Notifier {
-  constructor(private readonly deps: NotifierDeps) {}
+  private readonly showtimes: ShowtimeDetailsCache<ShowtimeDetails | undefined>;
+
+  constructor(private readonly deps: NotifierDeps) {
+    this.showtimes = new ShowtimeDetailsCache({ ttlMs: deps.showtimeDetailsTtlMs });
+  }
 
   /**
    * `transaction` runs the writes (default: a transaction of their own); the SendNotification
@@ -156,7 +163,8 @@ export class Notifier {
   private async withShowtime(facts: BookingFacts): Promise<BookingFacts> {
     if (!facts.showtimeId) return facts;
     try {
-      const { details } = await this.deps.catalog.getShowtimeDetails({ showtimeId: facts.showtimeId });
+      const showtimeId = facts.showtimeId;
+      const details = await this.showtimes.get(showtimeId, async () => (await this.deps.catalog.getShowtimeDetails({ showtimeId })).details);
       return {
         ...facts,
         eventName: details?.event?.name || facts.eventName,
