@@ -216,9 +216,17 @@ export function serviceCredential(secret: string, service: string, ttlSeconds = 
  */
 const PUBLIC_STANDARD_SERVICES = new Set(["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"]);
 
+const accessLevels = new WeakMap<DescMethod, Access>();
+
+/** Read once per method: getOption decodes the option from the descriptor's bytes on every call. */
 export function accessOf(method: DescMethod): Access {
-  if (PUBLIC_STANDARD_SERVICES.has(method.parent.typeName)) return Access.PUBLIC;
-  return hasOption(method, access) ? getOption(method, access) : Access.UNSPECIFIED;
+  let level = accessLevels.get(method);
+  if (level === undefined) {
+    if (PUBLIC_STANDARD_SERVICES.has(method.parent.typeName)) level = Access.PUBLIC;
+    else level = hasOption(method, access) ? getOption(method, access) : Access.UNSPECIFIED;
+    accessLevels.set(method, level);
+  }
+  return level;
 }
 
 export function bearerToken(header: string | null | undefined): string | undefined {

@@ -1,5 +1,5 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type ServiceImpl } from "@connectrpc/connect";
 import { SearchService, type ShowResultSchema } from "../../gen/ticketing/search/v1/search_pb.js";
 
@@ -20,18 +20,39 @@ export interface SearchHandlerDeps {
   liveAvailabilityMs: number;
 }
 
-/** 503 with a message a client can show; the engine's own error stays in the logs. */
+/**
+ * One result of a page. Every field is named: spreading the document's `event` and `address`
+ * objects cost 30 of the 54 µs a 20-result page took here (the documents come from jsonb or
+ * the engine's JSON, objects V8 copies slowly).
+ */
 export function resultOf(doc: ShowDocument, query: SearchQuery, seats?: number): MessageInitShape<typeof ShowResultSchema> {
-  const loc = doc.venue.location;
+  const { event, venue } = doc;
+  const loc = venue.location;
+  const address = venue.address;
   return {
     showtimeId: doc.showtimeId,
-    showtime: timestampFromDate(new Date(doc.showtime)),
-    event: { ...doc.event, averageRating: doc.event.averageRating ?? 0, reviewCount: doc.event.reviewCount ?? 0 },
+    showtime: timestampFromMs(Date.parse(doc.showtime)),
+    event: {
+      eventId: event.eventId,
+      name: event.name,
+      category: event.category,
+      imageUrl: event.imageUrl,
+      keywords: event.keywords,
+      averageRating: event.averageRating ?? 0,
+      reviewCount: event.reviewCount ?? 0,
+    },
     venue: {
-      venueId: doc.venue.venueId,
-      name: doc.venue.name,
-      city: doc.venue.city,
-      address: { ...doc.venue.address },
+      venueId: venue.venueId,
+      name: venue.name,
+      city: venue.city,
+      address: {
+        street: address.street,
+        city: address.city,
+        district: address.district,
+        state: address.state,
+        zip: address.zip,
+        country: address.country,
+      },
       ...(loc ? { location: { lat: loc.lat, lon: loc.lon } } : {}),
     },
     ...(query.near && loc ? { distanceKm: Math.round(distanceKm(query.near, loc) * 1e6) / 1e6 } : {}),

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Knex } from "../../../lib/db.js";
 import { isUniqueViolation } from "../../../lib/db.js";
+import { notifySessionRevoked } from "../../../lib/session-revocations.js";
 
 export type Role = "user" | "admin";
 
@@ -121,6 +122,7 @@ export class UsersRepo {
         const known = await trx("refresh_tokens").where({ token_hash: presentedHash }).first("session_id");
         if (!known) return { ok: false as const, reason: "unknown" as const };
         await trx("sessions").where({ id: known.session_id }).whereNull("revoked_at").update({ revoked_at: trx.fn.now() });
+        await notifySessionRevoked(trx, known.session_id);
         return { ok: false as const, reason: "reused" as const };
       }
       const sessionId: string = used[0].session_id;
@@ -136,8 +138,12 @@ export class UsersRepo {
     });
   }
 
+  /** Ends a session; the other services hear it when it commits (lib/session-revocations.ts). */
   async revokeSession(sessionId: string): Promise<void> {
-    await this.db("sessions").where({ id: sessionId }).whereNull("revoked_at").update({ revoked_at: this.db.fn.now() });
+    await this.db.transaction(async (trx) => {
+      await trx("sessions").where({ id: sessionId }).whereNull("revoked_at").update({ revoked_at: trx.fn.now() });
+      await notifySessionRevoked(trx, sessionId);
+    });
   }
 
   async isSessionActive(sessionId: string): Promise<boolean> {

@@ -20,6 +20,8 @@ export interface UsersHarness {
   port: number;
   privateKey: KeyObject;
   db: Knex;
+  /** The service's database (where it notifies session revocations). */
+  databaseUrl: string;
   client: Client<typeof UsersService>;
   close(): Promise<void>;
 }
@@ -47,6 +49,7 @@ export async function startUsers(): Promise<UsersHarness> {
     port: server.port,
     privateKey,
     db,
+    databaseUrl: database.url,
     client,
     async close() {
       await server.close();
