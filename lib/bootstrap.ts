@@ -14,6 +14,11 @@ export interface BootConfig {
   jwksUrl: string;
   serviceAuthSecret: string;
   usersUrl: string;
+  /**
+   * The service's database, if it has one: the session check hears revocations there (the users
+   * service notifies them in the one platform database; lib/sessions.ts createServiceVerifier).
+   */
+  databaseUrl?: string;
 }
 
 export interface ServiceBoot {

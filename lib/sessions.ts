@@ -77,8 +77,8 @@ export function createServiceVerifier(opts: {
   logLevel?: string;
   /**
    * The database the users service notifies revocations on (a service's own DATABASE_URL: every
-   * service's schema lives in the one platform database; bootService passes the whole config);
-   * none = every check asks users.
+   * service's schema lives in the one platform database; BootConfig.databaseUrl); none = every
+   * check asks users.
    */
   databaseUrl?: string;
 }): TokenVerifier {
