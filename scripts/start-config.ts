@@ -3,13 +3,30 @@
  * service needs, where data lives, and whether to run the embedded engines or use external ones.
  */
 import * as path from "node:path";
-import { DEFAULT_PORTS, SERVICE_NAMES, portEnvVar, urlEnvVar, type ServiceName } from "../lib/services";
+import { BALANCED_SERVICES, DEFAULT_PORTS, SERVICE_NAMES, portEnvVar, urlEnvVar, type ServiceName } from "../lib/services";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 
 /** Development defaults of the bootstrap admin (shared/spec/rest-api.md); printed at start. */
 const DEV_ADMIN_EMAIL = "admin@ticketing.local";
 const DEV_ADMIN_PASSWORD = "change-me-admin";
+
+/** What `npm start` can run several replicas of: the gateway, the balanced services, the workflow worker. */
+export const SCALED_TIERS = ["gateway", ...BALANCED_SERVICES, "workflows"] as const;
+export type ScaledTier = (typeof SCALED_TIERS)[number];
+/** Replica k (0-based) of a tier with a port listens on its port + k × this (8080, 8180, …; 50053, 50153, …). */
+export const REPLICA_PORT_STEP = 100;
+const MAX_REPLICAS = 8;
+
+/** `REPLICAS_GATEWAY`, `REPLICAS_BOOKING`, `REPLICAS_PAYMENTS`, `REPLICAS_WORKFLOWS`. */
+export function replicasEnvVar(tier: ScaledTier): string {
+  return `REPLICAS_${tier.toUpperCase()}`;
+}
+
+/** The ports of a tier's replicas. */
+export function replicaPorts(port: number, replicas: number): number[] {
+  return Array.from({ length: replicas }, (_, k) => port + k * REPLICA_PORT_STEP);
+}
 
 export interface StartConfig {
   dataDir: string;
@@ -21,8 +38,12 @@ export interface StartConfig {
   temporalPort: number;
   temporalUiPort: number;
   temporalNamespace: string;
+  /** The first gateway's port; replica k listens on gatewayPort + k × REPLICA_PORT_STEP. */
   gatewayPort: number;
+  /** Each service's (first replica's) port, and where the others reach it: every replica's URL, comma-separated. */
   services: Record<ServiceName, { port: number; url: string }>;
+  /** Processes per scaled tier: `REPLICAS` for all of them (default 1), `REPLICAS_<TIER>` for one. */
+  replicas: Record<ScaledTier, number>;
   /** The user's own signing key; undefined means generate a development key under dataDir. */
   jwtPrivateKeyFile?: string;
   /** Where services fetch the users service's public keys; follows USERS_URL unless set. */
@@ -48,10 +69,27 @@ function readConfig(env: NodeJS.ProcessEnv): StartConfig {
     }
     return value;
   };
+  const count = (name: string, fallback: number): number => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 1 || value > MAX_REPLICAS) {
+      throw new ConfigError(`${name} must be a number of replicas (1-${MAX_REPLICAS}), not "${raw}"`);
+    }
+    return value;
+  };
+  const allReplicas = count("REPLICAS", 1);
+  const gatewayPort = port(portEnvVar("gateway"), DEFAULT_PORTS.gateway);
+  const replicas = {} as StartConfig["replicas"];
+  for (const tier of SCALED_TIERS) replicas[tier] = count(replicasEnvVar(tier), allReplicas);
+  if (replicaPorts(gatewayPort, replicas.gateway).some((p) => p > 65535)) throw new ConfigError(`${portEnvVar("gateway")}: its replicas' ports would pass 65535`);
+  const replicasOf = (name: ServiceName): number => ((BALANCED_SERVICES as readonly string[]).includes(name) ? replicas[name as ScaledTier] : 1);
   const services = {} as StartConfig["services"];
   for (const name of SERVICE_NAMES) {
     const servicePort = port(portEnvVar(name), DEFAULT_PORTS[name]);
-    services[name] = { port: servicePort, url: text(urlEnvVar(name)) ?? `http://127.0.0.1:${servicePort}` };
+    const ports = replicaPorts(servicePort, replicasOf(name));
+    if (ports[ports.length - 1] > 65535) throw new ConfigError(`${portEnvVar(name)}: its replicas' ports would pass 65535`);
+    services[name] = { port: servicePort, url: text(urlEnvVar(name)) ?? ports.map((p) => `http://127.0.0.1:${p}`).join(",") };
   }
   return {
     dataDir: path.resolve(text("DATA_DIR") ?? path.join(REPO_ROOT, ".data")),
@@ -61,8 +99,9 @@ function readConfig(env: NodeJS.ProcessEnv): StartConfig {
     temporalPort: port("TEMPORAL_PORT", 7233),
     temporalUiPort: port("TEMPORAL_UI_PORT", 8233),
     temporalNamespace: text("TEMPORAL_NAMESPACE") ?? "default",
-    gatewayPort: port(portEnvVar("gateway"), DEFAULT_PORTS.gateway),
+    gatewayPort,
     services,
+    replicas,
     jwtPrivateKeyFile: text("JWT_PRIVATE_KEY_FILE"),
     // lib/common-config.ts defaults it to the users service's *default* port, wrong once USERS_PORT moves
     jwksUrl: text("JWT_JWKS_URL") ?? `${services.users.url}/.well-known/jwks.json`,
