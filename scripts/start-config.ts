@@ -58,7 +58,8 @@ export interface StartConfig {
 
 export class ConfigError extends Error {}
 
-function readConfig(env: NodeJS.ProcessEnv): StartConfig {
+/** The configuration from an environment (tests); `configFromEnvironment` reads the process's. */
+export function startConfigFrom(env: NodeJS.ProcessEnv): StartConfig {
   const text = (name: string): string | undefined => (env[name] === "" ? undefined : env[name]);
   const port = (name: string, fallback: number): number => {
     const raw = text(name);
@@ -125,5 +126,5 @@ function positiveNumber(name: string, raw: string | undefined, fallback: number)
 
 /** The one read of the process environment. */
 export function configFromEnvironment(): StartConfig {
-  return readConfig(process.env);
+  return startConfigFrom(process.env);
 }
