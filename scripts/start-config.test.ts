@@ -25,4 +25,11 @@ describe("npm start's replicas", () => {
     expect(() => startConfigFrom({ REPLICAS_GATEWAY: "two" })).toThrow(/REPLICAS_GATEWAY must be a number of replicas/);
     expect(() => startConfigFrom({ REPLICAS: "2", GATEWAY_PORT: "65500" })).toThrow(/pass 65535/);
   });
+
+  it("gives the embedded Postgres a connection for every replica's pool (Postgres' default 100 run out from three replicas on)", () => {
+    expect(startConfigFrom({}).embeddedPgMaxConnections).toBe(7 * 10 + 1 + 30);
+    // 5 single services + 4 booking + 4 payments, 10 connections each, 4 LISTENs, 30 to spare
+    expect(startConfigFrom({ REPLICAS: "4" }).embeddedPgMaxConnections).toBe(13 * 10 + 4 + 30);
+    expect(startConfigFrom({ REPLICAS: "4", DATABASE_POOL_MAX: "20" }).embeddedPgMaxConnections).toBe(13 * 20 + 4 + 30);
+  });
 });

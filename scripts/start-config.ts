@@ -33,6 +33,12 @@ export interface StartConfig {
   /** External Postgres, or undefined to run the embedded one on `embeddedPgPort`. */
   databaseUrl?: string;
   embeddedPgPort: number;
+  /**
+   * The embedded Postgres' max_connections: every process's pool (DATABASE_POOL_MAX, replicas
+   * included), each booking replica's LISTEN connection, and room for tools; Postgres' default of
+   * 100 is too few from three replicas on.
+   */
+  embeddedPgMaxConnections: number;
   /** External Temporal, or undefined to run the dev server on `temporalPort` / `temporalUiPort`. */
   temporalAddress?: string;
   temporalPort: number;
@@ -70,12 +76,12 @@ export function startConfigFrom(env: NodeJS.ProcessEnv): StartConfig {
     }
     return value;
   };
-  const count = (name: string, fallback: number): number => {
+  const count = (name: string, fallback: number, max = MAX_REPLICAS): number => {
     const raw = text(name);
     if (raw === undefined) return fallback;
     const value = Number(raw);
-    if (!Number.isInteger(value) || value < 1 || value > MAX_REPLICAS) {
-      throw new ConfigError(`${name} must be a number of replicas (1-${MAX_REPLICAS}), not "${raw}"`);
+    if (!Number.isInteger(value) || value < 1 || value > max) {
+      throw new ConfigError(`${name} must be ${max === MAX_REPLICAS ? "a number of replicas" : "a whole number"} (1-${max}), not "${raw}"`);
     }
     return value;
   };
@@ -96,6 +102,7 @@ export function startConfigFrom(env: NodeJS.ProcessEnv): StartConfig {
     dataDir: path.resolve(text("DATA_DIR") ?? path.join(REPO_ROOT, ".data")),
     databaseUrl: text("DATABASE_URL"),
     embeddedPgPort: port("EMBEDDED_PG_PORT", 54320),
+    embeddedPgMaxConnections: maxConnections(count("DATABASE_POOL_MAX", 10, 200), replicas),
     temporalAddress: text("TEMPORAL_ADDRESS"),
     temporalPort: port("TEMPORAL_PORT", 7233),
     temporalUiPort: port("TEMPORAL_UI_PORT", 8233),
@@ -115,6 +122,12 @@ export function startConfigFrom(env: NodeJS.ProcessEnv): StartConfig {
     healthTimeoutMs: 1000 * positiveNumber("START_HEALTH_TIMEOUT_SECONDS", text("START_HEALTH_TIMEOUT_SECONDS"), 180),
     inheritedEnv: { ...env },
   };
+}
+
+/** Services with a database pool (every service; the gateway and the worker have none), their LISTENs, and 30 to spare. */
+function maxConnections(poolMax: number, replicas: Record<ScaledTier, number>): number {
+  const processes = SERVICE_NAMES.length - BALANCED_SERVICES.length + BALANCED_SERVICES.reduce((n, name) => n + replicas[name], 0);
+  return Math.max(100, processes * poolMax + replicas.booking + 30);
 }
 
 function positiveNumber(name: string, raw: string | undefined, fallback: number): number {

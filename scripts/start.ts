@@ -198,6 +198,7 @@ class Stack {
     this.postgres = await startEmbeddedPostgres({
       dataDir: path.join(this.config.dataDir, "postgres"),
       port: this.config.embeddedPgPort,
+      maxConnections: this.config.embeddedPgMaxConnections,
       onLog: (line) => printLine("postgres", line),
       guard: this.guard,
       signal,
