@@ -7,7 +7,7 @@
  */
 import os from "node:os";
 import knexFactory, { type Knex } from "knex";
-import type { Benchmark, BenchContext } from "./context";
+import type { Benchmark, BenchContext, Rest } from "./context";
 import { ms, percentile } from "./stats";
 import {
   adminSession,
@@ -43,13 +43,13 @@ const POLL_SLOW_MS = 250;
 /** A booking not confirmed this long after its payment counts as failed. */
 const CONFIRM_TIMEOUT_MS = 30_000;
 
-interface Done {
+export interface Done {
   bookingId: string;
   paymentIntentId: string;
   seatIds: string[];
 }
 
-interface LevelResult {
+export interface LevelResult {
   concurrency: number;
   out: Outcomes;
   steps: Outcomes;
@@ -64,7 +64,7 @@ interface LevelResult {
 }
 
 /** Seats for booking number `i` of the showtime: SEATS_PER_BOOKING adjacent seats, never reused. */
-function seatsFor(st: BenchShowtime, i: number): string[] {
+export function seatsFor(st: BenchShowtime, i: number): string[] {
   const perRow = st.seatRows[0].length;
   const perRowBookings = Math.floor(perRow / SEATS_PER_BOOKING);
   const row = st.seatRows[Math.floor(i / perRowBookings)];
@@ -73,7 +73,70 @@ function seatsFor(st: BenchShowtime, i: number): string[] {
   return row.slice(start, start + SEATS_PER_BOOKING);
 }
 
-async function runLevel(
+/**
+ * One customer's booking from reserve to `confirmed` through `rest` (one gateway): "confirmed"
+ * with what it booked, or what failed (`fail` records why). `lap(step)` marks each step's end.
+ */
+export async function bookOnce(
+  rest: Rest,
+  showtimeId: string,
+  user: Session,
+  seatIds: string[],
+  lap: (step: string) => void,
+  fail: (what: string, r: { status: number; body: any }) => string, // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON of any endpoint
+): Promise<Done | string> {
+  const held = await rest("POST", `/api/v1/showtimes/${showtimeId}/seats/reserve`, { seatIds }, user.token);
+  if (held.status !== 201) return fail("reserve", held);
+  lap("reserve");
+  const bookingId = held.body.bookingId as string;
+  const prepared = await rest("POST", `/api/v1/bookings/${bookingId}/preparePayment`, {}, user.token);
+  if (prepared.status !== 200) return fail("preparePayment", prepared);
+  lap("preparePayment");
+  const paymentIntentId = prepared.body.paymentIntentId as string;
+  const paid = await rest("POST", "/api/v1/payments/simulate", { paymentIntentId, outcome: "succeeded" }, user.token);
+  if (paid.status !== 202) return fail("simulate", paid);
+  lap("simulate");
+  const paidAt = performance.now();
+  for (;;) {
+    await sleep(performance.now() - paidAt < 1000 ? POLL_MS : POLL_SLOW_MS);
+    const b = await rest("GET", `/api/v1/bookings/${bookingId}`, undefined, user.token);
+    if (b.status === 200 && b.body.status === "confirmed") break;
+    if (b.status !== 200 || b.body.status !== "held") return fail("booking", b);
+    if (performance.now() - paidAt > CONFIRM_TIMEOUT_MS) return fail(`not confirmed within ${CONFIRM_TIMEOUT_MS / 1000} s`, b);
+  }
+  lap("simulate → GET shows confirmed");
+  return { bookingId, paymentIntentId, seatIds };
+}
+
+/** A recorder of the first few failures: `fail(what, response)` keeps why and returns the outcome's name. */
+export function failureRecorder(errors: string[]) {
+  return (what: string, r: { status: number; body: any }): string => { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON of any endpoint
+    const said = r.status === 200 && r.body?.bookingId ? `booking ${r.body.bookingId} ${r.body.status}/${r.body.paymentStatus}` : JSON.stringify(r.body).slice(0, 200);
+    if (errors.length < 5) errors.push(`${what}: ${r.status} ${said}`);
+    return `${what} failed`;
+  };
+}
+
+/**
+ * Server-side, ms, sorted: devgw event created (simulate) → webhook received ("delivery"), and
+ * webhook received → booking confirmed ("confirm"), both on Postgres' clock.
+ */
+export async function serverSideTimes(db: Knex, bookingIds: string[]): Promise<{ delivery: number[]; confirm: number[] }> {
+  const { rows } = await db.raw(
+    `SELECT extract(epoch FROM w.received_at - e.created_at) * 1000 AS delivery_ms,
+            extract(epoch FROM b.confirmed_at - w.received_at) * 1000 AS confirm_ms
+     FROM booking.bookings b
+     JOIN payments.webhook_events w ON w.booking_id = b.id::text AND w.type = 'payment_intent.succeeded'
+     JOIN payments.devgw_events e ON e.id = w.event_id
+     WHERE b.id = ANY(?::uuid[])`,
+    [bookingIds],
+  );
+  const sorted = (k: string) => rows.map((r: Record<string, string>) => Number(r[k])).sort((a: number, b: number) => a - b);
+  return { delivery: sorted("delivery_ms"), confirm: sorted("confirm_ms") };
+}
+
+/** `rests`: the gateways to send through, client w using gateway w mod their number. */
+export async function runLevel(
   ctx: BenchContext,
   db: Knex,
   st: BenchShowtime,
@@ -81,17 +144,13 @@ async function runLevel(
   concurrency: number,
   total: number,
   firstBooking: number,
+  rests: readonly Rest[] = [ctx.rest],
 ): Promise<LevelResult> {
-  const { rest } = ctx;
   const out = new Outcomes();
   const steps = new Outcomes();
   const done: Done[] = [];
   const errors: string[] = [];
-  const fail = (what: string, r: { status: number; body: any }) => { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON of any endpoint
-    const said = r.status === 200 && r.body?.bookingId ? `booking ${r.body.bookingId} ${r.body.status}/${r.body.paymentStatus}` : JSON.stringify(r.body).slice(0, 200);
-    if (errors.length < 5) errors.push(`${what}: ${r.status} ${said}`);
-    return `${what} failed`;
-  };
+  const fail = failureRecorder(errors);
   const before = cpuSnapshot();
   await closedLoopOutcomes(
     {
@@ -99,35 +158,15 @@ async function runLevel(
       total,
       maxSeconds: LEVEL_MAX_SECONDS,
       op: async (i, w) => {
-        const user = users[w];
-        const seatIds = seatsFor(st, firstBooking + i);
         let t = performance.now();
         const lap = (step: string) => {
           const now = performance.now();
           steps.add(step, now - t);
           t = now;
         };
-        const held = await rest("POST", `/api/v1/showtimes/${st.showtimeId}/seats/reserve`, { seatIds }, user.token);
-        if (held.status !== 201) return fail("reserve", held);
-        lap("reserve");
-        const bookingId = held.body.bookingId as string;
-        const prepared = await rest("POST", `/api/v1/bookings/${bookingId}/preparePayment`, {}, user.token);
-        if (prepared.status !== 200) return fail("preparePayment", prepared);
-        lap("preparePayment");
-        const paymentIntentId = prepared.body.paymentIntentId as string;
-        const paid = await rest("POST", "/api/v1/payments/simulate", { paymentIntentId, outcome: "succeeded" }, user.token);
-        if (paid.status !== 202) return fail("simulate", paid);
-        lap("simulate");
-        const paidAt = performance.now();
-        for (;;) {
-          await sleep(performance.now() - paidAt < 1000 ? POLL_MS : POLL_SLOW_MS);
-          const b = await rest("GET", `/api/v1/bookings/${bookingId}`, undefined, user.token);
-          if (b.status === 200 && b.body.status === "confirmed") break;
-          if (b.status !== 200 || b.body.status !== "held") return fail("booking", b);
-          if (performance.now() - paidAt > CONFIRM_TIMEOUT_MS) return fail(`not confirmed within ${CONFIRM_TIMEOUT_MS / 1000} s`, b);
-        }
-        lap("simulate → GET shows confirmed");
-        done.push({ bookingId, paymentIntentId, seatIds });
+        const booked = await bookOnce(rests[w % rests.length], st.showtimeId, users[w], seatsFor(st, firstBooking + i), lap, fail);
+        if (typeof booked === "string") return booked;
+        done.push(booked);
         return "confirmed";
       },
     },
@@ -138,23 +177,12 @@ async function runLevel(
   const confirmed = Math.max(1, out.count("confirmed"));
   const cpuPerBookingMs = { all: (cpuUsed(before, after) / confirmed) * 1000, temporal: (cpuUsed(before, after, "temporal server") / confirmed) * 1000 };
   progress(`${concurrency} clients: ${out.count("confirmed")} of ${out.count()} confirmed in ${out.seconds.toFixed(1)} s`);
-
-  // server-side: the payment's event (simulate), its webhook's processing, the booking's confirmation
-  const { rows } = await db.raw(
-    `SELECT extract(epoch FROM w.received_at - e.created_at) * 1000 AS delivery_ms,
-            extract(epoch FROM b.confirmed_at - w.received_at) * 1000 AS confirm_ms
-     FROM booking.bookings b
-     JOIN payments.webhook_events w ON w.booking_id = b.id::text AND w.type = 'payment_intent.succeeded'
-     JOIN payments.devgw_events e ON e.id = w.event_id
-     WHERE b.id = ANY(?::uuid[])`,
-    [done.map((d) => d.bookingId)],
-  );
-  const sorted = (k: string) => rows.map((r: Record<string, string>) => Number(r[k])).sort((a: number, b: number) => a - b);
-  return { concurrency, out, steps, done, errors, cpu, cpuPerBookingMs, delivery: sorted("delivery_ms"), confirm: sorted("confirm_ms") };
+  const { delivery, confirm } = await serverSideTimes(db, done.map((d) => d.bookingId));
+  return { concurrency, out, steps, done, errors, cpu, cpuPerBookingMs, delivery, confirm };
 }
 
 /** Every counted booking: confirmed and paid, its seats booked by it, its payment succeeded and handed to the workflow. */
-async function verify(db: Knex, done: Done[]): Promise<{ ok: boolean; text: string }> {
+export async function verify(db: Knex, done: Done[]): Promise<{ ok: boolean; text: string }> {
   const ids = done.map((d) => d.bookingId);
   const { rows } = await db.raw(
     `SELECT
