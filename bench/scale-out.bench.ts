@@ -14,7 +14,7 @@ import { restClient, type Rest, type StandaloneBenchmark } from "./context";
 import { integrityText, restScenario, startBacklog } from "./holds.bench";
 import { CONCURRENCY, MAX_HELD_PER_USER, pickSeats, USERS_PER_CLIENT, type ScenarioResult } from "./holds-scenarios";
 import { openLoop, scheduleText, type OpenLoopResult } from "./open-loop";
-import { adminSession, createShowtime, inventoryIntegrity, progress, registerUsers, sleep, type BenchShowtime, type Integrity, type Session } from "./platform";
+import { adminSession, cpuBreakdown, cpuSnapshot, cpuUsed, createShowtime, inventoryIntegrity, progress, registerUsers, sleep, type BenchShowtime, type Integrity, type Session } from "./platform";
 import { ms, percentile } from "./stats";
 
 /** Replicas of each stack, in order (ABBA: a drift in the machine's other load hits both counts alike); the first of each count also runs the open loop. */
@@ -28,6 +28,11 @@ const OPEN_HOLD_SECONDS = 15;
 const OPEN_BOOKING_SECONDS = 30;
 /** Targets of issue 15. */
 const HOLD_P99_TARGET_MS = 100;
+/** The idle stack is watched this long before the load, for what its processes cost doing nothing. */
+const IDLE_SECONDS = 10;
+/** Before an open-loop phase: the stack counts as quiet below this many cores busy (its idle pollers use some). */
+const QUIET_CORES = 0.35;
+const QUIET_MAX_SECONDS = 120;
 const CONFIRM_P95_TARGET_MS = 500;
 
 interface OpenResult {
@@ -36,6 +41,8 @@ interface OpenResult {
   openBookings: OpenLoopResult;
   openConfirm: number[];
   openDone: Done[];
+  /** How long the stack took to become quiet before the holds and before the bookings. */
+  quietMs: [number, number];
 }
 
 interface Measured {
@@ -49,6 +56,22 @@ interface Measured {
   /** Bookings of the bookings showtime whose payment succeeded but that are not confirmed. */
   lost: number;
   bookingsIntegrity: Integrity;
+  /** The idle stack's CPU over IDLE_SECONDS before the load (pollers, timers): its fixed cost, per process. */
+  idle: string;
+}
+
+/**
+ * Waits until the stack has worked off what the load before left behind (workflow starts, the
+ * workflows' first tasks and activities, notifications): a second in which the stack's
+ * processes use less than QUIET_CORES, or QUIET_MAX_SECONDS. Returns how long it took.
+ */
+async function quiet(): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    const before = cpuSnapshot();
+    await sleep(1000);
+    if (cpuUsed(before, cpuSnapshot()) < QUIET_CORES || Date.now() - t0 > QUIET_MAX_SECONDS * 1000) return Date.now() - t0;
+  }
 }
 
 /** Paid (payment intent succeeded) but not confirmed: a lost booking. */
@@ -74,6 +97,7 @@ async function openLoads(
   maxima: { holdRequestsPerS: number; bookingsPerS: number },
   firstSeat: number,
 ): Promise<OpenResult> {
+  const quietBeforeHolds = await quiet();
   const seatsHeld = new Map<number, number>();
   let cursor = 0;
   const openHolds = await openLoop({
@@ -98,7 +122,7 @@ async function openLoads(
   // the holds' booking workflows start after their answers: let those starts finish before the next load
   const holdStarts = await startBacklog(db);
   progress(`open-loop holds' workflow starts: ${holdStarts.pending} queued at the end, drained in ${ms(holdStarts.drainMs)}`);
-  await sleep(2000);
+  const quietBeforeBookings = await quiet();
 
   const openDone: Done[] = [];
   const errors: string[] = [];
@@ -116,7 +140,7 @@ async function openLoads(
   const { confirm: openConfirm } = await serverSideTimes(db, openDone.map((d) => d.bookingId));
   progress(`open-loop bookings: ${scheduleText(openBookings)}; webhook → confirmed p95 ${ms(percentile(openConfirm, 95))}`);
   if (errors.length) progress(`open-loop booking errors: ${errors.join(" · ")}`);
-  return { openHolds, openHoldsIntegrity, openBookings, openConfirm, openDone };
+  return { openHolds, openHoldsIntegrity, openBookings, openConfirm, openDone, quietMs: [quietBeforeHolds, quietBeforeBookings] };
 }
 
 async function measure(replicas: number, order: number, withOpenLoop: boolean): Promise<Measured> {
@@ -135,6 +159,10 @@ async function measure(replicas: number, order: number, withOpenLoop: boolean): 
     const hot = await createShowtime(rest, adminToken, "Scale-out 1k", 20, 50);
     const bookShow = await createShowtime(rest, adminToken, "Scale-out bookings", 50, 200);
     const users = await registerUsers(rest, CONCURRENCY * USERS_PER_CLIENT, `scale${replicas}`);
+    await sleep(2000);
+    const idleBefore = cpuSnapshot();
+    await sleep(IDLE_SECONDS * 1000);
+    const idle = cpuBreakdown(idleBefore, cpuSnapshot(), IDLE_SECONDS);
 
     // closed loop: the maxima
     const holds = await restScenario(ctx, db, `${replicas} replica(s): REST holds, 1,000-seat showtime`, hot, users, rests);
@@ -148,7 +176,7 @@ async function measure(replicas: number, order: number, withOpenLoop: boolean): 
     const check = await verify(db, [...warm.done, ...bookings.done, ...(open?.openDone ?? [])]);
     const lost = await lostBookings(db, bookShow.showtimeId);
     const bookingsIntegrity = await inventoryIntegrity(db, bookShow.showtimeId);
-    return { replicas, order, holds, bookings, open, check, lost, bookingsIntegrity };
+    return { replicas, order, holds, bookings, open, check, lost, bookingsIntegrity, idle };
   } finally {
     await db.destroy();
     await stack.stop();
@@ -236,9 +264,11 @@ function report(runs: Measured[]): string {
     `On the first stack of each count, after its closed-loop runs: arrivals at ${LOAD_SHARE * 100}% of the maximum that stack just reached (hold ` +
       "requests/s; bookings/s), on a Poisson schedule fixed in advance and sent whether or not earlier requests have answered (open loop, no " +
       `coordinated omission). Holds: ${OPEN_HOLD_SECONDS} s of 1–4-seat holds on a fresh 20,000-seat showtime, users in turn under the per-user ` +
-      `cap, gateways in turn; hold p99 client-side. Then, once every workflow start those holds queued has been made, and 2 s of quiet, bookings: ` +
+      `cap, gateways in turn; hold p99 client-side. Then, once every workflow start those holds queued has been made, bookings: ` +
       `${OPEN_BOOKING_SECONDS} s of arrivals, each a whole booking as above; webhook → confirmed p95 server-side (\`payments.webhook_events.received_at\` → ` +
-      "`booking.bookings.confirmed_at`). The schedule column says whether the generator kept up: the arrival rate it achieved and how late it sent arrivals.",
+      "`booking.bookings.confirmed_at`). Each phase starts once the stack is quiet (a second under " +
+      `${QUIET_CORES} cores busy: what the load before left behind is done; the waits were ${open.map((m) => `${(m.open.quietMs[0] / 1000).toFixed(0)} s and ${(m.open.quietMs[1] / 1000).toFixed(0)} s on stack ${m.order}`).join(", ")}). ` +
+      "The schedule column says whether the generator kept up: the arrival rate it achieved and how late it sent arrivals.",
     "",
     "| stack | replicas | load | rate asked | schedule kept | result | target |",
     "|---:|---:|---|---:|---|---:|---|",
@@ -253,6 +283,10 @@ function report(runs: Measured[]): string {
     "",
     "CPU of the stack's processes (utime + stime from /proc; replicas of a tier add up under its name):",
     "",
-    ...runs.flatMap((m) => [`- stack ${m.order} (${m.replicas}), holds: ${m.holds.cpu}`, `- stack ${m.order} (${m.replicas}), bookings: ${m.bookings.cpu}`]),
+    ...runs.flatMap((m) => [
+      `- stack ${m.order} (${m.replicas}), idle for ${IDLE_SECONDS} s before the load: ${m.idle}`,
+      `- stack ${m.order} (${m.replicas}), holds: ${m.holds.cpu}`,
+      `- stack ${m.order} (${m.replicas}), bookings: ${m.bookings.cpu}`,
+    ]),
   ].join("\n");
 }
