@@ -7,7 +7,7 @@
  */
 import os from "node:os";
 import knexFactory, { type Knex } from "knex";
-import type { Benchmark, BenchContext } from "./context";
+import type { Benchmark, BenchContext, Rest } from "./context";
 import { ms, percentile } from "./stats";
 import {
   adminSession,
@@ -19,8 +19,10 @@ import {
   inventoryIntegrity,
   Outcomes,
   progress,
+  QUIET_CORES,
   registerUsers,
   sleep,
+  waitUntilQuiet,
   type BenchShowtime,
   type Session,
 } from "./platform";
@@ -43,13 +45,13 @@ const POLL_SLOW_MS = 250;
 /** A booking not confirmed this long after its payment counts as failed. */
 const CONFIRM_TIMEOUT_MS = 30_000;
 
-interface Done {
+export interface Done {
   bookingId: string;
   paymentIntentId: string;
   seatIds: string[];
 }
 
-interface LevelResult {
+export interface LevelResult {
   concurrency: number;
   out: Outcomes;
   steps: Outcomes;
@@ -59,7 +61,7 @@ interface LevelResult {
   /** CPU of the whole stack (and of the Temporal server alone) per confirmed booking. */
   cpuPerBookingMs: { all: number; temporal: number };
   /** The stack's CPU rate in the quiet just before the level (CPU-ms per second): what it burns doing nothing. */
-  idle: { all: number; temporal: number };
+  idle?: { all: number; temporal: number };
   /** Status polls (`GET /api/v1/bookings/{id}`) per confirmed booking. */
   pollsPerBooking: number;
   /** Server-side, ms: devgw event created (simulate) → webhook received; webhook received → booking confirmed. */
@@ -76,7 +78,7 @@ async function idleRate(ms: number): Promise<LevelResult["idle"]> {
 }
 
 /** Seats for booking number `i` of the showtime: SEATS_PER_BOOKING adjacent seats, never reused. */
-function seatsFor(st: BenchShowtime, i: number): string[] {
+export function seatsFor(st: BenchShowtime, i: number): string[] {
   const perRow = st.seatRows[0].length;
   const perRowBookings = Math.floor(perRow / SEATS_PER_BOOKING);
   const row = st.seatRows[Math.floor(i / perRowBookings)];
@@ -85,7 +87,73 @@ function seatsFor(st: BenchShowtime, i: number): string[] {
   return row.slice(start, start + SEATS_PER_BOOKING);
 }
 
-async function runLevel(
+/**
+ * One customer's booking from reserve to `confirmed` through `rest` (one gateway): "confirmed"
+ * with what it booked, or what failed (`fail` records why). `lap(step)` marks each step's end.
+ */
+export async function bookOnce(
+  rest: Rest,
+  showtimeId: string,
+  user: Session,
+  seatIds: string[],
+  lap: (step: string) => void,
+  fail: (what: string, r: { status: number; body: any }) => string, // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON of any endpoint
+  /** Called before each status poll (`GET /api/v1/bookings/{id}`). */
+  onPoll: () => void = () => undefined,
+): Promise<Done | string> {
+  const held = await rest("POST", `/api/v1/showtimes/${showtimeId}/seats/reserve`, { seatIds }, user.token);
+  if (held.status !== 201) return fail("reserve", held);
+  lap("reserve");
+  const bookingId = held.body.bookingId as string;
+  const prepared = await rest("POST", `/api/v1/bookings/${bookingId}/preparePayment`, {}, user.token);
+  if (prepared.status !== 200) return fail("preparePayment", prepared);
+  lap("preparePayment");
+  const paymentIntentId = prepared.body.paymentIntentId as string;
+  const paid = await rest("POST", "/api/v1/payments/simulate", { paymentIntentId, outcome: "succeeded" }, user.token);
+  if (paid.status !== 202) return fail("simulate", paid);
+  lap("simulate");
+  const paidAt = performance.now();
+  for (;;) {
+    await sleep(performance.now() - paidAt < 1000 ? POLL_MS : POLL_SLOW_MS);
+    onPoll();
+    const b = await rest("GET", `/api/v1/bookings/${bookingId}`, undefined, user.token);
+    if (b.status === 200 && b.body.status === "confirmed") break;
+    if (b.status !== 200 || b.body.status !== "held") return fail("booking", b);
+    if (performance.now() - paidAt > CONFIRM_TIMEOUT_MS) return fail(`not confirmed within ${CONFIRM_TIMEOUT_MS / 1000} s`, b);
+  }
+  lap("simulate → GET shows confirmed");
+  return { bookingId, paymentIntentId, seatIds };
+}
+
+/** A recorder of the first few failures: `fail(what, response)` keeps why and returns the outcome's name. */
+export function failureRecorder(errors: string[]) {
+  return (what: string, r: { status: number; body: any }): string => { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON of any endpoint
+    const said = r.status === 200 && r.body?.bookingId ? `booking ${r.body.bookingId} ${r.body.status}/${r.body.paymentStatus}` : JSON.stringify(r.body).slice(0, 200);
+    if (errors.length < 5) errors.push(`${what}: ${r.status} ${said}`);
+    return `${what} failed`;
+  };
+}
+
+/**
+ * Server-side, ms, sorted: devgw event created (simulate) → webhook received ("delivery"), and
+ * webhook received → booking confirmed ("confirm"), both on Postgres' clock.
+ */
+export async function serverSideTimes(db: Knex, bookingIds: string[]): Promise<{ delivery: number[]; confirm: number[] }> {
+  const { rows } = await db.raw(
+    `SELECT extract(epoch FROM w.received_at - e.created_at) * 1000 AS delivery_ms,
+            extract(epoch FROM b.confirmed_at - w.received_at) * 1000 AS confirm_ms
+     FROM booking.bookings b
+     JOIN payments.webhook_events w ON w.booking_id = b.id::text AND w.type = 'payment_intent.succeeded'
+     JOIN payments.devgw_events e ON e.id = w.event_id
+     WHERE b.id = ANY(?::uuid[])`,
+    [bookingIds],
+  );
+  const sorted = (k: string) => rows.map((r: Record<string, string>) => Number(r[k])).sort((a: number, b: number) => a - b);
+  return { delivery: sorted("delivery_ms"), confirm: sorted("confirm_ms") };
+}
+
+/** `rests`: the gateways to send through, client w using gateway w mod their number. */
+export async function runLevel(
   ctx: BenchContext,
   db: Knex,
   st: BenchShowtime,
@@ -93,18 +161,14 @@ async function runLevel(
   concurrency: number,
   total: number,
   firstBooking: number,
-  idle: LevelResult["idle"],
+  rests: readonly Rest[] = [ctx.rest],
+  idle?: LevelResult["idle"],
 ): Promise<LevelResult> {
-  const { rest } = ctx;
   const out = new Outcomes();
   const steps = new Outcomes();
   const done: Done[] = [];
   const errors: string[] = [];
-  const fail = (what: string, r: { status: number; body: any }) => { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON of any endpoint
-    const said = r.status === 200 && r.body?.bookingId ? `booking ${r.body.bookingId} ${r.body.status}/${r.body.paymentStatus}` : JSON.stringify(r.body).slice(0, 200);
-    if (errors.length < 5) errors.push(`${what}: ${r.status} ${said}`);
-    return `${what} failed`;
-  };
+  const fail = failureRecorder(errors);
   let polls = 0;
   const before = cpuSnapshot();
   await closedLoopOutcomes(
@@ -113,36 +177,15 @@ async function runLevel(
       total,
       maxSeconds: LEVEL_MAX_SECONDS,
       op: async (i, w) => {
-        const user = users[w];
-        const seatIds = seatsFor(st, firstBooking + i);
         let t = performance.now();
         const lap = (step: string) => {
           const now = performance.now();
           steps.add(step, now - t);
           t = now;
         };
-        const held = await rest("POST", `/api/v1/showtimes/${st.showtimeId}/seats/reserve`, { seatIds }, user.token);
-        if (held.status !== 201) return fail("reserve", held);
-        lap("reserve");
-        const bookingId = held.body.bookingId as string;
-        const prepared = await rest("POST", `/api/v1/bookings/${bookingId}/preparePayment`, {}, user.token);
-        if (prepared.status !== 200) return fail("preparePayment", prepared);
-        lap("preparePayment");
-        const paymentIntentId = prepared.body.paymentIntentId as string;
-        const paid = await rest("POST", "/api/v1/payments/simulate", { paymentIntentId, outcome: "succeeded" }, user.token);
-        if (paid.status !== 202) return fail("simulate", paid);
-        lap("simulate");
-        const paidAt = performance.now();
-        for (;;) {
-          await sleep(performance.now() - paidAt < 1000 ? POLL_MS : POLL_SLOW_MS);
-          polls++;
-          const b = await rest("GET", `/api/v1/bookings/${bookingId}`, undefined, user.token);
-          if (b.status === 200 && b.body.status === "confirmed") break;
-          if (b.status !== 200 || b.body.status !== "held") return fail("booking", b);
-          if (performance.now() - paidAt > CONFIRM_TIMEOUT_MS) return fail(`not confirmed within ${CONFIRM_TIMEOUT_MS / 1000} s`, b);
-        }
-        lap("simulate → GET shows confirmed");
-        done.push({ bookingId, paymentIntentId, seatIds });
+        const booked = await bookOnce(rests[w % rests.length], st.showtimeId, users[w], seatsFor(st, firstBooking + i), lap, fail, () => polls++);
+        if (typeof booked === "string") return booked;
+        done.push(booked);
         return "confirmed";
       },
     },
@@ -153,35 +196,12 @@ async function runLevel(
   const confirmed = Math.max(1, out.count("confirmed"));
   const cpuPerBookingMs = { all: (cpuUsed(before, after) / confirmed) * 1000, temporal: (cpuUsed(before, after, "temporal server") / confirmed) * 1000 };
   progress(`${concurrency} clients: ${out.count("confirmed")} of ${out.count()} confirmed in ${out.seconds.toFixed(1)} s`);
-
-  // server-side: the payment's event (simulate), its webhook's processing, the booking's confirmation
-  const { rows } = await db.raw(
-    `SELECT extract(epoch FROM w.received_at - e.created_at) * 1000 AS delivery_ms,
-            extract(epoch FROM b.confirmed_at - w.received_at) * 1000 AS confirm_ms
-     FROM booking.bookings b
-     JOIN payments.webhook_events w ON w.booking_id = b.id::text AND w.type = 'payment_intent.succeeded'
-     JOIN payments.devgw_events e ON e.id = w.event_id
-     WHERE b.id = ANY(?::uuid[])`,
-    [done.map((d) => d.bookingId)],
-  );
-  const sorted = (k: string) => rows.map((r: Record<string, string>) => Number(r[k])).sort((a: number, b: number) => a - b);
-  return {
-    concurrency,
-    out,
-    steps,
-    done,
-    errors,
-    cpu,
-    cpuPerBookingMs,
-    idle,
-    pollsPerBooking: polls / confirmed,
-    delivery: sorted("delivery_ms"),
-    confirm: sorted("confirm_ms"),
-  };
+  const { delivery, confirm } = await serverSideTimes(db, done.map((d) => d.bookingId));
+  return { concurrency, out, steps, done, errors, cpu, cpuPerBookingMs, idle, pollsPerBooking: polls / confirmed, delivery, confirm };
 }
 
 /** Every counted booking: confirmed and paid, its seats booked by it, its payment succeeded and handed to the workflow. */
-async function verify(db: Knex, done: Done[]): Promise<{ ok: boolean; text: string }> {
+export async function verify(db: Knex, done: Done[]): Promise<{ ok: boolean; text: string }> {
   const ids = done.map((d) => d.bookingId);
   const { rows } = await db.raw(
     `SELECT
@@ -214,12 +234,13 @@ export const bookingsBench: Benchmark = {
       const st = await createShowtime(ctx.rest, adminToken, "Bookings", 50, 200); // 10,000 seats
       const users = await registerUsers(ctx.rest, Math.max(...LEVELS), "bookings");
       let next = 0;
-      const warm = await runLevel(ctx, db, st, users, Math.min(...LEVELS), WARMUP, next, await idleRate(500));
+      const warm = await runLevel(ctx, db, st, users, Math.min(...LEVELS), WARMUP, next);
       next += WARMUP;
       const results: LevelResult[] = [];
       for (const c of LEVELS) {
+        await waitUntilQuiet(); // what the level before left behind (notifications, workflow tasks) is done
         const idle = await idleRate(2000);
-        results.push(await runLevel(ctx, db, st, users, c, PER_LEVEL, next, idle));
+        results.push(await runLevel(ctx, db, st, users, c, PER_LEVEL, next, [ctx.rest], idle));
         next += PER_LEVEL;
       }
       const all = [warm, ...results].flatMap((r) => r.done);
@@ -238,7 +259,7 @@ export const bookingsBench: Benchmark = {
           `→ the client's \`GET /api/v1/bookings/{id}\` shows \`confirmed\` (polled every ${POLL_MS} ms for a second, then every ${POLL_SLOW_MS} ms; ` +
           `a booking not confirmed ${CONFIRM_TIMEOUT_MS / 1000} s after its payment counts as failed). All REST through the gateway, one user per ` +
           `client, a 10,000-seat showtime. Up to ${PER_LEVEL} bookings per concurrency level (no new ones after ${LEVEL_MAX_SECONDS} s) after ` +
-          `${WARMUP} untimed warm-up bookings and 2 s of quiet before each level.`,
+          `${WARMUP} untimed warm-up bookings; before each level the stack is left until it is quiet (a second under ${QUIET_CORES} cores busy), then 2 s more.`,
         "",
         "| clients | bookings | failed | bookings/s | booking p50 | booking p95 | webhook → confirmed p50 | **p95** | simulate → webhook received p50 / p95 |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -284,9 +305,10 @@ export const bookingsBench: Benchmark = {
             `the Temporal dev server's share alone ${r.cpuPerBookingMs.temporal.toFixed(0)} CPU-ms → at most ${((os.cpus().length * 1000) / r.cpuPerBookingMs.temporal).toFixed(1)} bookings/s if it had the machine to itself`,
         ),
         "",
-        "Part of that is the stack's cost of doing nothing, which a slower level spreads over fewer bookings. Measured in the quiet " +
-          "before each level (CPU-ms per second of the whole stack; of the Temporal dev server, whose workers' long polls keep it busy): " +
+        "Part of that is the stack's cost of doing nothing, which a slower level spreads over fewer bookings. Measured in the last 2 s " +
+          "of quiet before each level (CPU-ms per second of the whole stack; of the Temporal dev server, whose workers' long polls keep it busy): " +
           results
+            .filter((r): r is LevelResult & { idle: NonNullable<LevelResult["idle"]> } => r.idle !== undefined)
             .map((r) => {
               const perBooking = (rate: number) => (rate * r.out.seconds) / Math.max(1, r.out.count("confirmed"));
               return (

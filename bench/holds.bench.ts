@@ -7,7 +7,7 @@
  */
 import os from "node:os";
 import knexFactory, { type Knex } from "knex";
-import type { Benchmark, BenchContext } from "./context";
+import type { Benchmark, BenchContext, Rest } from "./context";
 import { ms } from "./stats";
 import {
   adminSession,
@@ -46,7 +46,7 @@ import {
  * Holds answer before their workflow starts (docs/adr/0002): how many starts were still queued
  * when the round ended, and how long the booking service's starter took to start them all.
  */
-async function startBacklog(db: Knex): Promise<{ pending: number; drainMs: number }> {
+export async function startBacklog(db: Knex): Promise<{ pending: number; drainMs: number }> {
   const t0 = Date.now();
   const count = async () => Number((await db.raw(`SELECT count(*)::int AS n FROM booking.workflow_starts`)).rows[0].n);
   const pending = await count();
@@ -58,13 +58,13 @@ async function startBacklog(db: Knex): Promise<{ pending: number; drainMs: numbe
   return { pending, drainMs: left > 0 ? Number.NaN : Date.now() - t0 };
 }
 
-function startsText(starts: Array<{ pending: number; drainMs: number }>): string {
+export function startsText(starts: Array<{ pending: number; drainMs: number }>): string {
   if (!starts.length) return "–";
   const worst = starts.reduce((m, s) => (s.pending > m.pending ? s : m), starts[0]);
   return `${worst.pending} / ${Number.isNaN(worst.drainMs) ? "> 300 s" : ms(worst.drainMs)}`;
 }
 
-function integrityText(checks: Integrity[]): string {
+export function integrityText(checks: Integrity[]): string {
   const bad = checks.filter((c) => !c.ok);
   const worst = checks.reduce((m, c) => Math.max(m, c.doubleBooked), 0);
   const peak = checks.reduce((m, c) => Math.max(m, c.held + c.booked), 0);
@@ -72,9 +72,19 @@ function integrityText(checks: Integrity[]): string {
   return bad.length ? `${base}; FAILED: ${JSON.stringify(bad[0])}` : base;
 }
 
-/** Holds through the REST gateway, in rounds; every hold is cancelled (REST) after its round. */
-async function restScenario(ctx: BenchContext, db: Knex, label: string, st: BenchShowtime, users: Session[]): Promise<ScenarioResult> {
-  const { rest } = ctx;
+/**
+ * Holds through the REST gateway, in rounds; every hold is cancelled (REST) after its round.
+ * `rests`: the gateways to send through, client w using gateway w mod their number (the stack's
+ * one gateway unless given).
+ */
+export async function restScenario(
+  ctx: BenchContext,
+  db: Knex,
+  label: string,
+  st: BenchShowtime,
+  users: Session[],
+  rests: readonly Rest[] = [ctx.rest],
+): Promise<ScenarioResult> {
   const out = new Outcomes();
   const integrity: Integrity[] = [];
   const errors: string[] = [];
@@ -104,7 +114,7 @@ async function restScenario(ctx: BenchContext, db: Knex, label: string, st: Benc
             u = w * USERS_PER_CLIENT + cursor[w];
           }
           const user = users[u];
-          const r = await rest("POST", `/api/v1/showtimes/${st.showtimeId}/seats/reserve`, { seatIds, holdTimeoutSeconds: 600 }, user.token);
+          const r = await rests[w % rests.length]("POST", `/api/v1/showtimes/${st.showtimeId}/seats/reserve`, { seatIds, holdTimeoutSeconds: 600 }, user.token);
           if (r.status === 201) {
             heldSeats.set(u, (heldSeats.get(u) ?? 0) + seatIds.length);
             held.push({ bookingId: r.body.bookingId, token: user.token, seatIds: r.body.seatIds });
@@ -133,9 +143,9 @@ async function restScenario(ctx: BenchContext, db: Knex, label: string, st: Benc
       }
     }
     // release the round's holds outside the timed section, through the API as a customer would
-    await pool(held, 16, async (h) => {
+    await pool(held, 16, async (h, i) => {
       for (let attempt = 1; ; attempt++) {
-        const r = await rest("PUT", `/api/v1/bookings/${h.bookingId}/cancel`, {}, h.token);
+        const r = await rests[i % rests.length]("PUT", `/api/v1/bookings/${h.bookingId}/cancel`, {}, h.token);
         if (r.status === 200 && r.body.status === "cancelled") return;
         cancelRetries++;
         if (attempt === 3) {

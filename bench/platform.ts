@@ -332,3 +332,21 @@ export async function inventoryIntegrity(db: import("knex").Knex, showtimeId: st
     out.available + out.held + out.booked === out.capacity;
   return { ok, ...out };
 }
+
+/** The stack counts as quiet below this many cores busy (its idle pollers use some). */
+export const QUIET_CORES = 0.35;
+const QUIET_MAX_SECONDS = 120;
+
+/**
+ * Waits until the stack has worked off what the load before left behind (workflow starts, the
+ * workflows' first tasks and activities, notifications): a second in which the stack's
+ * processes use less than QUIET_CORES, or QUIET_MAX_SECONDS. Returns how long it took.
+ */
+export async function waitUntilQuiet(): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    const before = cpuSnapshot();
+    await sleep(1000);
+    if (cpuUsed(before, cpuSnapshot()) < QUIET_CORES || Date.now() - t0 > QUIET_MAX_SECONDS * 1000) return Date.now() - t0;
+  }
+}

@@ -11,13 +11,17 @@ import os from "node:os";
 import path from "node:path";
 import { catalogBench } from "./catalog.bench";
 import { bookingsBench } from "./bookings.bench";
-import { restClient, type Benchmark } from "./context";
+import { restClient, type Benchmark, type StandaloneBenchmark } from "./context";
 import { holdsBench } from "./holds.bench";
+import { scaleOutBench } from "./scale-out.bench";
 import { searchBench } from "./search.bench";
 import { webBench } from "./web.bench";
 import { startStack } from "../scripts/platform-stack";
 
-const BENCHMARKS: Benchmark[] = [catalogBench, holdsBench, bookingsBench, searchBench, webBench];
+/** In report order; the standalone ones (their own stacks) run after the shared stack has stopped. */
+const BENCHMARKS: Array<Benchmark | StandaloneBenchmark> = [catalogBench, holdsBench, bookingsBench, searchBench, webBench, scaleOutBench];
+
+const isStandalone = (b: Benchmark | StandaloneBenchmark): b is StandaloneBenchmark => "standalone" in b && b.standalone;
 
 function usage(): string {
   return [
@@ -39,30 +43,38 @@ async function main(): Promise<void> {
     return;
   }
   const selected = BENCHMARKS.filter((b) => !filter || b.name.includes(filter));
-  const stack = await startStack();
-  // Ctrl-C or a kill: the stack (its own process tree) goes too, rather than running on orphaned
-  const onSignal = (signal: NodeJS.Signals) => {
-    process.stderr.write(`${signal}: stopping the stack\n`);
-    void stack.stop().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  const sections = new Map<Benchmark | StandaloneBenchmark, string>();
+  const runOne = async (bench: Benchmark | StandaloneBenchmark, run: () => Promise<string>) => {
+    process.stdout.write(`running: ${bench.name}\n`);
+    const started = Date.now();
+    const body = await run();
+    sections.set(bench, `## ${bench.name}\n\n${body}\n\n_(took ${((Date.now() - started) / 1000).toFixed(0)} s)_`);
+    process.stdout.write(`${body}\n\n`);
   };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  const sections: string[] = [];
-  try {
-    const rest = restClient(stack.gateway);
-    const login = await rest("POST", "/api/v1/auth/login", { email: "admin@ticketing.local", password: "change-me-admin" });
-    if (login.status !== 200) throw new Error(`admin login failed: ${login.status}`);
-    const ctx = { stack, adminToken: login.body.accessToken as string, rest };
-    for (const bench of selected) {
-      process.stdout.write(`running: ${bench.name}\n`);
-      const started = Date.now();
-      const body = await bench.run(ctx);
-      sections.push(`## ${bench.name}\n\n${body}\n\n_(took ${((Date.now() - started) / 1000).toFixed(0)} s)_`);
-      process.stdout.write(`${body}\n\n`);
+  const shared = selected.filter((b): b is Benchmark => !isStandalone(b));
+  if (shared.length) {
+    const stack = await startStack();
+    // Ctrl-C or a kill: the stack (its own process tree) goes too, rather than running on orphaned
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.stderr.write(`${signal}: stopping the stack\n`);
+      void stack.stop().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+    };
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    try {
+      const rest = restClient(stack.gateway);
+      const login = await rest("POST", "/api/v1/auth/login", { email: "admin@ticketing.local", password: "change-me-admin" });
+      if (login.status !== 200) throw new Error(`admin login failed: ${login.status}`);
+      const ctx = { stack, adminToken: login.body.accessToken as string, rest };
+      for (const bench of shared) await runOne(bench, () => bench.run(ctx));
+    } finally {
+      await stack.stop();
+      process.removeListener("SIGINT", onSignal);
+      process.removeListener("SIGTERM", onSignal);
     }
-  } finally {
-    await stack.stop();
   }
+  // each stops its own stacks on Ctrl-C
+  for (const bench of selected.filter(isStandalone)) await runOne(bench, () => bench.run());
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
   const report = [
     "# Benchmarks",
@@ -76,7 +88,7 @@ async function main(): Promise<void> {
     `- machine: ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}`,
     `- node ${process.version}`,
     "",
-    ...sections,
+    ...selected.map((b) => sections.get(b) ?? ""),
     "",
   ].join("\n");
   fs.mkdirSync(path.join(__dirname, "..", "docs"), { recursive: true });

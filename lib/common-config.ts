@@ -1,5 +1,5 @@
-import { int, oneOf, readConfig, str, url, type VarSpec } from "./config.js";
-import { DEFAULT_PORTS, defaultUrl, portEnvVar, urlEnvVar, type ServiceName } from "./services.js";
+import { int, oneOf, readConfig, str, url, urlList, type VarSpec } from "./config.js";
+import { BALANCED_SERVICES, DEFAULT_PORTS, defaultUrl, portEnvVar, urlEnvVar, type ServiceName } from "./services.js";
 
 /**
  * Variables every backend service reads. Development defaults are marked `devDefault` and are
@@ -72,8 +72,18 @@ export function portVar(name: ServiceName | "gateway"): VarSpec<number> {
   });
 }
 
-/** Where another service is reached: `<NAME>_URL`. */
+/**
+ * Where another service is reached: `<NAME>_URL`. For the services that run as several replicas
+ * (BALANCED_SERVICES), a comma-separated list: callers spread their calls over it in turn
+ * (lib/clients.ts).
+ */
 export function urlVar(name: ServiceName): VarSpec<string> {
+  if ((BALANCED_SERVICES as readonly string[]).includes(name)) {
+    return urlList(urlEnvVar(name), {
+      default: defaultUrl(name),
+      doc: `base URL of the ${name} service for internal calls; several replicas: their URLs, comma-separated (calls go to each in turn)`,
+    });
+  }
   return url(urlEnvVar(name), { default: defaultUrl(name), doc: `base URL of the ${name} service for internal calls` });
 }
 

@@ -73,6 +73,22 @@ export function url(name: string, opts: Options): VarSpec<string> {
   });
 }
 
+/** One URL, or several separated by commas (the replicas of a service); each is checked, trailing slashes go. */
+export function urlList(name: string, opts: Options): VarSpec<string> {
+  return declare(name, opts, (raw) => {
+    const list = raw.split(",").map((u) => u.trim()).filter(Boolean);
+    if (list.length === 0) throw new Error(`must be a URL or a comma-separated list of URLs, got "${raw}"`);
+    for (const u of list) {
+      try {
+        new URL(u);
+      } catch {
+        throw new Error(`must be a URL or a comma-separated list of URLs, got "${u}" in "${raw}"`);
+      }
+    }
+    return list.map((u) => u.replace(/\/+$/, "")).join(",");
+  });
+}
+
 export function oneOf<T extends string>(name: string, values: readonly T[], opts: Options): VarSpec<T> {
   return declare(name, opts, (raw) => {
     if (!(values as readonly string[]).includes(raw)) {

@@ -1,4 +1,5 @@
 import knexFactory, { type Knex } from "knex";
+import pg from "pg";
 
 export type { Knex };
 
@@ -19,8 +20,9 @@ export interface DatabaseOptions {
 
 /**
  * Connects to Postgres with the service's schema first on the search path, creates the schema
- * when missing and runs the service's pending migrations (idempotent, safe on every start; knex
- * takes a lock so concurrent starters do not race).
+ * when missing and runs the service's pending migrations (idempotent, safe on every start).
+ * Replicas starting together take turns (runExclusively): knex's own lock does not cover creating
+ * its tables on a fresh database, and a replica that finds its lock taken fails instead of waiting.
  */
 export async function openDatabase(opts: DatabaseOptions): Promise<Knex> {
   const knex = knexFactory({
@@ -39,13 +41,30 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Knex> {
     },
   });
   try {
-    await knex.raw("CREATE SCHEMA IF NOT EXISTS ??", [opts.schema]);
-    await knex.migrate.latest();
+    await runExclusively(opts.url, `ticketing.migrate:${opts.schema}`, async () => {
+      await knex.raw("CREATE SCHEMA IF NOT EXISTS ??", [opts.schema]);
+      await knex.migrate.latest();
+    });
   } catch (err) {
     await knex.destroy();
     throw err;
   }
   return knex;
+}
+
+/**
+ * Runs `fn` while holding a Postgres advisory lock named `name`, on a connection of its own
+ * (`fn` may use any pool), so one process at a time across every process on the database runs it.
+ */
+async function runExclusively<T>(url: string, name: string, fn: () => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [name]);
+    return await fn();
+  } finally {
+    await client.end(); // ending the session releases the lock
+  }
 }
 
 /** Health probe. */

@@ -14,6 +14,13 @@ export const SERVICE_NAMES = [
 
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
+/**
+ * Services that may run as several replicas behind one `<NAME>_URL` list, which every caller
+ * (the gateway, the other services) spreads its calls over. Their state is all in Postgres and
+ * Temporal; `npm start` runs `REPLICAS_<NAME>` of each (scripts/start-config.ts).
+ */
+export const BALANCED_SERVICES = ["booking", "payments"] as const satisfies readonly ServiceName[];
+
 /** Default port of each backend service (gRPC, gRPC-Web and Connect on one port). */
 export const DEFAULT_PORTS: Record<ServiceName | "gateway", number> = {
   gateway: 8080,

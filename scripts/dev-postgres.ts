@@ -23,6 +23,8 @@ export interface EmbeddedPostgresOptions {
   /** Aborting stops the half-started server and rejects with AbortedError. */
   signal?: AbortSignal;
   startTimeoutMs?: number;
+  /** Postgres' max_connections; unset = its default (100). */
+  maxConnections?: number;
 }
 
 export interface RunningPostgres {
@@ -52,6 +54,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
       "-c", `listen_addresses=${LOOPBACK}`,
       // no Unix socket: nothing of ours uses it, and it would put a file in /tmp
       "-c", "unix_socket_directories=",
+      ...(opts.maxConnections === undefined ? [] : ["-c", `max_connections=${opts.maxConnections}`]),
     ],
     uid: ids?.uid,
     gid: ids?.gid,

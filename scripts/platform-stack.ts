@@ -9,8 +9,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
-import { SERVICE_NAMES, portEnvVar, urlEnvVar } from "../lib/services";
-import { freePort } from "./ports";
+import { BALANCED_SERVICES, SERVICE_NAMES, portEnvVar, urlEnvVar } from "../lib/services";
+import { freePort, isPortFree } from "./ports";
+import { replicaPorts } from "./start-config";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 export const READY_TIMEOUT_MS = 150_000;
@@ -31,18 +32,30 @@ export interface PlatformProcess {
   ownOutput: string[];
 }
 
-/** One free port per name, all different (outside the kernel's range for outgoing connections). */
-async function freePorts(names: string[]): Promise<Record<string, number>> {
+/**
+ * One free port per name, all different (outside the kernel's range for outgoing connections);
+ * for a name in `replicated`, the ports of its `replicas` replicas (port + k × 100) are free too.
+ */
+async function freePorts(names: string[], replicated: ReadonlySet<string>, replicas: number): Promise<Record<string, number>> {
   const ports: Record<string, number> = {};
   const taken = new Set<number>();
+  const usable = async (port: number, name: string): Promise<boolean> => {
+    const all = replicated.has(name) ? replicaPorts(port, replicas) : [port];
+    if (all.some((p) => taken.has(p) || p > 65535)) return false;
+    for (const p of all.slice(1)) if (!(await isPortFree(p))) return false;
+    return true;
+  };
   for (const name of names) {
     let port = await freePort();
-    while (taken.has(port)) port = await freePort();
-    taken.add(port);
+    while (!(await usable(port, name))) port = await freePort();
+    for (const p of replicated.has(name) ? replicaPorts(port, replicas) : [port]) taken.add(p);
     ports[name] = port;
   }
   return ports;
 }
+
+/** The port variables of the tiers REPLICAS multiplies. */
+const REPLICATED_PORTS = new Set([portEnvVar("gateway"), ...BALANCED_SERVICES.map(portEnvVar)]);
 
 /** The user's environment minus anything that would point the stack elsewhere, plus our ports. */
 function stackEnv(dataDir: string, ports: Record<string, number>, extraEnv: Record<string, string>): NodeJS.ProcessEnv {
@@ -56,18 +69,26 @@ function stackEnv(dataDir: string, ports: Record<string, number>, extraEnv: Reco
     delete env[name]; // jest sets NODE_ENV=test; the stack should run as `npm start` runs it
   }
   for (const name of SERVICE_NAMES) delete env[urlEnvVar(name)];
+  for (const name of Object.keys(env)) if (name === "REPLICAS" || name.startsWith("REPLICAS_")) delete env[name]; // launchPlatform's own
   for (const [name, port] of Object.entries(ports)) env[name] = String(port);
   return { ...env, ...extraEnv };
 }
 
-/** Starts scripts/start.ts; `ready` settles with its READY line (or its failure). */
-export async function launchPlatform(extraEnv: Record<string, string> = {}): Promise<PlatformProcess> {
+/**
+ * Starts scripts/start.ts; `ready` settles with its READY line (or its failure). `replicas`: how
+ * many of each scaled tier (gateway, booking, payments, workflow worker) it runs (REPLICAS).
+ */
+export async function launchPlatform(extraEnv: Record<string, string> = {}, replicas = 1): Promise<PlatformProcess> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "platform-"));
   fs.chmodSync(dataDir, 0o755); // embedded Postgres runs as the `postgres` user when we are root
-  const ports = await freePorts([portEnvVar("gateway"), ...SERVICE_NAMES.map(portEnvVar), "EMBEDDED_PG_PORT", "TEMPORAL_PORT", "TEMPORAL_UI_PORT"]);
+  const ports = await freePorts(
+    [portEnvVar("gateway"), ...SERVICE_NAMES.map(portEnvVar), "EMBEDDED_PG_PORT", "TEMPORAL_PORT", "TEMPORAL_UI_PORT"],
+    REPLICATED_PORTS,
+    replicas,
+  );
   const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
     cwd: REPO_ROOT,
-    env: stackEnv(dataDir, ports, extraEnv),
+    env: { ...stackEnv(dataDir, ports, extraEnv), REPLICAS: String(replicas) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const output: string[] = [];
@@ -103,15 +124,20 @@ export async function launchPlatform(extraEnv: Record<string, string> = {}): Pro
 
 export interface Stack {
   gateway: string;
+  /** Every gateway (the first is `gateway`): more than one when started with replicas. */
+  gateways: string[];
   databaseUrl: string;
   temporalAddress: string;
   ports: Record<string, number>;
   stop(): Promise<void>;
 }
 
-/** The platform with quiet logs and no demo data unless asked, once it is READY; stop() ends it. */
-export async function startStack(extraEnv: Record<string, string> = {}): Promise<Stack> {
-  const p = await launchPlatform({ LOG_LEVEL: "warn", CATALOG_DEMO_DATA: "false", ...extraEnv });
+/**
+ * The platform with quiet logs and no demo data unless asked, once it is READY; stop() ends it.
+ * `replicas`: processes of each scaled tier (gateway, booking, payments, workflow worker).
+ */
+export async function startStack(extraEnv: Record<string, string> = {}, replicas = 1): Promise<Stack> {
+  const p = await launchPlatform({ LOG_LEVEL: "warn", CATALOG_DEMO_DATA: "false", ...extraEnv }, replicas);
   const stop = async () => {
     p.child.kill("SIGINT");
     await p.exited;
@@ -126,6 +152,7 @@ export async function startStack(extraEnv: Record<string, string> = {}): Promise
   }
   return {
     gateway,
+    gateways: replicaPorts(p.ports[portEnvVar("gateway")], replicas).map((port) => `http://127.0.0.1:${port}`),
     databaseUrl: `postgres://postgres:postgres@127.0.0.1:${p.ports.EMBEDDED_PG_PORT}/ticketing`,
     temporalAddress: `127.0.0.1:${p.ports.TEMPORAL_PORT}`,
     ports: p.ports,

@@ -3,7 +3,7 @@
  * service needs, where data lives, and whether to run the embedded engines or use external ones.
  */
 import * as path from "node:path";
-import { DEFAULT_PORTS, SERVICE_NAMES, portEnvVar, urlEnvVar, type ServiceName } from "../lib/services";
+import { BALANCED_SERVICES, DEFAULT_PORTS, SERVICE_NAMES, portEnvVar, urlEnvVar, type ServiceName } from "../lib/services";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 
@@ -11,18 +11,45 @@ const REPO_ROOT = path.resolve(__dirname, "..");
 const DEV_ADMIN_EMAIL = "admin@ticketing.local";
 const DEV_ADMIN_PASSWORD = "change-me-admin";
 
+/** What `npm start` can run several replicas of: the gateway, the balanced services, the workflow worker. */
+export const SCALED_TIERS = ["gateway", ...BALANCED_SERVICES, "workflows"] as const;
+export type ScaledTier = (typeof SCALED_TIERS)[number];
+/** Replica k (0-based) of a tier with a port listens on its port + k × this (8080, 8180, …; 50053, 50153, …). */
+export const REPLICA_PORT_STEP = 100;
+const MAX_REPLICAS = 8;
+
+/** `REPLICAS_GATEWAY`, `REPLICAS_BOOKING`, `REPLICAS_PAYMENTS`, `REPLICAS_WORKFLOWS`. */
+export function replicasEnvVar(tier: ScaledTier): string {
+  return `REPLICAS_${tier.toUpperCase()}`;
+}
+
+/** The ports of a tier's replicas. */
+export function replicaPorts(port: number, replicas: number): number[] {
+  return Array.from({ length: replicas }, (_, k) => port + k * REPLICA_PORT_STEP);
+}
+
 export interface StartConfig {
   dataDir: string;
   /** External Postgres, or undefined to run the embedded one on `embeddedPgPort`. */
   databaseUrl?: string;
   embeddedPgPort: number;
+  /**
+   * The embedded Postgres' max_connections: every process's pool (DATABASE_POOL_MAX, replicas
+   * included), each booking replica's LISTEN connection, and room for tools; Postgres' default of
+   * 100 is too few from three replicas on.
+   */
+  embeddedPgMaxConnections: number;
   /** External Temporal, or undefined to run the dev server on `temporalPort` / `temporalUiPort`. */
   temporalAddress?: string;
   temporalPort: number;
   temporalUiPort: number;
   temporalNamespace: string;
+  /** The first gateway's port; replica k listens on gatewayPort + k × REPLICA_PORT_STEP. */
   gatewayPort: number;
+  /** Each service's (first replica's) port, and where the others reach it: every replica's URL, comma-separated. */
   services: Record<ServiceName, { port: number; url: string }>;
+  /** Processes per scaled tier: `REPLICAS` for all of them (default 1), `REPLICAS_<TIER>` for one. */
+  replicas: Record<ScaledTier, number>;
   /** The user's own signing key; undefined means generate a development key under dataDir. */
   jwtPrivateKeyFile?: string;
   /** Where services fetch the users service's public keys; follows USERS_URL unless set. */
@@ -37,7 +64,8 @@ export interface StartConfig {
 
 export class ConfigError extends Error {}
 
-function readConfig(env: NodeJS.ProcessEnv): StartConfig {
+/** The configuration from an environment (tests); `configFromEnvironment` reads the process's. */
+export function startConfigFrom(env: NodeJS.ProcessEnv): StartConfig {
   const text = (name: string): string | undefined => (env[name] === "" ? undefined : env[name]);
   const port = (name: string, fallback: number): number => {
     const raw = text(name);
@@ -48,21 +76,40 @@ function readConfig(env: NodeJS.ProcessEnv): StartConfig {
     }
     return value;
   };
+  const count = (name: string, fallback: number, max = MAX_REPLICAS): number => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 1 || value > max) {
+      throw new ConfigError(`${name} must be ${max === MAX_REPLICAS ? "a number of replicas" : "a whole number"} (1-${max}), not "${raw}"`);
+    }
+    return value;
+  };
+  const allReplicas = count("REPLICAS", 1);
+  const gatewayPort = port(portEnvVar("gateway"), DEFAULT_PORTS.gateway);
+  const replicas = {} as StartConfig["replicas"];
+  for (const tier of SCALED_TIERS) replicas[tier] = count(replicasEnvVar(tier), allReplicas);
+  if (replicaPorts(gatewayPort, replicas.gateway).some((p) => p > 65535)) throw new ConfigError(`${portEnvVar("gateway")}: its replicas' ports would pass 65535`);
+  const replicasOf = (name: ServiceName): number => ((BALANCED_SERVICES as readonly string[]).includes(name) ? replicas[name as ScaledTier] : 1);
   const services = {} as StartConfig["services"];
   for (const name of SERVICE_NAMES) {
     const servicePort = port(portEnvVar(name), DEFAULT_PORTS[name]);
-    services[name] = { port: servicePort, url: text(urlEnvVar(name)) ?? `http://127.0.0.1:${servicePort}` };
+    const ports = replicaPorts(servicePort, replicasOf(name));
+    if (ports[ports.length - 1] > 65535) throw new ConfigError(`${portEnvVar(name)}: its replicas' ports would pass 65535`);
+    services[name] = { port: servicePort, url: text(urlEnvVar(name)) ?? ports.map((p) => `http://127.0.0.1:${p}`).join(",") };
   }
   return {
     dataDir: path.resolve(text("DATA_DIR") ?? path.join(REPO_ROOT, ".data")),
     databaseUrl: text("DATABASE_URL"),
     embeddedPgPort: port("EMBEDDED_PG_PORT", 54320),
+    embeddedPgMaxConnections: maxConnections(count("DATABASE_POOL_MAX", 10, 200), replicas),
     temporalAddress: text("TEMPORAL_ADDRESS"),
     temporalPort: port("TEMPORAL_PORT", 7233),
     temporalUiPort: port("TEMPORAL_UI_PORT", 8233),
     temporalNamespace: text("TEMPORAL_NAMESPACE") ?? "default",
-    gatewayPort: port(portEnvVar("gateway"), DEFAULT_PORTS.gateway),
+    gatewayPort,
     services,
+    replicas,
     jwtPrivateKeyFile: text("JWT_PRIVATE_KEY_FILE"),
     // lib/common-config.ts defaults it to the users service's *default* port, wrong once USERS_PORT moves
     jwksUrl: text("JWT_JWKS_URL") ?? `${services.users.url}/.well-known/jwks.json`,
@@ -77,6 +124,12 @@ function readConfig(env: NodeJS.ProcessEnv): StartConfig {
   };
 }
 
+/** Services with a database pool (every service; the gateway and the worker have none), their LISTENs, and 30 to spare. */
+function maxConnections(poolMax: number, replicas: Record<ScaledTier, number>): number {
+  const processes = SERVICE_NAMES.length - BALANCED_SERVICES.length + BALANCED_SERVICES.reduce((n, name) => n + replicas[name], 0);
+  return Math.max(100, processes * poolMax + replicas.booking + 30);
+}
+
 function positiveNumber(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
@@ -86,5 +139,5 @@ function positiveNumber(name: string, raw: string | undefined, fallback: number)
 
 /** The one read of the process environment. */
 export function configFromEnvironment(): StartConfig {
-  return readConfig(process.env);
+  return startConfigFrom(process.env);
 }

@@ -3,9 +3,12 @@
  *
  *   1. Postgres: DATABASE_URL if set, else embedded Postgres (data in $DATA_DIR/postgres).
  *   2. Temporal: TEMPORAL_ADDRESS if set, else the Temporal dev server (state in $DATA_DIR/temporal.db).
- *   3. Every service that exists (services/<name>/main.ts, workflows/worker.ts), each its own process.
+ *   3. Every service that exists (services/<name>/main.ts, workflows/worker.ts), each its own process;
+ *      with REPLICAS=n (or REPLICAS_GATEWAY, _BOOKING, _PAYMENTS, _WORKFLOWS), n processes of those
+ *      tiers, replica k on its port + k × 100, the others reaching them through <NAME>_URL's list.
  *   4. The browser app, built into web/dist when missing or stale (scripts/web-build.ts), served by the gateway.
- *   5. Waits for the gateway's /healthz, prints where everything is, and a `READY gateway=<url>` line.
+ *   5. Waits for every gateway's /healthz, prints where everything is, and a `READY gateway=<url>` line
+ *      (the first gateway's).
  *
  * Ctrl-C / SIGTERM stops services first (SIGTERM, SIGKILL after 10 s), then Temporal, then Postgres, and exits
  * 0. A second Ctrl-C kills everything at once. If a service dies, everything stops and we exit 1.
@@ -32,7 +35,7 @@ import {
   type RunningPostgres,
   type RunningTemporal,
 } from "./dev-infra";
-import { ConfigError, configFromEnvironment, type StartConfig } from "./start-config";
+import { ConfigError, SCALED_TIERS, configFromEnvironment, replicaPorts, type ScaledTier, type StartConfig } from "./start-config";
 import { waitForHealthy } from "./start-health";
 import { colour, complain, elapsed, printLine, say } from "./start-output";
 import { ensureWebBuilt } from "./web-build";
@@ -52,19 +55,32 @@ const REPEATED_SIGNAL_WINDOW_MS = 1_000;
 // ═══════════════════════ The stack ═══════════════════════
 
 interface ChildSpec {
+  /** The tier's name (a service, `workflows`, `gateway`), with `-<k>` for its k-th replica from the second on. */
   name: string;
+  tier: string;
   /** Entry file, relative to the repository root. */
   file: string;
+  /** The port this process listens on, when it has one. */
+  port?: number;
 }
 
-/** Services that exist right now, backends first, the gateway last. */
-function discoverChildren(): ChildSpec[] {
-  const candidates: ChildSpec[] = [
-    ...SERVICE_NAMES.map((name) => ({ name, file: `services/${name}/main.ts` })),
-    { name: "workflows", file: "workflows/worker.ts" },
-    { name: "gateway", file: "services/gateway/main.ts" },
+/**
+ * Services that exist right now, backends first, the gateway last; each scaled tier as many
+ * times as it has replicas (REPLICAS, REPLICAS_<TIER>), each replica on its own port.
+ */
+function discoverChildren(config: StartConfig): ChildSpec[] {
+  const candidates = [
+    ...SERVICE_NAMES.map((name) => ({ tier: name as string, file: `services/${name}/main.ts`, port: config.services[name].port as number | undefined })),
+    { tier: "workflows", file: "workflows/worker.ts", port: undefined },
+    { tier: "gateway", file: "services/gateway/main.ts", port: config.gatewayPort },
   ];
-  return candidates.filter((spec) => fs.existsSync(path.join(REPO_ROOT, spec.file)));
+  return candidates
+    .filter((spec) => fs.existsSync(path.join(REPO_ROOT, spec.file)))
+    .flatMap((spec) => {
+      const n = (SCALED_TIERS as readonly string[]).includes(spec.tier) ? config.replicas[spec.tier as ScaledTier] : 1;
+      const ports = spec.port === undefined ? [] : replicaPorts(spec.port, n);
+      return Array.from({ length: n }, (_, k) => ({ ...spec, name: k === 0 ? spec.tier : `${spec.tier}-${k + 1}`, port: ports[k] }));
+    });
 }
 
 class Stack {
@@ -128,15 +144,17 @@ class Stack {
       config.jwtPrivateKeyFile ?? generateDevJwtKey(path.join(config.dataDir, "dev-keys", "jwt-ed25519.pem"));
     const env = this.childEnv(jwtKeyFile);
     for (const spec of this.specs) {
-      if (spec.name === "gateway") await webBuild;
+      if (spec.tier === "gateway") await webBuild;
       if (signal.aborted) throw new AbortedError();
       this.children.push(await this.spawnChild(spec, env));
     }
     if (this.specs.length === 0) say("no service exists yet (services/<name>/main.ts); only the infrastructure runs");
 
-    const hasGateway = this.specs.some((spec) => spec.name === "gateway");
+    const gateways = this.specs.filter((spec) => spec.tier === "gateway");
+    const hasGateway = gateways.length > 0;
     if (hasGateway) {
-      await waitForHealthy(`http://127.0.0.1:${config.gatewayPort}/healthz`, config.healthTimeoutMs, signal);
+      // each gateway's /healthz asks every replica of every backend
+      for (const gateway of gateways) await waitForHealthy(`http://127.0.0.1:${gateway.port}/healthz`, config.healthTimeoutMs, signal);
     } else {
       complain("services/gateway/main.ts does not exist: nothing to health-check, and no gateway to use");
     }
@@ -152,8 +170,7 @@ class Stack {
       ports.push({ name: "Temporal UI (TEMPORAL_UI_PORT)", port: config.temporalUiPort });
     }
     for (const spec of this.specs) {
-      if (spec.name === "gateway") ports.push({ name: "gateway (GATEWAY_PORT)", port: config.gatewayPort });
-      else if (isServiceName(spec.name)) ports.push({ name: `${spec.name} (${portEnvVar(spec.name)})`, port: config.services[spec.name].port });
+      if (spec.port !== undefined) ports.push({ name: `${spec.name} (${portEnvVar(spec.tier as ServiceName | "gateway")})`, port: spec.port });
     }
     return ports;
   }
@@ -181,6 +198,7 @@ class Stack {
     this.postgres = await startEmbeddedPostgres({
       dataDir: path.join(this.config.dataDir, "postgres"),
       port: this.config.embeddedPgPort,
+      maxConnections: this.config.embeddedPgMaxConnections,
       onLog: (line) => printLine("postgres", line),
       guard: this.guard,
       signal,
@@ -229,7 +247,7 @@ class Stack {
       [portEnvVar("gateway")]: String(config.gatewayPort),
       // the gateway's /healthz waits for the backends that exist in this checkout
       GATEWAY_SERVICES:
-        config.inheritedEnv.GATEWAY_SERVICES ?? this.specs.map((spec) => spec.name).filter(isServiceName).join(","),
+        config.inheritedEnv.GATEWAY_SERVICES ?? [...new Set(this.specs.map((spec) => spec.tier))].filter(isServiceName).join(","),
       // the demo venues, events and showtimes (idempotent: loading twice adds nothing)
       CATALOG_DEMO_DATA: config.inheritedEnv.CATALOG_DEMO_DATA ?? "true",
       // the web app links admins to a booking's workflow in the Temporal UI
@@ -251,7 +269,8 @@ class Stack {
       command: process.execPath,
       args: ["--import", "tsx", spec.file],
       cwd: REPO_ROOT,
-      env,
+      // a replica listens on its own port; the others reach it through <NAME>_URL's list
+      env: spec.port === undefined ? env : { ...env, [portEnvVar(spec.tier as ServiceName | "gateway")]: String(spec.port) },
       stopSignal: "SIGTERM",
       stopTimeoutMs: SERVICE_STOP_TIMEOUT_MS,
       onLine: (line, stream) => printLine(spec.name, line, stream),
@@ -298,6 +317,7 @@ class Stack {
   private printBanner(hasGateway: boolean): void {
     const { config } = this;
     const gateway = `http://127.0.0.1:${config.gatewayPort}`;
+    const gateways = this.specs.filter((spec) => spec.tier === "gateway").map((spec) => `http://127.0.0.1:${spec.port}`);
     const password = config.admin.passwordFromEnv ? "(BOOTSTRAP_ADMIN_PASSWORD)" : config.admin.password;
     const database = config.databaseUrl
       ? `${redactUrl(config.databaseUrl)} (DATABASE_URL)`
@@ -307,7 +327,7 @@ class Stack {
       : `${config.temporalAddress ?? "?"} (TEMPORAL_ADDRESS)`;
     const rows: Array<[string, string]> = [
       ["Web app", hasGateway ? `${gateway}/` : "-"],
-      ["Gateway", hasGateway ? gateway : "not started (services/gateway/main.ts missing)"],
+      ["Gateway", hasGateway ? gateways.join(", ") : "not started (services/gateway/main.ts missing)"],
       ["REST API", hasGateway ? `${gateway}/api/v1` : "-"],
       ["Temporal UI", this.temporal?.uiUrl ?? "-"],
       ["Temporal", `${temporal}, namespace ${config.temporalNamespace}`],
@@ -399,7 +419,7 @@ async function main(): Promise<void> {
     complain(err.message);
     process.exit(2);
   }
-  const stack = new Stack(config, discoverChildren());
+  const stack = new Stack(config, discoverChildren(config));
   installSignalHandlers(stack);
   try {
     await stack.start();

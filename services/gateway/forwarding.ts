@@ -3,24 +3,34 @@ import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-no
 import type { Transport } from "@connectrpc/connect";
 import { bearerToken, looksLikeServiceCredential } from "../../lib/auth.js";
 import { REQUEST_ID_HEADER } from "../../lib/context.js";
+import { replicaUrls, roundRobin } from "../../lib/clients.js";
 import { AppError } from "../../lib/errors.js";
 
-/** A backend the gateway forwards to: one gRPC (HTTP/2) connection, reused by every call. */
+/**
+ * A backend the gateway forwards to: one gRPC (HTTP/2) connection per replica, each reused by
+ * every call; `transport` sends each call to the next replica in turn (lib/clients.ts).
+ */
 export interface Backend {
   name: string;
   baseUrl: string;
   transport: Transport;
+  /** One transport per replica (the /healthz probe asks each). */
+  replicas: readonly Transport[];
   close(): void;
 }
 
+/** `baseUrl`: the backend's URL, or its replicas' URLs, comma-separated. */
 export function createBackend(name: string, baseUrl: string): Backend {
-  const sessionManager = new Http2SessionManager(baseUrl);
+  const urls = replicaUrls(baseUrl);
+  const sessions = urls.map((url) => new Http2SessionManager(url));
   // no default deadline on the transport: server streams (live seat maps) stay open; unary calls
   // get the caller's deadline or the gateway's upstream timeout per call
   // acceptCompression []: the backends answer uncompressed (gzip on an internal hop costs CPU on
   // both ends and saves nothing); what the gateway sends its own clients is its business
-  const transport = createGrpcTransport({ baseUrl, sessionManager, readMaxBytes: 64 * 1024 * 1024, acceptCompression: [] });
-  return { name, baseUrl, transport, close: () => sessionManager.abort() };
+  const replicas = sessions.map((sessionManager, i) =>
+    createGrpcTransport({ baseUrl: urls[i], sessionManager, readMaxBytes: 64 * 1024 * 1024, acceptCompression: [] }),
+  );
+  return { name, baseUrl, transport: roundRobin(replicas), replicas, close: () => sessions.forEach((s) => s.abort()) };
 }
 
 /** Request headers passed on to the backends, besides the request id. Nothing else crosses. */

@@ -1,4 +1,4 @@
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { codeName } from "../../lib/errors.js";
 import { transportErrorCode } from "./errors.js";
@@ -13,9 +13,17 @@ export interface HealthReport {
   errors?: Record<string, string>;
 }
 
+/** A backend serves when every replica of it does; the first failing replica says why. */
 async function probe(backend: Backend, timeoutMs: number): Promise<{ state: string; error?: string }> {
+  const results = await Promise.all(backend.replicas.map((replica) => probeReplica(replica, timeoutMs)));
+  const failing = results.findIndex((r) => r.state !== "serving");
+  if (failing < 0 || results.length === 1) return results[Math.max(failing, 0)];
+  return { ...results[failing], error: `replica ${failing + 1} of ${results.length}: ${results[failing].error}` };
+}
+
+async function probeReplica(transport: Transport, timeoutMs: number): Promise<{ state: string; error?: string }> {
   try {
-    const res = await createClient(Health, backend.transport).check({ service: "" }, { timeoutMs });
+    const res = await createClient(Health, transport).check({ service: "" }, { timeoutMs });
     if (res.status === ServingStatus.SERVING) return { state: "serving" };
     const state = (ServingStatus[res.status] ?? "unknown").toLowerCase();
     return { state, error: `the service reports ${state} (one of its dependencies is failing; see its logs)` };
