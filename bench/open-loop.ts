@@ -7,6 +7,7 @@
  */
 import { percentile } from "./stats";
 import { Outcomes } from "./platform";
+import { prng } from "../services/search/test/synthetic";
 
 export interface OpenLoopResult {
   /** Arrivals per second asked for. */
@@ -22,21 +23,9 @@ export interface OpenLoopResult {
   out: Outcomes;
 }
 
-/** A small seeded generator (mulberry32): the same schedule for the same seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Arrival times (ms from the start) of a Poisson process at `rate`/s over `seconds`. */
 export function poissonSchedule(rate: number, seconds: number, seed = 15): number[] {
-  const random = seeded(seed);
+  const random = prng(seed); // seeded: the same schedule for the same seed
   const times: number[] = [];
   for (let t = -Math.log(1 - random()) / rate; t < seconds; t += -Math.log(1 - random()) / rate) times.push(t * 1000);
   return times;
