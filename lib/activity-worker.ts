@@ -47,6 +47,7 @@ const CLOSE_WHILE_CONNECTING_MS = 2_000;
  */
 export function startActivityWorker(opts: ActivityWorkerOptions): ActivityWorker {
   const { name, taskQueue, logger } = opts;
+  const what = `${name} ${opts.workflows ? "worker" : "activity worker"}`;
   const firstRetryMs = opts.retryMs ?? 500;
   const stop = new AbortController();
   let worker: Worker | undefined;
@@ -94,14 +95,14 @@ export function startActivityWorker(opts: ActivityWorkerOptions): ActivityWorker
           if (worker.getState() === "RUNNING") worker.shutdown(); // close() came while it was being made
         } else if (worker.getState() === "RUNNING") {
           client = new Client({ connection, namespace: opts.namespace });
-          logger.info({ taskQueue }, `${name} ${opts.workflows ? "worker" : "activity worker"} running`);
+          logger.info({ taskQueue }, `${what} running`);
           markReady();
           delay = firstRetryMs;
         }
         await running; // returns after shutdown(); throws when the worker died
-        if (!stop.signal.aborted) logger.warn({ taskQueue }, `${name} activity worker stopped; restarting`);
+        if (!stop.signal.aborted) logger.warn({ taskQueue }, `${what} stopped; restarting`);
       } catch (err) {
-        if (!stop.signal.aborted) logger.warn({ err, taskQueue, retryInMs: delay }, `${name} activity worker is down (Temporal unreachable?); retrying`);
+        if (!stop.signal.aborted) logger.warn({ err, taskQueue, retryInMs: delay }, `${what} is down (Temporal unreachable?); retrying`);
       } finally {
         worker = undefined;
         client = undefined;
