@@ -27,15 +27,22 @@ export class StartQueueRepo {
    * leasing right now are skipped, so replicas never start the same workflows side by side.
    */
   async claim(limit: number, leaseSeconds: number): Promise<PendingWorkflowStart[]> {
+    // The due rows are picked once (a MATERIALIZED CTE). As a subquery in FROM, a plan that put
+    // it on the inner side of a nested loop rescanned it, and each rescan skipped the rows the
+    // UPDATE had just changed and locked the next ones: more than `limit` rows leased, and a
+    // starter running more starts than its concurrency (seen as a flaky stop() test).
     const { rows } = await this.db.raw(
-      `UPDATE workflow_starts w
+      `WITH due AS MATERIALIZED (
+         SELECT booking_id FROM workflow_starts
+         WHERE coalesce(claimed_until, '-infinity') < now()
+         ORDER BY coalesce(claimed_until, '-infinity'), created_at LIMIT ? FOR UPDATE SKIP LOCKED
+       )
+       UPDATE workflow_starts w
        SET claimed_until = now() + make_interval(secs => ?), attempts = w.attempts + 1
-       FROM (SELECT booking_id FROM workflow_starts
-             WHERE coalesce(claimed_until, '-infinity') < now()
-             ORDER BY coalesce(claimed_until, '-infinity'), created_at LIMIT ? FOR UPDATE SKIP LOCKED) due
+       FROM due
        WHERE w.booking_id = due.booking_id
        RETURNING w.booking_id, w.input, w.attempts`,
-      [leaseSeconds, limit],
+      [limit, leaseSeconds],
     );
     return rows.map((r: { booking_id: string; input: unknown; attempts: number }) => ({ bookingId: r.booking_id, input: r.input, attempts: r.attempts }));
   }
