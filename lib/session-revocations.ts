@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
-import pg from "pg";
 import type { Knex } from "./db.js";
 import type { Logger } from "./logger.js";
+import { PgListenConnection } from "./pg-listen.js";
 
 /**
  * Session revocations as events (docs/adr/0006): the users service sends `NOTIFY
@@ -27,76 +27,33 @@ export interface RevocationFeedEvents {
 }
 
 /**
- * One LISTEN connection per process, reconnecting with backoff. `live` is true only while a
- * revocation cannot go unheard; a cache must not trust its positive answers otherwise.
+ * One LISTEN connection per process (lib/pg-listen.ts), reconnecting with backoff. `live` is true
+ * only while a revocation cannot go unheard; a cache must not trust its positive answers otherwise.
  */
 export class RevocationFeed extends EventEmitter<RevocationFeedEvents> {
-  private client: pg.Client | undefined;
-  private closed = false;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private delayMs = 250;
+  private readonly connection: PgListenConnection;
 
   constructor(private readonly opts: { databaseUrl: string; logger: Logger }) {
     super();
+    this.connection = new PgListenConnection({ ...opts, channel: SESSION_REVOKED_CHANNEL });
+    this.connection.on("notification", (sessionId) => this.emit("revoked", sessionId));
+    this.connection.on("live", () => this.emit("live"));
+    this.connection.on("lost", () => this.emit("lost"));
   }
 
   get live(): boolean {
-    return this.client !== undefined;
+    return this.connection.live;
   }
 
   /** Starts listening; resolves once live or after the first failure (it keeps retrying). */
   start(): Promise<void> {
-    return this.connect().catch((err: unknown) => this.retry(err));
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    clearTimeout(this.retryTimer);
-    const client = this.client;
-    this.client = undefined;
-    await client?.end().catch(() => undefined);
-  }
-
-  private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.opts.databaseUrl, keepAlive: true });
-    client.on("notification", (msg) => {
-      if (msg.channel === SESSION_REVOKED_CHANNEL && msg.payload) this.emit("revoked", msg.payload);
+    return this.connection.listen().catch((err: unknown) => {
+      this.opts.logger.warn({ err }, "session revocation LISTEN connection down; checking every session with users until it is back");
+      this.connection.retryLater();
     });
-    client.on("error", (err) => this.lost(client, err));
-    client.on("end", () => this.lost(client, new Error("connection ended")));
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${SESSION_REVOKED_CHANNEL}`);
-    } catch (err) {
-      await client.end().catch(() => undefined);
-      throw err;
-    }
-    if (this.closed) {
-      await client.end().catch(() => undefined);
-      return;
-    }
-    this.client = client;
-    this.delayMs = 250;
-    this.emit("live");
   }
 
-  private lost(client: pg.Client, err: Error): void {
-    if (this.client !== client || this.closed) return;
-    this.client = undefined;
-    client.end().catch(() => undefined);
-    this.emit("lost");
-    this.retry(err);
-  }
-
-  private retry(err: unknown): void {
-    if (this.closed) return;
-    this.opts.logger.warn({ err }, "session revocation LISTEN connection down; checking every session with users until it is back");
-    this.retryTimer = setTimeout(() => {
-      this.connect().catch((e: unknown) => {
-        this.delayMs = Math.min(this.delayMs * 2, 10_000);
-        this.retry(e);
-      });
-    }, this.delayMs);
-    this.retryTimer.unref();
+  close(): Promise<void> {
+    return this.connection.close();
   }
 }

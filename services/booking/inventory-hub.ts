@@ -1,4 +1,4 @@
-import pg from "pg";
+import { PgListenConnection } from "../../lib/pg-listen.js";
 import type { Logger } from "../../lib/logger.js";
 import type { InventoryRepo } from "./db/inventory-repo.js";
 import { INVENTORY_CHANNEL } from "./db/migrations.js";
@@ -124,18 +124,21 @@ class Feed {
  * fresh snapshot once it is back.
  */
 export class InventoryHub {
-  private client?: pg.Client;
-  private connecting?: Promise<void>;
+  private readonly connection: PgListenConnection;
   private readonly feeds = new Map<string, Feed>();
   private closed = false;
-  private reconnectDelayMs = 250;
-  private reconnectTimer?: NodeJS.Timeout;
   private readonly maxQueue: number;
   private readonly marginMs: number;
 
   constructor(private readonly opts: InventoryHubOptions) {
     this.maxQueue = opts.maxQueue ?? 1_000;
     this.marginMs = opts.expiryMarginMs ?? 20;
+    this.connection = new PgListenConnection({ databaseUrl: opts.databaseUrl, channel: INVENTORY_CHANNEL, logger: opts.logger });
+    this.connection.on("notification", (payload) => this.onNotification(payload));
+    // back after a loss (we may have missed changes): resend every map
+    this.connection.on("live", () => {
+      for (const feed of this.feeds.values()) this.refreshAll(feed);
+    });
   }
 
   /** Number of showtimes watched in this process (for tests and metrics). */
@@ -150,7 +153,7 @@ export class InventoryHub {
   async subscribe(showtimeId: string, viewer: Viewer): Promise<Subscription> {
     if (this.closed) throw new HubClosedError("the service is shutting down");
     // listening before the snapshot is read: no change can fall in between
-    await this.listen().catch((err: unknown) => {
+    await this.connection.listen().catch((err: unknown) => {
       this.opts.logger.warn({ err }, "cannot LISTEN for seat changes");
       throw new HubClosedError("live seat maps are unavailable right now; try again");
     });
@@ -180,67 +183,12 @@ export class InventoryHub {
 
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.reconnectTimer);
     for (const feed of this.feeds.values()) {
       clearTimeout(feed.timer);
       for (const sub of feed.subs) sub.close();
     }
     this.feeds.clear();
-    const client = this.client;
-    this.client = undefined;
-    await client?.end().catch(() => undefined);
-  }
-
-  // ─── the listening connection ───
-
-  private listen(): Promise<void> {
-    if (this.client) return Promise.resolve();
-    this.connecting ??= this.connect().finally(() => (this.connecting = undefined));
-    return this.connecting;
-  }
-
-  private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.opts.databaseUrl, keepAlive: true });
-    client.on("notification", (msg) => {
-      if (msg.channel === INVENTORY_CHANNEL && msg.payload) this.onNotification(msg.payload);
-    });
-    client.on("error", (err) => this.lost(client, err));
-    client.on("end", () => this.lost(client, new Error("connection ended")));
-    await client.connect();
-    try {
-      await client.query(`LISTEN ${INVENTORY_CHANNEL}`);
-    } catch (err) {
-      await client.end().catch(() => undefined);
-      throw err;
-    }
-    if (this.closed) {
-      await client.end().catch(() => undefined);
-      throw new HubClosedError("the service is shutting down");
-    }
-    this.client = client;
-    this.reconnectDelayMs = 250;
-  }
-
-  /** The LISTEN connection broke: reconnect with backoff, then resend every map (we may have missed changes). */
-  private lost(client: pg.Client, err: Error): void {
-    if (this.client !== client || this.closed) return;
-    this.client = undefined;
-    this.opts.logger.warn({ err }, "inventory LISTEN connection lost; reconnecting");
-    client.end().catch(() => undefined);
-    const retry = () => {
-      if (this.closed) return;
-      this.listen().then(
-        () => {
-          for (const feed of this.feeds.values()) this.refreshAll(feed);
-        },
-        (e: unknown) => {
-          this.opts.logger.warn({ err: e }, "inventory LISTEN reconnect failed");
-          this.reconnectDelayMs = Math.min(this.reconnectDelayMs * 2, 10_000);
-          this.reconnectTimer = setTimeout(retry, this.reconnectDelayMs);
-        },
-      );
-    };
-    this.reconnectTimer = setTimeout(retry, this.reconnectDelayMs);
+    await this.connection.close();
   }
 
   private onNotification(payload: string): void {
