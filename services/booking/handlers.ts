@@ -207,6 +207,12 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
 
     // ─── holds ───
 
+    async reserveBestSeats() {
+      // in progress (issue #16): the contract is fixed first so that the waiting room and
+      // best-available seating are built against the same request
+      throw new AppError(Code.Unimplemented, "best-available seating is not available yet");
+    },
+
     async reserveSeats(req, ctx) {
       const caller = callerOf(ctx);
       const userId = holderOf(caller, req.userId);

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ticketing/booking/v1/booking.proto.
  */
 export const file_ticketing_booking_v1_booking: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0aWNrZXRpbmcvYm9va2luZy92MS9ib29raW5nLnByb3RvEhR0aWNrZXRpbmcuYm9va2luZy52MSI9CgdTZWF0TWFwEjIKBXNlYXRzGAEgAygLMiMudGlja2V0aW5nLmJvb2tpbmcudjEuSW52ZW50b3J5U2VhdCLOAQoNSW52ZW50b3J5U2VhdBIPCgdzZWF0X2lkGAEgASgJEi4KBnN0YXR1cxgCIAEoCUIeukgbchlSCWF2YWlsYWJsZVIEaGVsZFIGYm9va2VkEhYKCWhvbGRlcl9pZBgDIAEoCUgAiAEBEi4KCmhlbGRfdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKCmJvb2tpbmdfaWQYBSABKAlIAYgBAUIMCgpfaG9sZGVyX2lkQg0KC19ib29raW5nX2lkIjQKE0dldEludmVudG9yeVJlcXVlc3QSHQoLc2hvd3RpbWVfaWQYASABKAlCCLpIBXIDsAEBIqoBChRHZXRJbnZlbnRvcnlSZXNwb25zZRITCgtzaG93dGltZV9pZBgBIAEoCRIwCgxsYXN0X3VwZGF0ZWQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KCHNlYXRfbWFwGAMgASgLMh0udGlja2V0aW5nLmJvb2tpbmcudjEuU2VhdE1hcBIaChJtYXhfc2VhdHNfcGVyX2hvbGQYBCABKAUiNgoVV2F0Y2hJbnZlbnRvcnlSZXF1ZXN0Eh0KC3Nob3d0aW1lX2lkGAEgASgJQgi6SAVyA7ABASLBAQoWV2F0Y2hJbnZlbnRvcnlSZXNwb25zZRITCgtzaG93dGltZV9pZBgBIAEoCRIwCgxsYXN0X3VwZGF0ZWQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHNuYXBzaG90GAMgASgIEjIKBXNlYXRzGAQgAygLMiMudGlja2V0aW5nLmJvb2tpbmcudjEuSW52ZW50b3J5U2VhdBIaChJtYXhfc2VhdHNfcGVyX2hvbGQYBSABKAUipQEKE1Jlc2VydmVTZWF0c1JlcXVlc3QSHQoLc2hvd3RpbWVfaWQYASABKAlCCLpIBXIDsAEBEiQKCHNlYXRfaWRzGAIgAygJQhK6SA+SAQwIARBkIgZyBBABGEASKwoUaG9sZF90aW1lb3V0X3NlY29uZHMYAyABKAVCDbpICtgBARoFGIgOKDwSHAoHdXNlcl9pZBgEIAEoCUILukgI2AEBcgOwAQEiuQEKFFJlc2VydmVTZWF0c1Jlc3BvbnNlEhIKCmJvb2tpbmdfaWQYASABKAkSEwoLc2hvd3RpbWVfaWQYAiABKAkSEAoIc2VhdF9pZHMYAyADKAkSDgoGc3RhdHVzGAQgASgJEi4KCmhlbGRfdW50aWwYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDGZpbmFsX2Ftb3VudBgGIAEoARIQCghjdXJyZW5jeRgHIAEoCSJGCg1TZWF0c1JlamVjdGVkEhMKC3Nob3d0aW1lX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCRIQCghzZWF0X2lkcxgDIAMoCSKiAQoVUHJlcGFyZVBheW1lbnRSZXF1ZXN0EhwKCmJvb2tpbmdfaWQYASABKAlCCLpIBXIDsAEBEjIKDGZpbmFsX2Ftb3VudBgCIAEoAUIXukgUEhIZAAAAAITXl0EpAAAAAAAAAABIAIgBARImCghjdXJyZW5jeRgDIAEoCUIUukgR2AEBcgwyCl5bQS1aXXszfSRCDwoNX2ZpbmFsX2Ftb3VudCKRAQoWUHJlcGFyZVBheW1lbnRSZXNwb25zZRISCgpib29raW5nX2lkGAEgASgJEhkKEXBheW1lbnRfaW50ZW50X2lkGAIgASgJEhUKDWNsaWVudF9zZWNyZXQYAyABKAkSDgoGYW1vdW50GAQgASgBEhAKCGN1cnJlbmN5GAUgASgJEg8KB2dhdGV3YXkYBiABKAkifwoVQ29uZmlybUJvb2tpbmdSZXF1ZXN0EhwKCmJvb2tpbmdfaWQYASABKAlCCLpIBXIDsAEBEiMKDnBheW1lbnRfc3RhdHVzGAIgASgJQgu6SAhyBlIEcGFpZBIjChFwYXltZW50X2ludGVudF9pZBgDIAEoCUIIukgFcgMY/wEiSAoWQ29uZmlybUJvb2tpbmdSZXNwb25zZRIuCgdib29raW5nGAEgASgLMh0udGlja2V0aW5nLmJvb2tpbmcudjEuQm9va2luZyJvChRDcmVhdGVCb29raW5nUmVxdWVzdBIcCgpib29raW5nX2lkGAEgASgJQgi6SAVyA7ABARI5ChFwYXltZW50X21ldGhvZF9pZBgCIAEoCUIeukgbchkQARj/ATISXnBtX1tBLVphLXowLTlfXSskIkcKFUNyZWF0ZUJvb2tpbmdSZXNwb25zZRIuCgdib29raW5nGAEgASgLMh0udGlja2V0aW5nLmJvb2tpbmcudjEuQm9va2luZyKcAwoHQm9va2luZxISCgpib29raW5nX2lkGAEgASgJEhMKC3Nob3d0aW1lX2lkGAIgASgJEg8KB3VzZXJfaWQYAyABKAkSFAoMYm9va2VkX3NlYXRzGAQgAygJEhQKDHRvdGFsX2Ftb3VudBgFIAEoARIQCghjdXJyZW5jeRgGIAEoCRJKCgZzdGF0dXMYByABKAlCOrpIN3I1UgRoZWxkUgljb25maXJtZWRSB2V4cGlyZWRSCWNhbmNlbGxlZFIOcGF5bWVudF9mYWlsZWQSPgoOcGF5bWVudF9zdGF0dXMYCCABKAlCJrpII3IhUgdwZW5kaW5nUgRwYWlkUgZmYWlsZWRSCHJlZnVuZGVkEi4KCmhlbGRfdW50aWwYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCXRpbWVzdGFtcBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKY3JlYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMQoRR2V0Qm9va2luZ1JlcXVlc3QSHAoKYm9va2luZ19pZBgBIAEoCUIIukgFcgOwAQEiRAoSR2V0Qm9va2luZ1Jlc3BvbnNlEi4KB2Jvb2tpbmcYASABKAsyHS50aWNrZXRpbmcuYm9va2luZy52MS5Cb29raW5nIk4KFENhbmNlbEJvb2tpbmdSZXF1ZXN0EhwKCmJvb2tpbmdfaWQYASABKAlCCLpIBXIDsAEBEhgKBnJlYXNvbhgCIAEoCUIIukgFcgMY9AMiRwoVQ2FuY2VsQm9va2luZ1Jlc3BvbnNlEi4KB2Jvb2tpbmcYASABKAsyHS50aWNrZXRpbmcuYm9va2luZy52MS5Cb29raW5nIk8KFUxpc3RNeUJvb2tpbmdzUmVxdWVzdBIYCgRwYWdlGAEgASgFQgq6SAcaBRiQTigAEhwKCXBhZ2Vfc2l6ZRgCIAEoBUIJukgGGgQYZCgAIlgKFkxpc3RNeUJvb2tpbmdzUmVzcG9uc2USLwoIYm9va2luZ3MYASADKAsyHS50aWNrZXRpbmcuYm9va2luZy52MS5Cb29raW5nEg0KBXRvdGFsGAIgASgFIkgKGkdldFNlYXRBdmFpbGFiaWxpdHlSZXF1ZXN0EioKDHNob3d0aW1lX2lkcxgBIAMoCUIUukgRkgEOCAEQyAEYASIFcgOwAQEiXAobR2V0U2VhdEF2YWlsYWJpbGl0eVJlc3BvbnNlEj0KCXNob3d0aW1lcxgBIAMoCzIqLnRpY2tldGluZy5ib29raW5nLnYxLlNob3d0aW1lQXZhaWxhYmlsaXR5IlkKFFNob3d0aW1lQXZhaWxhYmlsaXR5EhMKC3Nob3d0aW1lX2lkGAEgASgJEhcKD2F2YWlsYWJsZV9zZWF0cxgCIAEoBRITCgt0b3RhbF9zZWF0cxgDIAEoBSJUChtDaGVja0V2ZW50QXR0ZW5kYW5jZVJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgOwAQESGgoIZXZlbnRfaWQYAiABKAlCCLpIBXIDsAEBIkQKHENoZWNrRXZlbnRBdHRlbmRhbmNlUmVzcG9uc2USEAoIYXR0ZW5kZWQYASABKAgSEgoKYm9va2luZ19pZBgCIAEoCTKcDQoOQm9va2luZ1NlcnZpY2USnwEKDEdldEludmVudG9yeRIpLnRpY2tldGluZy5ib29raW5nLnYxLkdldEludmVudG9yeVJlcXVlc3QaKi50aWNrZXRpbmcuYm9va2luZy52MS5HZXRJbnZlbnRvcnlSZXNwb25zZSI4kAIByPMYAYLT5JMCKxIpL2FwaS92MS9zaG93dGltZXMve3Nob3d0aW1lX2lkfS9pbnZlbnRvcnkScwoOV2F0Y2hJbnZlbnRvcnkSKy50aWNrZXRpbmcuYm9va2luZy52MS5XYXRjaEludmVudG9yeVJlcXVlc3QaLC50aWNrZXRpbmcuYm9va2luZy52MS5XYXRjaEludmVudG9yeVJlc3BvbnNlIgTI8xgBMAESqAEKDFJlc2VydmVTZWF0cxIpLnRpY2tldGluZy5ib29raW5nLnYxLlJlc2VydmVTZWF0c1JlcXVlc3QaKi50aWNrZXRpbmcuYm9va2luZy52MS5SZXNlcnZlU2VhdHNSZXNwb25zZSJByPMYAtDzGMkBgtPkkwIyOgEqIi0vYXBpL3YxL3Nob3d0aW1lcy97c2hvd3RpbWVfaWR9L3NlYXRzL3Jlc2VydmUSqAEKDlByZXBhcmVQYXltZW50EisudGlja2V0aW5nLmJvb2tpbmcudjEuUHJlcGFyZVBheW1lbnRSZXF1ZXN0GiwudGlja2V0aW5nLmJvb2tpbmcudjEuUHJlcGFyZVBheW1lbnRSZXNwb25zZSI7yPMYAoLT5JMCMToBKiIsL2FwaS92MS9ib29raW5ncy97Ym9va2luZ19pZH0vcHJlcGFyZVBheW1lbnQSqgEKDkNvbmZpcm1Cb29raW5nEisudGlja2V0aW5nLmJvb2tpbmcudjEuQ29uZmlybUJvb2tpbmdSZXF1ZXN0GiwudGlja2V0aW5nLmJvb2tpbmcudjEuQ29uZmlybUJvb2tpbmdSZXNwb25zZSI9yPMYBILT5JMCMzoBKmIHYm9va2luZxolL2FwaS92MS9ib29raW5ncy97Ym9va2luZ19pZH0vY29uZmlybRKSAQoNQ3JlYXRlQm9va2luZxIqLnRpY2tldGluZy5ib29raW5nLnYxLkNyZWF0ZUJvb2tpbmdSZXF1ZXN0GisudGlja2V0aW5nLmJvb2tpbmcudjEuQ3JlYXRlQm9va2luZ1Jlc3BvbnNlIijI8xgCgtPkkwIeOgEqYgdib29raW5nIhAvYXBpL3YxL2Jvb2tpbmdzEpYBCgpHZXRCb29raW5nEicudGlja2V0aW5nLmJvb2tpbmcudjEuR2V0Qm9va2luZ1JlcXVlc3QaKC50aWNrZXRpbmcuYm9va2luZy52MS5HZXRCb29raW5nUmVzcG9uc2UiNZACAcjzGAKC0+STAihiB2Jvb2tpbmcSHS9hcGkvdjEvYm9va2luZ3Mve2Jvb2tpbmdfaWR9EqYBCg1DYW5jZWxCb29raW5nEioudGlja2V0aW5nLmJvb2tpbmcudjEuQ2FuY2VsQm9va2luZ1JlcXVlc3QaKy50aWNrZXRpbmcuYm9va2luZy52MS5DYW5jZWxCb29raW5nUmVzcG9uc2UiPMjzGAKC0+STAjI6ASpiB2Jvb2tpbmcaJC9hcGkvdjEvYm9va2luZ3Mve2Jvb2tpbmdfaWR9L2NhbmNlbBKPAQoOTGlzdE15Qm9va2luZ3MSKy50aWNrZXRpbmcuYm9va2luZy52MS5MaXN0TXlCb29raW5nc1JlcXVlc3QaLC50aWNrZXRpbmcuYm9va2luZy52MS5MaXN0TXlCb29raW5nc1Jlc3BvbnNlIiKQAgHI8xgCgtPkkwIVEhMvYXBpL3YxL21lL2Jvb2tpbmdzEoABChNHZXRTZWF0QXZhaWxhYmlsaXR5EjAudGlja2V0aW5nLmJvb2tpbmcudjEuR2V0U2VhdEF2YWlsYWJpbGl0eVJlcXVlc3QaMS50aWNrZXRpbmcuYm9va2luZy52MS5HZXRTZWF0QXZhaWxhYmlsaXR5UmVzcG9uc2UiBMjzGAQSgwEKFENoZWNrRXZlbnRBdHRlbmRhbmNlEjEudGlja2V0aW5nLmJvb2tpbmcudjEuQ2hlY2tFdmVudEF0dGVuZGFuY2VSZXF1ZXN0GjIudGlja2V0aW5nLmJvb2tpbmcudjEuQ2hlY2tFdmVudEF0dGVuZGFuY2VSZXNwb25zZSIEyPMYBGIGcHJvdG8z", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp, file_ticketing_common_v1_auth, file_ticketing_common_v1_http]);
+  fileDesc("CiJ0aWNrZXRpbmcvYm9va2luZy92MS9ib29raW5nLnByb3RvEhR0aWNrZXRpbmcuYm9va2luZy52MSI9CgdTZWF0TWFwEjIKBXNlYXRzGAEgAygLMiMudGlja2V0aW5nLmJvb2tpbmcudjEuSW52ZW50b3J5U2VhdCLOAQoNSW52ZW50b3J5U2VhdBIPCgdzZWF0X2lkGAEgASgJEi4KBnN0YXR1cxgCIAEoCUIeukgbchlSCWF2YWlsYWJsZVIEaGVsZFIGYm9va2VkEhYKCWhvbGRlcl9pZBgDIAEoCUgAiAEBEi4KCmhlbGRfdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKCmJvb2tpbmdfaWQYBSABKAlIAYgBAUIMCgpfaG9sZGVyX2lkQg0KC19ib29raW5nX2lkIjQKE0dldEludmVudG9yeVJlcXVlc3QSHQoLc2hvd3RpbWVfaWQYASABKAlCCLpIBXIDsAEBIqoBChRHZXRJbnZlbnRvcnlSZXNwb25zZRITCgtzaG93dGltZV9pZBgBIAEoCRIwCgxsYXN0X3VwZGF0ZWQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KCHNlYXRfbWFwGAMgASgLMh0udGlja2V0aW5nLmJvb2tpbmcudjEuU2VhdE1hcBIaChJtYXhfc2VhdHNfcGVyX2hvbGQYBCABKAUiNgoVV2F0Y2hJbnZlbnRvcnlSZXF1ZXN0Eh0KC3Nob3d0aW1lX2lkGAEgASgJQgi6SAVyA7ABASLBAQoWV2F0Y2hJbnZlbnRvcnlSZXNwb25zZRITCgtzaG93dGltZV9pZBgBIAEoCRIwCgxsYXN0X3VwZGF0ZWQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHNuYXBzaG90GAMgASgIEjIKBXNlYXRzGAQgAygLMiMudGlja2V0aW5nLmJvb2tpbmcudjEuSW52ZW50b3J5U2VhdBIaChJtYXhfc2VhdHNfcGVyX2hvbGQYBSABKAUiyAEKE1Jlc2VydmVTZWF0c1JlcXVlc3QSHQoLc2hvd3RpbWVfaWQYASABKAlCCLpIBXIDsAEBEiQKCHNlYXRfaWRzGAIgAygJQhK6SA+SAQwIARBkIgZyBBABGEASKwoUaG9sZF90aW1lb3V0X3NlY29uZHMYAyABKAVCDbpICtgBARoFGIgOKDwSHAoHdXNlcl9pZBgEIAEoCUILukgI2AEBcgOwAQESIQoPYWRtaXNzaW9uX3Rva2VuGAUgASgJQgi6SAVyAxiAECK5AQoUUmVzZXJ2ZVNlYXRzUmVzcG9uc2USEgoKYm9va2luZ19pZBgBIAEoCRITCgtzaG93dGltZV9pZBgCIAEoCRIQCghzZWF0X2lkcxgDIAMoCRIOCgZzdGF0dXMYBCABKAkSLgoKaGVsZF91bnRpbBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMZmluYWxfYW1vdW50GAYgASgBEhAKCGN1cnJlbmN5GAcgASgJIuUBChdSZXNlcnZlQmVzdFNlYXRzUmVxdWVzdBIdCgtzaG93dGltZV9pZBgBIAEoCUIIukgFcgOwAQESGwoIcXVhbnRpdHkYAiABKAVCCbpIBhoEGGQoARIkCgpzZWF0X3R5cGVzGAMgAygJQhC6SA2SAQoQFCIGcgQQARhAEhgKB3NlY3Rpb24YBCABKAlCB7pIBHICGGQSKwoUaG9sZF90aW1lb3V0X3NlY29uZHMYBSABKAVCDbpICtgBARoFGIgOKDwSIQoPYWRtaXNzaW9uX3Rva2VuGAYgASgJQgi6SAVyAxiAECK9AQoYUmVzZXJ2ZUJlc3RTZWF0c1Jlc3BvbnNlEhIKCmJvb2tpbmdfaWQYASABKAkSEwoLc2hvd3RpbWVfaWQYAiABKAkSEAoIc2VhdF9pZHMYAyADKAkSDgoGc3RhdHVzGAQgASgJEi4KCmhlbGRfdW50aWwYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDGZpbmFsX2Ftb3VudBgGIAEoARIQCghjdXJyZW5jeRgHIAEoCSJGCg1TZWF0c1JlamVjdGVkEhMKC3Nob3d0aW1lX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCRIQCghzZWF0X2lkcxgDIAMoCSKiAQoVUHJlcGFyZVBheW1lbnRSZXF1ZXN0EhwKCmJvb2tpbmdfaWQYASABKAlCCLpIBXIDsAEBEjIKDGZpbmFsX2Ftb3VudBgCIAEoAUIXukgUEhIZAAAAAITXl0EpAAAAAAAAAABIAIgBARImCghjdXJyZW5jeRgDIAEoCUIUukgR2AEBcgwyCl5bQS1aXXszfSRCDwoNX2ZpbmFsX2Ftb3VudCKRAQoWUHJlcGFyZVBheW1lbnRSZXNwb25zZRISCgpib29raW5nX2lkGAEgASgJEhkKEXBheW1lbnRfaW50ZW50X2lkGAIgASgJEhUKDWNsaWVudF9zZWNyZXQYAyABKAkSDgoGYW1vdW50GAQgASgBEhAKCGN1cnJlbmN5GAUgASgJEg8KB2dhdGV3YXkYBiABKAkifwoVQ29uZmlybUJvb2tpbmdSZXF1ZXN0EhwKCmJvb2tpbmdfaWQYASABKAlCCLpIBXIDsAEBEiMKDnBheW1lbnRfc3RhdHVzGAIgASgJQgu6SAhyBlIEcGFpZBIjChFwYXltZW50X2ludGVudF9pZBgDIAEoCUIIukgFcgMY/wEiSAoWQ29uZmlybUJvb2tpbmdSZXNwb25zZRIuCgdib29raW5nGAEgASgLMh0udGlja2V0aW5nLmJvb2tpbmcudjEuQm9va2luZyJvChRDcmVhdGVCb29raW5nUmVxdWVzdBIcCgpib29raW5nX2lkGAEgASgJQgi6SAVyA7ABARI5ChFwYXltZW50X21ldGhvZF9pZBgCIAEoCUIeukgbchkQARj/ATISXnBtX1tBLVphLXowLTlfXSskIkcKFUNyZWF0ZUJvb2tpbmdSZXNwb25zZRIuCgdib29raW5nGAEgASgLMh0udGlja2V0aW5nLmJvb2tpbmcudjEuQm9va2luZyKcAwoHQm9va2luZxISCgpib29raW5nX2lkGAEgASgJEhMKC3Nob3d0aW1lX2lkGAIgASgJEg8KB3VzZXJfaWQYAyABKAkSFAoMYm9va2VkX3NlYXRzGAQgAygJEhQKDHRvdGFsX2Ftb3VudBgFIAEoARIQCghjdXJyZW5jeRgGIAEoCRJKCgZzdGF0dXMYByABKAlCOrpIN3I1UgRoZWxkUgljb25maXJtZWRSB2V4cGlyZWRSCWNhbmNlbGxlZFIOcGF5bWVudF9mYWlsZWQSPgoOcGF5bWVudF9zdGF0dXMYCCABKAlCJrpII3IhUgdwZW5kaW5nUgRwYWlkUgZmYWlsZWRSCHJlZnVuZGVkEi4KCmhlbGRfdW50aWwYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCXRpbWVzdGFtcBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKY3JlYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMQoRR2V0Qm9va2luZ1JlcXVlc3QSHAoKYm9va2luZ19pZBgBIAEoCUIIukgFcgOwAQEiRAoSR2V0Qm9va2luZ1Jlc3BvbnNlEi4KB2Jvb2tpbmcYASABKAsyHS50aWNrZXRpbmcuYm9va2luZy52MS5Cb29raW5nIk4KFENhbmNlbEJvb2tpbmdSZXF1ZXN0EhwKCmJvb2tpbmdfaWQYASABKAlCCLpIBXIDsAEBEhgKBnJlYXNvbhgCIAEoCUIIukgFcgMY9AMiRwoVQ2FuY2VsQm9va2luZ1Jlc3BvbnNlEi4KB2Jvb2tpbmcYASABKAsyHS50aWNrZXRpbmcuYm9va2luZy52MS5Cb29raW5nIk8KFUxpc3RNeUJvb2tpbmdzUmVxdWVzdBIYCgRwYWdlGAEgASgFQgq6SAcaBRiQTigAEhwKCXBhZ2Vfc2l6ZRgCIAEoBUIJukgGGgQYZCgAIlgKFkxpc3RNeUJvb2tpbmdzUmVzcG9uc2USLwoIYm9va2luZ3MYASADKAsyHS50aWNrZXRpbmcuYm9va2luZy52MS5Cb29raW5nEg0KBXRvdGFsGAIgASgFIkgKGkdldFNlYXRBdmFpbGFiaWxpdHlSZXF1ZXN0EioKDHNob3d0aW1lX2lkcxgBIAMoCUIUukgRkgEOCAEQyAEYASIFcgOwAQEiXAobR2V0U2VhdEF2YWlsYWJpbGl0eVJlc3BvbnNlEj0KCXNob3d0aW1lcxgBIAMoCzIqLnRpY2tldGluZy5ib29raW5nLnYxLlNob3d0aW1lQXZhaWxhYmlsaXR5IlkKFFNob3d0aW1lQXZhaWxhYmlsaXR5EhMKC3Nob3d0aW1lX2lkGAEgASgJEhcKD2F2YWlsYWJsZV9zZWF0cxgCIAEoBRITCgt0b3RhbF9zZWF0cxgDIAEoBSJUChtDaGVja0V2ZW50QXR0ZW5kYW5jZVJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgOwAQESGgoIZXZlbnRfaWQYAiABKAlCCLpIBXIDsAEBIkQKHENoZWNrRXZlbnRBdHRlbmRhbmNlUmVzcG9uc2USEAoIYXR0ZW5kZWQYASABKAgSEgoKYm9va2luZ19pZBgCIAEoCTLQDgoOQm9va2luZ1NlcnZpY2USnwEKDEdldEludmVudG9yeRIpLnRpY2tldGluZy5ib29raW5nLnYxLkdldEludmVudG9yeVJlcXVlc3QaKi50aWNrZXRpbmcuYm9va2luZy52MS5HZXRJbnZlbnRvcnlSZXNwb25zZSI4kAIByPMYAYLT5JMCKxIpL2FwaS92MS9zaG93dGltZXMve3Nob3d0aW1lX2lkfS9pbnZlbnRvcnkScwoOV2F0Y2hJbnZlbnRvcnkSKy50aWNrZXRpbmcuYm9va2luZy52MS5XYXRjaEludmVudG9yeVJlcXVlc3QaLC50aWNrZXRpbmcuYm9va2luZy52MS5XYXRjaEludmVudG9yeVJlc3BvbnNlIgTI8xgBMAESqAEKDFJlc2VydmVTZWF0cxIpLnRpY2tldGluZy5ib29raW5nLnYxLlJlc2VydmVTZWF0c1JlcXVlc3QaKi50aWNrZXRpbmcuYm9va2luZy52MS5SZXNlcnZlU2VhdHNSZXNwb25zZSJByPMYAtDzGMkBgtPkkwIyOgEqIi0vYXBpL3YxL3Nob3d0aW1lcy97c2hvd3RpbWVfaWR9L3NlYXRzL3Jlc2VydmUSsQEKEFJlc2VydmVCZXN0U2VhdHMSLS50aWNrZXRpbmcuYm9va2luZy52MS5SZXNlcnZlQmVzdFNlYXRzUmVxdWVzdBouLnRpY2tldGluZy5ib29raW5nLnYxLlJlc2VydmVCZXN0U2VhdHNSZXNwb25zZSI+yPMYAtDzGMkBgtPkkwIvOgEqIiovYXBpL3YxL3Nob3d0aW1lcy97c2hvd3RpbWVfaWR9L3NlYXRzL2Jlc3QSqAEKDlByZXBhcmVQYXltZW50EisudGlja2V0aW5nLmJvb2tpbmcudjEuUHJlcGFyZVBheW1lbnRSZXF1ZXN0GiwudGlja2V0aW5nLmJvb2tpbmcudjEuUHJlcGFyZVBheW1lbnRSZXNwb25zZSI7yPMYAoLT5JMCMToBKiIsL2FwaS92MS9ib29raW5ncy97Ym9va2luZ19pZH0vcHJlcGFyZVBheW1lbnQSqgEKDkNvbmZpcm1Cb29raW5nEisudGlja2V0aW5nLmJvb2tpbmcudjEuQ29uZmlybUJvb2tpbmdSZXF1ZXN0GiwudGlja2V0aW5nLmJvb2tpbmcudjEuQ29uZmlybUJvb2tpbmdSZXNwb25zZSI9yPMYBILT5JMCMzoBKmIHYm9va2luZxolL2FwaS92MS9ib29raW5ncy97Ym9va2luZ19pZH0vY29uZmlybRKSAQoNQ3JlYXRlQm9va2luZxIqLnRpY2tldGluZy5ib29raW5nLnYxLkNyZWF0ZUJvb2tpbmdSZXF1ZXN0GisudGlja2V0aW5nLmJvb2tpbmcudjEuQ3JlYXRlQm9va2luZ1Jlc3BvbnNlIijI8xgCgtPkkwIeOgEqYgdib29raW5nIhAvYXBpL3YxL2Jvb2tpbmdzEpYBCgpHZXRCb29raW5nEicudGlja2V0aW5nLmJvb2tpbmcudjEuR2V0Qm9va2luZ1JlcXVlc3QaKC50aWNrZXRpbmcuYm9va2luZy52MS5HZXRCb29raW5nUmVzcG9uc2UiNZACAcjzGAKC0+STAihiB2Jvb2tpbmcSHS9hcGkvdjEvYm9va2luZ3Mve2Jvb2tpbmdfaWR9EqYBCg1DYW5jZWxCb29raW5nEioudGlja2V0aW5nLmJvb2tpbmcudjEuQ2FuY2VsQm9va2luZ1JlcXVlc3QaKy50aWNrZXRpbmcuYm9va2luZy52MS5DYW5jZWxCb29raW5nUmVzcG9uc2UiPMjzGAKC0+STAjI6ASpiB2Jvb2tpbmcaJC9hcGkvdjEvYm9va2luZ3Mve2Jvb2tpbmdfaWR9L2NhbmNlbBKPAQoOTGlzdE15Qm9va2luZ3MSKy50aWNrZXRpbmcuYm9va2luZy52MS5MaXN0TXlCb29raW5nc1JlcXVlc3QaLC50aWNrZXRpbmcuYm9va2luZy52MS5MaXN0TXlCb29raW5nc1Jlc3BvbnNlIiKQAgHI8xgCgtPkkwIVEhMvYXBpL3YxL21lL2Jvb2tpbmdzEoABChNHZXRTZWF0QXZhaWxhYmlsaXR5EjAudGlja2V0aW5nLmJvb2tpbmcudjEuR2V0U2VhdEF2YWlsYWJpbGl0eVJlcXVlc3QaMS50aWNrZXRpbmcuYm9va2luZy52MS5HZXRTZWF0QXZhaWxhYmlsaXR5UmVzcG9uc2UiBMjzGAQSgwEKFENoZWNrRXZlbnRBdHRlbmRhbmNlEjEudGlja2V0aW5nLmJvb2tpbmcudjEuQ2hlY2tFdmVudEF0dGVuZGFuY2VSZXF1ZXN0GjIudGlja2V0aW5nLmJvb2tpbmcudjEuQ2hlY2tFdmVudEF0dGVuZGFuY2VSZXNwb25zZSIEyPMYBGIGcHJvdG8z", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp, file_ticketing_common_v1_auth, file_ticketing_common_v1_http]);
 
 /**
  * SeatMap is the live state of every seat of a showtime (the seeds' `seatMap` JSONB document).
@@ -378,6 +378,15 @@ export type ReserveSeatsRequest = Message<"ticketing.booking.v1.ReserveSeatsRequ
    * @generated from field: string user_id = 4;
    */
   userId: string;
+
+  /**
+   * The admission token of the showtime's waiting room (AdmissionService), required while the
+   * room is on: without a valid one for this user and showtime the answer is 403. Ignored when
+   * the showtime has no room. Never logged.
+   *
+   * @generated from field: string admission_token = 5;
+   */
+  admissionToken: string;
 };
 
 /**
@@ -412,6 +421,15 @@ export type ReserveSeatsRequestJson = {
    * @generated from field: string user_id = 4;
    */
   userId?: string;
+
+  /**
+   * The admission token of the showtime's waiting room (AdmissionService), required while the
+   * room is on: without a valid one for this user and showtime the answer is 403. Ignored when
+   * the showtime has no room. Never logged.
+   *
+   * @generated from field: string admission_token = 5;
+   */
+  admissionToken?: string;
 };
 
 /**
@@ -525,6 +543,198 @@ export const ReserveSeatsResponseSchema: GenMessage<ReserveSeatsResponse, {jsonT
   messageDesc(file_ticketing_booking_v1_booking, 7);
 
 /**
+ * @generated from message ticketing.booking.v1.ReserveBestSeatsRequest
+ */
+export type ReserveBestSeatsRequest = Message<"ticketing.booking.v1.ReserveBestSeatsRequest"> & {
+  /**
+   * @generated from field: string showtime_id = 1;
+   */
+  showtimeId: string;
+
+  /**
+   * How many seats, at least 1 and at most the service's limit (BOOKING_MAX_SEATS_PER_HOLD).
+   *
+   * @generated from field: int32 quantity = 2;
+   */
+  quantity: number;
+
+  /**
+   * Only seats of these types (e.g. "premium"); empty = any type.
+   *
+   * @generated from field: repeated string seat_types = 3;
+   */
+  seatTypes: string[];
+
+  /**
+   * Only seats of this section (its id, or its name when it has no id); empty = any section.
+   *
+   * @generated from field: string section = 4;
+   */
+  section: string;
+
+  /**
+   * As in ReserveSeatsRequest.
+   *
+   * @generated from field: int32 hold_timeout_seconds = 5;
+   */
+  holdTimeoutSeconds: number;
+
+  /**
+   * As in ReserveSeatsRequest.
+   *
+   * @generated from field: string admission_token = 6;
+   */
+  admissionToken: string;
+};
+
+/**
+ * @generated from message ticketing.booking.v1.ReserveBestSeatsRequest
+ */
+export type ReserveBestSeatsRequestJson = {
+  /**
+   * @generated from field: string showtime_id = 1;
+   */
+  showtimeId?: string;
+
+  /**
+   * How many seats, at least 1 and at most the service's limit (BOOKING_MAX_SEATS_PER_HOLD).
+   *
+   * @generated from field: int32 quantity = 2;
+   */
+  quantity?: number;
+
+  /**
+   * Only seats of these types (e.g. "premium"); empty = any type.
+   *
+   * @generated from field: repeated string seat_types = 3;
+   */
+  seatTypes?: string[];
+
+  /**
+   * Only seats of this section (its id, or its name when it has no id); empty = any section.
+   *
+   * @generated from field: string section = 4;
+   */
+  section?: string;
+
+  /**
+   * As in ReserveSeatsRequest.
+   *
+   * @generated from field: int32 hold_timeout_seconds = 5;
+   */
+  holdTimeoutSeconds?: number;
+
+  /**
+   * As in ReserveSeatsRequest.
+   *
+   * @generated from field: string admission_token = 6;
+   */
+  admissionToken?: string;
+};
+
+/**
+ * Describes the message ticketing.booking.v1.ReserveBestSeatsRequest.
+ * Use `create(ReserveBestSeatsRequestSchema)` to create a new message.
+ */
+export const ReserveBestSeatsRequestSchema: GenMessage<ReserveBestSeatsRequest, {jsonType: ReserveBestSeatsRequestJson}> = /*@__PURE__*/
+  messageDesc(file_ticketing_booking_v1_booking, 8);
+
+/**
+ * @generated from message ticketing.booking.v1.ReserveBestSeatsResponse
+ */
+export type ReserveBestSeatsResponse = Message<"ticketing.booking.v1.ReserveBestSeatsResponse"> & {
+  /**
+   * The same fields as ReserveSeatsResponse.
+   *
+   * @generated from field: string booking_id = 1;
+   */
+  bookingId: string;
+
+  /**
+   * @generated from field: string showtime_id = 2;
+   */
+  showtimeId: string;
+
+  /**
+   * @generated from field: repeated string seat_ids = 3;
+   */
+  seatIds: string[];
+
+  /**
+   * Always "held".
+   *
+   * @generated from field: string status = 4;
+   */
+  status: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp held_until = 5;
+   */
+  heldUntil?: Timestamp | undefined;
+
+  /**
+   * @generated from field: double final_amount = 6;
+   */
+  finalAmount: number;
+
+  /**
+   * @generated from field: string currency = 7;
+   */
+  currency: string;
+};
+
+/**
+ * @generated from message ticketing.booking.v1.ReserveBestSeatsResponse
+ */
+export type ReserveBestSeatsResponseJson = {
+  /**
+   * The same fields as ReserveSeatsResponse.
+   *
+   * @generated from field: string booking_id = 1;
+   */
+  bookingId?: string;
+
+  /**
+   * @generated from field: string showtime_id = 2;
+   */
+  showtimeId?: string;
+
+  /**
+   * @generated from field: repeated string seat_ids = 3;
+   */
+  seatIds?: string[];
+
+  /**
+   * Always "held".
+   *
+   * @generated from field: string status = 4;
+   */
+  status?: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp held_until = 5;
+   */
+  heldUntil?: TimestampJson;
+
+  /**
+   * @generated from field: double final_amount = 6;
+   */
+  finalAmount?: number | "NaN" | "Infinity" | "-Infinity";
+
+  /**
+   * @generated from field: string currency = 7;
+   */
+  currency?: string;
+};
+
+/**
+ * Describes the message ticketing.booking.v1.ReserveBestSeatsResponse.
+ * Use `create(ReserveBestSeatsResponseSchema)` to create a new message.
+ */
+export const ReserveBestSeatsResponseSchema: GenMessage<ReserveBestSeatsResponse, {jsonType: ReserveBestSeatsResponseJson}> = /*@__PURE__*/
+  messageDesc(file_ticketing_booking_v1_booking, 9);
+
+/**
  * SeatsRejected is the error detail of a ReserveSeats refusal about particular seats: which of
  * the requested seat ids, and why. Sent with 409 (`aborted`) for "unavailable" and with 400
  * (`invalid_argument`) for "unknown" and "duplicate".
@@ -587,7 +797,7 @@ export type SeatsRejectedJson = {
  * Use `create(SeatsRejectedSchema)` to create a new message.
  */
 export const SeatsRejectedSchema: GenMessage<SeatsRejected, {jsonType: SeatsRejectedJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 8);
+  messageDesc(file_ticketing_booking_v1_booking, 10);
 
 /**
  * PreparePaymentRequest's body is optional. When the client sends the amount it expects to pay,
@@ -650,7 +860,7 @@ export type PreparePaymentRequestJson = {
  * Use `create(PreparePaymentRequestSchema)` to create a new message.
  */
 export const PreparePaymentRequestSchema: GenMessage<PreparePaymentRequest, {jsonType: PreparePaymentRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 9);
+  messageDesc(file_ticketing_booking_v1_booking, 11);
 
 /**
  * @generated from message ticketing.booking.v1.PreparePaymentResponse
@@ -745,7 +955,7 @@ export type PreparePaymentResponseJson = {
  * Use `create(PreparePaymentResponseSchema)` to create a new message.
  */
 export const PreparePaymentResponseSchema: GenMessage<PreparePaymentResponse, {jsonType: PreparePaymentResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 10);
+  messageDesc(file_ticketing_booking_v1_booking, 12);
 
 /**
  * @generated from message ticketing.booking.v1.ConfirmBookingRequest
@@ -802,7 +1012,7 @@ export type ConfirmBookingRequestJson = {
  * Use `create(ConfirmBookingRequestSchema)` to create a new message.
  */
 export const ConfirmBookingRequestSchema: GenMessage<ConfirmBookingRequest, {jsonType: ConfirmBookingRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 11);
+  messageDesc(file_ticketing_booking_v1_booking, 13);
 
 /**
  * @generated from message ticketing.booking.v1.ConfirmBookingResponse
@@ -829,7 +1039,7 @@ export type ConfirmBookingResponseJson = {
  * Use `create(ConfirmBookingResponseSchema)` to create a new message.
  */
 export const ConfirmBookingResponseSchema: GenMessage<ConfirmBookingResponse, {jsonType: ConfirmBookingResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 12);
+  messageDesc(file_ticketing_booking_v1_booking, 14);
 
 /**
  * @generated from message ticketing.booking.v1.CreateBookingRequest
@@ -874,7 +1084,7 @@ export type CreateBookingRequestJson = {
  * Use `create(CreateBookingRequestSchema)` to create a new message.
  */
 export const CreateBookingRequestSchema: GenMessage<CreateBookingRequest, {jsonType: CreateBookingRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 13);
+  messageDesc(file_ticketing_booking_v1_booking, 15);
 
 /**
  * @generated from message ticketing.booking.v1.CreateBookingResponse
@@ -901,7 +1111,7 @@ export type CreateBookingResponseJson = {
  * Use `create(CreateBookingResponseSchema)` to create a new message.
  */
 export const CreateBookingResponseSchema: GenMessage<CreateBookingResponse, {jsonType: CreateBookingResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 14);
+  messageDesc(file_ticketing_booking_v1_booking, 16);
 
 /**
  * Booking is a hold and, once paid, a ticket.
@@ -1064,7 +1274,7 @@ export type BookingJson = {
  * Use `create(BookingSchema)` to create a new message.
  */
 export const BookingSchema: GenMessage<Booking, {jsonType: BookingJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 15);
+  messageDesc(file_ticketing_booking_v1_booking, 17);
 
 /**
  * @generated from message ticketing.booking.v1.GetBookingRequest
@@ -1091,7 +1301,7 @@ export type GetBookingRequestJson = {
  * Use `create(GetBookingRequestSchema)` to create a new message.
  */
 export const GetBookingRequestSchema: GenMessage<GetBookingRequest, {jsonType: GetBookingRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 16);
+  messageDesc(file_ticketing_booking_v1_booking, 18);
 
 /**
  * @generated from message ticketing.booking.v1.GetBookingResponse
@@ -1118,7 +1328,7 @@ export type GetBookingResponseJson = {
  * Use `create(GetBookingResponseSchema)` to create a new message.
  */
 export const GetBookingResponseSchema: GenMessage<GetBookingResponse, {jsonType: GetBookingResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 17);
+  messageDesc(file_ticketing_booking_v1_booking, 19);
 
 /**
  * @generated from message ticketing.booking.v1.CancelBookingRequest
@@ -1159,7 +1369,7 @@ export type CancelBookingRequestJson = {
  * Use `create(CancelBookingRequestSchema)` to create a new message.
  */
 export const CancelBookingRequestSchema: GenMessage<CancelBookingRequest, {jsonType: CancelBookingRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 18);
+  messageDesc(file_ticketing_booking_v1_booking, 20);
 
 /**
  * @generated from message ticketing.booking.v1.CancelBookingResponse
@@ -1186,7 +1396,7 @@ export type CancelBookingResponseJson = {
  * Use `create(CancelBookingResponseSchema)` to create a new message.
  */
 export const CancelBookingResponseSchema: GenMessage<CancelBookingResponse, {jsonType: CancelBookingResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 19);
+  messageDesc(file_ticketing_booking_v1_booking, 21);
 
 /**
  * @generated from message ticketing.booking.v1.ListMyBookingsRequest
@@ -1231,7 +1441,7 @@ export type ListMyBookingsRequestJson = {
  * Use `create(ListMyBookingsRequestSchema)` to create a new message.
  */
 export const ListMyBookingsRequestSchema: GenMessage<ListMyBookingsRequest, {jsonType: ListMyBookingsRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 20);
+  messageDesc(file_ticketing_booking_v1_booking, 22);
 
 /**
  * @generated from message ticketing.booking.v1.ListMyBookingsResponse
@@ -1276,7 +1486,7 @@ export type ListMyBookingsResponseJson = {
  * Use `create(ListMyBookingsResponseSchema)` to create a new message.
  */
 export const ListMyBookingsResponseSchema: GenMessage<ListMyBookingsResponse, {jsonType: ListMyBookingsResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 21);
+  messageDesc(file_ticketing_booking_v1_booking, 23);
 
 /**
  * @generated from message ticketing.booking.v1.GetSeatAvailabilityRequest
@@ -1303,7 +1513,7 @@ export type GetSeatAvailabilityRequestJson = {
  * Use `create(GetSeatAvailabilityRequestSchema)` to create a new message.
  */
 export const GetSeatAvailabilityRequestSchema: GenMessage<GetSeatAvailabilityRequest, {jsonType: GetSeatAvailabilityRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 22);
+  messageDesc(file_ticketing_booking_v1_booking, 24);
 
 /**
  * @generated from message ticketing.booking.v1.GetSeatAvailabilityResponse
@@ -1330,7 +1540,7 @@ export type GetSeatAvailabilityResponseJson = {
  * Use `create(GetSeatAvailabilityResponseSchema)` to create a new message.
  */
 export const GetSeatAvailabilityResponseSchema: GenMessage<GetSeatAvailabilityResponse, {jsonType: GetSeatAvailabilityResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 23);
+  messageDesc(file_ticketing_booking_v1_booking, 25);
 
 /**
  * ShowtimeAvailability counts a showtime's seats.
@@ -1381,7 +1591,7 @@ export type ShowtimeAvailabilityJson = {
  * Use `create(ShowtimeAvailabilitySchema)` to create a new message.
  */
 export const ShowtimeAvailabilitySchema: GenMessage<ShowtimeAvailability, {jsonType: ShowtimeAvailabilityJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 24);
+  messageDesc(file_ticketing_booking_v1_booking, 26);
 
 /**
  * @generated from message ticketing.booking.v1.CheckEventAttendanceRequest
@@ -1418,7 +1628,7 @@ export type CheckEventAttendanceRequestJson = {
  * Use `create(CheckEventAttendanceRequestSchema)` to create a new message.
  */
 export const CheckEventAttendanceRequestSchema: GenMessage<CheckEventAttendanceRequest, {jsonType: CheckEventAttendanceRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 25);
+  messageDesc(file_ticketing_booking_v1_booking, 27);
 
 /**
  * @generated from message ticketing.booking.v1.CheckEventAttendanceResponse
@@ -1463,7 +1673,7 @@ export type CheckEventAttendanceResponseJson = {
  * Use `create(CheckEventAttendanceResponseSchema)` to create a new message.
  */
 export const CheckEventAttendanceResponseSchema: GenMessage<CheckEventAttendanceResponse, {jsonType: CheckEventAttendanceResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 26);
+  messageDesc(file_ticketing_booking_v1_booking, 28);
 
 /**
  * BookingService is the Booking & Inventory service: the live seat map of every showtime,
@@ -1527,6 +1737,20 @@ export const BookingService: GenService<{
     methodKind: "unary";
     input: typeof ReserveSeatsRequestSchema;
     output: typeof ReserveSeatsResponseSchema;
+  },
+  /**
+   * ReserveBestSeats picks the best available seats for the caller and holds them in one atomic
+   * step, with the same all-or-nothing hold, limits and response as ReserveSeats. It prefers
+   * adjacent seats in one row that leave no single empty seat, then adjacent seats that do,
+   * then the closest seats together; "best" is scored from the hall's focal point (the stage
+   * or screen). 409 when not enough seats are available. REST: 201 Created.
+   *
+   * @generated from rpc ticketing.booking.v1.BookingService.ReserveBestSeats
+   */
+  reserveBestSeats: {
+    methodKind: "unary";
+    input: typeof ReserveBestSeatsRequestSchema;
+    output: typeof ReserveBestSeatsResponseSchema;
   },
   /**
    * PreparePayment creates (or, when repeated, returns the same) payment intent for a held
