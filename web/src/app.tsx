@@ -11,6 +11,7 @@ import { SearchPage } from "./pages/search";
 
 const EventPage = lazy(() => import("./pages/event"));
 const ShowtimePage = lazy(() => import("./pages/showtime"));
+const QueuePage = lazy(() => import("./pages/queue"));
 const CheckoutPage = lazy(() => import("./pages/checkout"));
 const BookingPage = lazy(() => import("./pages/booking"));
 const MyBookingsPage = lazy(() => import("./pages/my-bookings"));
@@ -50,6 +51,7 @@ function Pages() {
     <Switch>
       <Route path="/" component={SearchPage} />
       <Route path="/events/:eventId">{(p) => <EventPage eventId={p.eventId} />}</Route>
+      <Route path="/showtimes/:showtimeId/queue">{(p) => <QueuePage key={p.showtimeId} showtimeId={p.showtimeId} />}</Route>
       <Route path="/showtimes/:showtimeId">{(p) => <ShowtimePage key={p.showtimeId} showtimeId={p.showtimeId} />}</Route>
       <Route path="/checkout/:bookingId">{(p) => <CheckoutPage bookingId={p.bookingId} />}</Route>
       <Route path="/bookings">{() => <MyBookingsPage />}</Route>

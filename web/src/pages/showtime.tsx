@@ -8,6 +8,7 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { useCallback, useState, useSyncExternalStore } from "react";
 import { Link, useLocation } from "wouter";
 import { BookingService } from "../../../gen/ticketing/booking/v1/booking_pb";
+import { useAdmissionToken, useWaitingRoom } from "../api/admission";
 import { useShowtimeInfo } from "../api/catalog";
 import { ErrorNote, Loading } from "../components/status";
 import { formatDateTime, formatMoney, plural } from "../lib/format";
@@ -71,6 +72,10 @@ interface PanelProps {
 
 function SelectionPanel({ store, showtimeId, currency, prices, maxSeats, signedIn, disabled, lostNote }: PanelProps) {
   const summary = useSyncExternalStore(store.subscribe, store.summary);
+  // an on-sale with a waiting room: holds need the turn's admission token
+  const room = useWaitingRoom(showtimeId);
+  const admission = useAdmissionToken(showtimeId, room.active && signedIn);
+  const needsTurn = room.active && !admission.token;
   const [, navigate] = useLocation();
   const g = store.geometry;
   const priceOf = new Map(prices.map((p) => [p.seatType, p.amount]));
@@ -115,12 +120,16 @@ function SelectionPanel({ store, showtimeId, currency, prices, maxSeats, signedI
         </p>
       )}
       <ErrorNote error={hold.error} />
-      {signedIn ? (
+      {signedIn && needsTurn ? (
+        <p className="notice">
+          This sale has a waiting room. <Link href={`/showtimes/${showtimeId}/queue`}>Join the queue</Link> to get your turn to hold seats.
+        </p>
+      ) : signedIn ? (
         <button
           type="button"
           className="primary"
           disabled={disabled || selected.length === 0 || hold.isPending}
-          onClick={() => hold.mutate({ showtimeId, seatIds: selected.map((s) => s.id) })}
+          onClick={() => hold.mutate({ showtimeId, seatIds: selected.map((s) => s.id), admissionToken: admission.token ?? "" })}
         >
           Hold seats
         </button>
