@@ -1,7 +1,7 @@
 /**
  * The gate workflow of a waiting room: one per on-sale, id `waiting-room-<showtimeId>`, run by
- * the admission service's own worker on its own queue (its activities on the same queue, next to
- * the room's rows). Every buyer's place is in Postgres, not here: the workflow only moves the
+ * the admission service's own worker on its own queue, its activities local to that worker (next
+ * to the room's rows, as booking runs its workflow: docs/adr/0005). Every buyer's place is in Postgres, not here: the workflow only moves the
  * room's serving number, so its history does not grow with the crowd and no buyer ever signals
  * it (docs/adr/0007-waiting-room.md).
  *
@@ -13,11 +13,15 @@
  * and the room's rows are where they were). It continues as new every `stepsPerRun` steps. An
  * admin's change is read at the next tick, or at once when ConfigureWaitingRoom signals it.
  */
-import { condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from "@temporalio/workflow";
+import { condition, continueAsNew, proxyLocalActivities, setHandler, workflowInfo } from "@temporalio/workflow";
 import { roomChangedSignal, type AdmissionActivities, type RateBase, type RoomSnapshot, type WaitingRoomInput } from "./waiting-room-types";
 
-/** After a pause longer than this many ticks (a worker was down), the rate restarts from now. */
-const GAP_TICKS = 5;
+/**
+ * After a pause this long (a worker was down), the rate restarts from now rather than admitting
+ * the whole pause's worth at once: five ticks, and never less than 10 s (a busy worker's steps
+ * come late without that being a gap).
+ */
+const gapMs = (tickMs: number) => Math.max(5 * tickMs, 10_000);
 
 export interface WaitingRoomResult {
   servingNumber: number;
@@ -26,8 +30,9 @@ export interface WaitingRoomResult {
 
 export async function waitingRoomWorkflow(input: WaitingRoomInput): Promise<WaitingRoomResult> {
   const { showtimeId, tickMs } = input;
-  const act = proxyActivities<AdmissionActivities>({
-    taskQueue: workflowInfo().taskQueue,
+  // local activities: they run in the worker that runs the workflow (the admission service), and
+  // a step costs one workflow task instead of three round trips through the task queue
+  const act = proxyLocalActivities<AdmissionActivities>({
     startToCloseTimeout: "30 seconds",
     // the room's rows and booking's gate must end up right: retry until it works
     retry: { initialInterval: "1 second", maximumInterval: "30 seconds" },
@@ -71,7 +76,7 @@ export async function waitingRoomWorkflow(input: WaitingRoomInput): Promise<Wait
     }
     await pause(tickMs);
     const now = Date.now();
-    if (now - lastStepMs > GAP_TICKS * tickMs) base = { number: room.servingNumber, atMs: now - tickMs, ratePerMinute: base.ratePerMinute };
+    if (now - lastStepMs > gapMs(tickMs)) base = { number: room.servingNumber, atMs: now - tickMs, ratePerMinute: base.ratePerMinute };
     lastStepMs = now;
     const target = base.ratePerMinute > 0 ? base.number + Math.floor(((now - base.atMs) * base.ratePerMinute) / 60_000) : undefined;
     room = await act.advance({ showtimeId, target });
