@@ -136,6 +136,24 @@ describe("the on-sale", () => {
   });
 });
 
+describe("an admission step by a cap", () => {
+  it("admits up to the cap of open windows, and more only as windows end", async () => {
+    const { showtimeId } = await s.showtime();
+    // the rows alone (no workflow: its room opens in an hour), stepped by hand as the workflow would
+    await configure(showtimeId, { onSaleAt: new Date(Date.now() + HOUR), cap: 3 });
+    await joiners(showtimeId, 8);
+    await s.repo.open(showtimeId);
+    expect((await s.repo.advance(showtimeId, undefined))!.servingNumber).toBe(3);
+    expect((await s.repo.advance(showtimeId, undefined))!.servingNumber).toBe(3);
+    // two windows end
+    await s.db("entries").where({ showtime_id: showtimeId }).whereIn("position", [1, 2]).update({ admitted_at: new Date(Date.now() - 601_000) });
+    expect((await s.repo.advance(showtimeId, undefined))!.servingNumber).toBe(5);
+    // never past the back of the queue, never back
+    expect((await s.repo.advance(showtimeId, 1000))!.servingNumber).toBe(8);
+    expect((await s.repo.advance(showtimeId, 2))!.servingNumber).toBe(8);
+  });
+});
+
 describe("booking's gate", () => {
   it("refuses holds without a valid admission token while the room is on, with how to queue; an admitted buyer's own token works", async () => {
     const { showtimeId, seatIds } = await s.showtime();
