@@ -3,7 +3,13 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import type { QueueEntry } from "../../../gen/ticketing/admission/v1/admission_pb.js";
 import type { ActivityWorker } from "../../../lib/activity-worker.js";
-import { codeOf, errorOf, startAdmissionStack, waitFor, type AdmissionStack } from "./harness.js";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { AdmissionService } from "../../../gen/ticketing/admission/v1/admission_pb.js";
+import { BookingService } from "../../../gen/ticketing/booking/v1/booking_pb.js";
+import { silentLogger } from "../../../lib/logger.js";
+import { build as buildGateway } from "../../gateway/server.js";
+import { codeOf, errorOf, startAdmissionStack, take, waitFor, type AdmissionStack } from "./harness.js";
 
 /**
  * The waiting room end to end on real engines: the admission service, its gate workflow on the
@@ -264,6 +270,53 @@ describe("WatchMyQueueEntry", () => {
       for await (const _ of s.client.watchMyQueueEntry({ showtimeId: "nope" }, u)) void _;
     })());
     expect([err.code, err.rawMessage]).toEqual([Code.InvalidArgument, "showtimeId: value must be a valid UUID"]);
+  });
+});
+
+describe("through the gateway", () => {
+  it("REST routes as documented, a 403 that says how to queue, and the live stream over Connect", async () => {
+    const gateway = await buildGateway({
+      host: "127.0.0.1",
+      port: 0,
+      logger: silentLogger(),
+      upstreams: [
+        { service: AdmissionService, backend: "admission" },
+        { service: BookingService, backend: "booking" },
+      ],
+      urls: { admission: `http://127.0.0.1:${s.server.port}`, booking: s.booking.url },
+      corsOrigins: "*",
+      maxBodyBytes: 64 * 1024,
+      upstreamTimeoutMs: 5_000,
+      serviceCredential: () => s.booking.auth.serviceToken("gateway"),
+    });
+    const base = `http://127.0.0.1:${gateway.port}`;
+    try {
+      const { showtimeId, seatIds } = await s.showtime();
+      const u = await s.user();
+      const rest = async (method: string, path: string, who: { headers: Record<string, string> }, body?: unknown) => {
+        const r = await fetch(base + path, { method, headers: { ...who.headers, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+        return { status: r.status, json: (await r.json()) as Record<string, unknown> };
+      };
+      const onSaleAt = new Date(Date.now() + HOUR).toISOString();
+      const put = await rest("PUT", `/api/v1/showtimes/${showtimeId}/waiting-room`, s.admin, { enabled: true, onSaleAt, admissionRatePerMinute: 100 });
+      expect(put).toMatchObject({ status: 200, json: { showtimeId, enabled: true, state: "scheduled", admissionRatePerMinute: 100, admissionWindowSeconds: 600 } });
+      expect((await rest("GET", `/api/v1/showtimes/${showtimeId}/waiting-room`, { headers: {} })).json).toMatchObject({ state: "scheduled" });
+      const joined = await rest("POST", `/api/v1/showtimes/${showtimeId}/waiting-room/entries`, u, {});
+      expect(joined).toMatchObject({ status: 200, json: { showtimeId, status: "prequeue" } });
+      expect((await rest("GET", `/api/v1/showtimes/${showtimeId}/waiting-room/entries/me`, u)).json).toMatchObject({ status: "prequeue" });
+
+      await waitFor("booking's gate to be on", async () => (await gate(showtimeId)) === true);
+      const refused = await rest("POST", `/api/v1/showtimes/${showtimeId}/seats/reserve`, u, { seatIds: [seatIds[0]] });
+      expect(refused.status).toBe(403);
+      expect(refused.json.code).toBe("permission_denied");
+      expect(refused.json.message).toContain(`POST /api/v1/showtimes/${showtimeId}/waiting-room/entries`);
+
+      const browser = createClient(AdmissionService, createConnectTransport({ baseUrl: base, httpVersion: "1.1" }));
+      const first = await take(browser.watchMyQueueEntry({ showtimeId }, u), 1);
+      expect(first[0].entry).toMatchObject({ showtimeId, status: "prequeue" });
+    } finally {
+      await gateway.close();
+    }
   });
 });
 
