@@ -10,6 +10,7 @@ export const SERVICE_NAMES = [
   "search",
   "notifications",
   "reviews",
+  "admission",
 ] as const;
 
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -31,6 +32,7 @@ export const DEFAULT_PORTS: Record<ServiceName | "gateway", number> = {
   search: 50055,
   notifications: 50056,
   reviews: 50057,
+  admission: 50058,
 };
 
 /** `USERS_PORT`, `CATALOG_PORT`, ...: the port a service listens on. */

@@ -124,10 +124,13 @@ export function startConfigFrom(env: NodeJS.ProcessEnv): StartConfig {
   };
 }
 
-/** Services with a database pool (every service; the gateway and the worker have none), their LISTENs, and 30 to spare. */
+/**
+ * Services with a database pool (every service; the gateway and the worker have none), their
+ * LISTENs (each booking replica's seat maps, the admission service's queue positions), and 30 to spare.
+ */
 function maxConnections(poolMax: number, replicas: Record<ScaledTier, number>): number {
   const processes = SERVICE_NAMES.length - BALANCED_SERVICES.length + BALANCED_SERVICES.reduce((n, name) => n + replicas[name], 0);
-  return Math.max(100, processes * poolMax + replicas.booking + 30);
+  return Math.max(100, processes * poolMax + replicas.booking + 1 + 30);
 }
 
 function positiveNumber(name: string, raw: string | undefined, fallback: number): number {

@@ -8,6 +8,8 @@ export const TASK_QUEUES = {
   workflows: "ticketing-workflows",
   /** The booking workflow, run by the booking service's replicas with its activities local. */
   bookingWorkflows: "booking-workflows",
+  /** The waiting rooms' gate workflows and their activities, run by the admission service's worker. */
+  admissionWorkflows: "admission-workflows",
   catalog: "catalog-activities",
   booking: "booking-activities",
   payments: "payments-activities",
@@ -37,7 +39,7 @@ function suffixOf(workflowQueue: string): string {
  * Temporal server never pick up each other's tasks.
  */
 export function activityQueue(
-  service: Exclude<keyof typeof TASK_QUEUES, "workflows" | "bookingWorkflows">,
+  service: Exclude<keyof typeof TASK_QUEUES, "workflows" | "bookingWorkflows" | "admissionWorkflows">,
   workflowQueue: string,
 ): string {
   return TASK_QUEUES[service] + suffixOf(workflowQueue);

@@ -1,3 +1,4 @@
+import { admissionTokenVars } from "../../lib/admission-tokens.js";
 import { int, optionalStr } from "../../lib/config.js";
 import { readServiceConfig, commonVars, databaseVars, portVar, temporalVars, urlVar } from "../../lib/common-config.js";
 
@@ -5,6 +6,7 @@ export const bookingVars = {
   ...commonVars,
   ...databaseVars,
   ...temporalVars,
+  ...admissionTokenVars,
   port: portVar("booking"),
   /** The session check of user tokens (logout) asks the users service. */
   usersUrl: urlVar("users"),

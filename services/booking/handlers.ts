@@ -23,6 +23,7 @@ import { INACTIVE_STATUSES } from "./domain/booking-status.js";
 import { checkSeatIds, maskSeat, nameIds, viewerOf, type SeatView } from "./domain/seats.js";
 import { seatsRejected } from "./errors.js";
 import type { InventoryHub } from "./inventory-hub.js";
+import type { AdmissionGate } from "./admission-gate.js";
 import type { BookingWorkflows } from "../../workflows/booking-client.js";
 import { workflowInputOf, type WorkflowStarter } from "./workflow-starts.js";
 
@@ -48,6 +49,8 @@ export interface BookingDeps {
   confirmWaitMs?: number;
   /** The payments service (PreparePayment, CreateBooking); absent = those RPCs are unavailable. */
   payments?: Client<typeof PaymentsService>;
+  /** The waiting rooms' token check (admission-gate.ts). */
+  admission: AdmissionGate;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -88,7 +91,7 @@ function actor(caller: Caller): string {
 }
 
 export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingService> {
-  const { db, repo, workflows, starter, hub, logger, limits } = deps;
+  const { db, repo, workflows, starter, hub, logger, limits, admission } = deps;
   const confirmWaitMs = deps.confirmWaitMs ?? 5_000;
 
   /** The booking if the caller may see it; 404 for anybody else (existence must not leak). */
@@ -216,6 +219,7 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
     async reserveSeats(req, ctx) {
       const caller = callerOf(ctx);
       const userId = holderOf(caller, req.userId);
+      await admission.require(caller, userId, req.showtimeId, req.admissionToken);
       const { duplicates, tooMany } = checkSeatIds(req.seatIds, limits.maxSeatsPerHold);
       if (duplicates.length) {
         throw new AppError(
@@ -364,6 +368,12 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
       return {
         showtimes: counts.map((c) => ({ showtimeId: c.showtimeId, availableSeats: c.available, totalSeats: c.total })),
       };
+    },
+
+    async setAdmissionRequired(req) {
+      const now = await admission.set(req.showtimeId, req.required, Number(req.generation));
+      logger.info({ showtimeId: req.showtimeId, ...now }, "admission gate set");
+      return { required: now.required, generation: BigInt(now.generation) };
     },
 
     async checkEventAttendance(req) {

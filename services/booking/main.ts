@@ -1,5 +1,6 @@
 import { PaymentsService } from "../../gen/ticketing/payments/v1/payments_pb.js";
 import { CatalogService } from "../../gen/ticketing/catalog/v1/catalog_pb.js";
+import { AdmissionTokens } from "../../lib/admission-tokens.js";
 import { openDatabase } from "../../lib/db.js";
 import { bootService } from "../../lib/bootstrap.js";
 import { runMain } from "../../lib/server.js";
@@ -39,6 +40,7 @@ runMain(logger, async () => {
         defaultHoldSeconds: config.defaultHoldSeconds,
       },
       starter: { concurrency: config.workflowStartConcurrency },
+      admissionTokens: new AdmissionTokens(config.admissionTokenSecret),
     });
     const catalog = client(CatalogService, config.catalogUrl);
     const activities = createBookingActivities({ repo: server.repo, catalog, workflows: server.workflows, logger });

@@ -1,11 +1,13 @@
 import type { Client } from "@temporalio/client";
 import { BookingService } from "../../gen/ticketing/booking/v1/booking_pb.js";
+import { AdmissionTokens, DEV_ADMISSION_TOKEN_SECRET } from "../../lib/admission-tokens.js";
 import type { TokenVerifier } from "../../lib/auth.js";
 import { pingDatabase, type Knex } from "../../lib/db.js";
 import { idempotencyInterceptor } from "../../lib/idempotency.js";
 import type { Logger } from "../../lib/logger.js";
 import { startServer, type HealthCheck, type RunningServer } from "../../lib/server.js";
 import { pingTemporal } from "../../lib/temporal.js";
+import { AdmissionGate } from "./admission-gate.js";
 import { bookingRepos, type BookingRepos } from "./db/repos.js";
 import { mapBookingError } from "./errors.js";
 import { bookingHandlers, type BookingDeps, type BookingLimits } from "./handlers.js";
@@ -36,6 +38,8 @@ export interface BookingServerDeps {
   confirmWaitMs?: number;
   /** The payments service, for PreparePayment and CreateBooking. */
   payments?: BookingDeps["payments"];
+  /** Checks the waiting rooms' admission tokens; default: under the development secret (tests). */
+  admissionTokens?: AdmissionTokens;
   /** Tuning of the workflow starter (concurrency, poll interval). */
   starter?: Pick<WorkflowStarterOptions, "concurrency" | "pollMs" | "leaseSeconds">;
 }
@@ -84,6 +88,7 @@ export async function build(deps: BookingServerDeps): Promise<BookingServer> {
           limits: { ...DEFAULT_LIMITS, ...deps.limits },
           confirmWaitMs: deps.confirmWaitMs,
           payments: deps.payments,
+          admission: new AdmissionGate(deps.db, deps.admissionTokens ?? new AdmissionTokens(DEV_ADMISSION_TOKEN_SECRET)),
         }),
       ),
     healthChecks,

@@ -25,6 +25,7 @@ export const gatewayVars = {
   searchUrl: urlVar("search"),
   notificationsUrl: urlVar("notifications"),
   reviewsUrl: urlVar("reviews"),
+  admissionUrl: urlVar("admission"),
   services: str("GATEWAY_SERVICES", {
     default: SERVICE_NAMES.join(","),
     doc: "gateway: comma-separated backends this deployment runs; /healthz waits for these only (the others' routes answer 503)",
@@ -153,6 +154,7 @@ export function readGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       search: c.searchUrl,
       notifications: c.notificationsUrl,
       reviews: c.reviewsUrl,
+      admission: c.admissionUrl,
     },
     services: parseServices(c.services),
     corsOrigins: parseCorsOrigins(c.corsOrigins),

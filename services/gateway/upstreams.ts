@@ -1,4 +1,5 @@
 import type { DescService } from "@bufbuild/protobuf";
+import { AdmissionService } from "../../gen/ticketing/admission/v1/admission_pb.js";
 import { BookingService } from "../../gen/ticketing/booking/v1/booking_pb.js";
 import { CatalogService } from "../../gen/ticketing/catalog/v1/catalog_pb.js";
 import { NotificationsService } from "../../gen/ticketing/notifications/v1/notifications_pb.js";
@@ -27,6 +28,7 @@ export const UPSTREAMS: readonly Upstream[] = [
   { service: SearchService, backend: "search" },
   { service: NotificationsService, backend: "notifications" },
   { service: ReviewsService, backend: "reviews" },
+  { service: AdmissionService, backend: "admission" },
 ];
 
 /**

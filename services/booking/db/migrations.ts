@@ -150,4 +150,23 @@ export const migrations: Migration[] = [
       await knex.raw(`ALTER TABLE ${SCHEMA}.bookings DROP COLUMN payment_attempted_at`);
     },
   },
+  {
+    // Which showtimes' holds need an admission token: set by the admission service's gate
+    // workflow (SetAdmissionRequired) when a waiting room is switched on and when it closes. A
+    // table of its own rather than a column of showtime_inventory: a room may be switched on
+    // before the inventory exists, and the hot path reads it by primary key.
+    name: "0005_admission_gates",
+    async up(knex) {
+      await knex.raw(`
+        CREATE TABLE ${SCHEMA}.admission_gates (
+          showtime_id  uuid PRIMARY KEY,
+          required     boolean NOT NULL,
+          generation   bigint NOT NULL,
+          updated_at   timestamptz NOT NULL DEFAULT now()
+        )`);
+    },
+    async down(knex) {
+      await knex.raw(`DROP TABLE ${SCHEMA}.admission_gates`);
+    },
+  },
 ];

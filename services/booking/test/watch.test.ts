@@ -1,4 +1,6 @@
 import { execFile } from "node:child_process";
+import { AdmissionTokens, DEV_ADMISSION_TOKEN_SECRET } from "../../../lib/admission-tokens.js";
+import { AdmissionGate } from "../admission-gate.js";
 import { randomUUID } from "node:crypto";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -284,6 +286,7 @@ describe("a WatchInventory client that goes away mid-stream", () => {
       hub: s.server.hub,
       logger: logs.logger,
       limits: DEFAULT_LIMITS,
+      admission: new AdmissionGate(s.db, new AdmissionTokens(DEV_ADMISSION_TOKEN_SECRET)),
     });
     const ctx = createHandlerContext({
       service: BookingService,

@@ -202,6 +202,8 @@ describe("idempotency levels of the public contracts", () => {
         "SearchService.SearchShows",
         "ReviewsService.ListReviews",
         "NotificationsService.ListMyNotifications",
+        "AdmissionService.GetWaitingRoom",
+        "AdmissionService.GetMyQueueEntry",
       ].sort(),
     );
   });

@@ -53,6 +53,10 @@ describe("REST routes of the real contracts", () => {
     ["POST", `/api/v1/events/${id}/reviews`, "ReviewsService.CreateReview 201"],
     ["GET", `/api/v1/events/${id}/reviews`, "ReviewsService.ListReviews 200"],
     ["GET", "/api/v1/me/notifications", "NotificationsService.ListMyNotifications 200"],
+    ["PUT", `/api/v1/showtimes/${id}/waiting-room`, "AdmissionService.ConfigureWaitingRoom 200"],
+    ["GET", `/api/v1/showtimes/${id}/waiting-room`, "AdmissionService.GetWaitingRoom 200"],
+    ["POST", `/api/v1/showtimes/${id}/waiting-room/entries`, "AdmissionService.JoinWaitingRoom 200"],
+    ["GET", `/api/v1/showtimes/${id}/waiting-room/entries/me`, "AdmissionService.GetMyQueueEntry 200"],
   ])("%s %s → %s", (method, path, expected) => {
     expect(rpc(method, path)).toBe(expected);
   });
