@@ -15,11 +15,12 @@ import { restClient, type Benchmark, type StandaloneBenchmark } from "./context"
 import { holdsBench } from "./holds.bench";
 import { scaleOutBench } from "./scale-out.bench";
 import { searchBench } from "./search.bench";
+import { waitingRoomBench } from "./waiting-room.bench";
 import { webBench } from "./web.bench";
 import { startStack } from "../scripts/platform-stack";
 
 /** In report order; the standalone ones (their own stacks) run after the shared stack has stopped. */
-const BENCHMARKS: Array<Benchmark | StandaloneBenchmark> = [catalogBench, holdsBench, bookingsBench, searchBench, webBench, scaleOutBench];
+const BENCHMARKS: Array<Benchmark | StandaloneBenchmark> = [catalogBench, holdsBench, bookingsBench, waitingRoomBench, searchBench, webBench, scaleOutBench];
 
 const isStandalone = (b: Benchmark | StandaloneBenchmark): b is StandaloneBenchmark => "standalone" in b && b.standalone;
 

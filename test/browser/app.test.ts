@@ -193,6 +193,48 @@ describe("buying tickets in the browser", () => {
     expect(b.errors).toEqual([]);
   }, 180_000);
 
+  it("an on-sale with a waiting room: the seat map sends the buyer to the queue, the queue page lets them in, and the hold carries their token", async () => {
+    const show = await createShow(rest, await adminToken(), unique("Queue Quartet"));
+    // opens at once (an on-sale time in the past), admitting 600 a minute: one step lets this buyer in
+    const room = await rest(
+      "PUT",
+      `/api/v1/showtimes/${show.showtimeId}/waiting-room`,
+      { enabled: true, onSaleAt: new Date(Date.now() - 1_000).toISOString(), admissionRatePerMinute: 600 },
+      await adminToken(),
+    );
+    expect(room.status).toBe(200);
+    const buyer = await registerUser(rest, "Quinn");
+    // without a token the API refuses the hold and says how to queue
+    const refused = await rest("POST", `/api/v1/showtimes/${show.showtimeId}/seats/reserve`, { seatIds: ["A1"] }, buyer.token);
+    expect(refused.status).toBe(403);
+    expect(refused.body.message).toContain(`/api/v1/showtimes/${show.showtimeId}/waiting-room/entries`);
+
+    const { page, errors } = await newPage();
+    await page.goto("/");
+    await logInThroughUi(page, buyer);
+    await page.goto(`/showtimes/${show.showtimeId}`);
+    await page.getByText("This sale has a waiting room.").waitFor();
+    expect(await page.getByRole("button", { name: "Hold seats" }).count()).toBe(0);
+    await page.getByRole("link", { name: "Join the queue" }).click();
+
+    await page.getByRole("heading", { name: "Waiting room" }).waitFor();
+    await page.getByRole("heading", { name: "It is your turn" }).waitFor();
+    await page.getByRole("link", { name: "Choose seats" }).click();
+
+    await seat(page, "A1", "standard", "available").click();
+    await seat(page, "A2", "standard", "available").click();
+    await page.getByRole("button", { name: "Hold seats" }).click();
+    await page.getByText("Your seats are held for").waitFor();
+    const bookingId = page.url().split("/").pop() as string;
+    expect(await getBooking(rest, buyer.token, bookingId)).toMatchObject({ status: "held", bookedSeats: ["A1", "A2"] });
+
+    // the place is the account's: another device (a fresh profile) finds the same admitted entry
+    const again = await rest("GET", `/api/v1/showtimes/${show.showtimeId}/waiting-room/entries/me`, undefined, buyer.token);
+    expect(again.body).toMatchObject({ status: "admitted" });
+    await rest("PUT", `/api/v1/showtimes/${show.showtimeId}/waiting-room`, { enabled: false }, await adminToken());
+    expect(errors).toEqual([]);
+  }, 180_000);
+
   it("a declined card shows why and keeps the seats held; another card then succeeds", async () => {
     const show = await createShow(rest, await adminToken(), unique("Declined Then Paid"));
     const buyer = await registerUser(rest, "Dee");
