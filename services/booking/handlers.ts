@@ -22,6 +22,7 @@ import { fromMinorUnits, toMinorUnits } from "../../lib/money.js";
 import { INACTIVE_STATUSES } from "./domain/booking-status.js";
 import { checkSeatIds, maskSeat, nameIds, viewerOf, type SeatView } from "./domain/seats.js";
 import { seatsRejected } from "./errors.js";
+import type { HoldLimits } from "./hold-limits.js";
 import type { InventoryHub } from "./inventory-hub.js";
 import type { BookingWorkflows } from "../../workflows/booking-client.js";
 import { workflowInputOf, type WorkflowStarter } from "./workflow-starts.js";
@@ -44,6 +45,8 @@ export interface BookingDeps {
   hub: InventoryHub;
   logger: Logger;
   limits: BookingLimits;
+  /** Hold requests per user and per showtime (hold-limits.ts); ReserveBestSeats calls it too. */
+  holdLimits: HoldLimits;
   /** How long ConfirmBooking waits for the workflow to settle the booking. Default 5 s. */
   confirmWaitMs?: number;
   /** The payments service (PreparePayment, CreateBooking); absent = those RPCs are unavailable. */
@@ -216,6 +219,8 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
     async reserveSeats(req, ctx) {
       const caller = callerOf(ctx);
       const userId = holderOf(caller, req.userId);
+      // admission tokens are not verified yet (issue #16's waiting room): no request is admitted
+      await deps.holdLimits.checkHold(userId, req.showtimeId, { admitted: false });
       const { duplicates, tooMany } = checkSeatIds(req.seatIds, limits.maxSeatsPerHold);
       if (duplicates.length) {
         throw new AppError(

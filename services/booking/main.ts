@@ -5,7 +5,7 @@ import { bootService } from "../../lib/bootstrap.js";
 import { runMain } from "../../lib/server.js";
 import { connectTemporal } from "../../lib/temporal.js";
 import { createBookingActivities } from "./activities.js";
-import { readBookingConfig } from "./config.js";
+import { holdRateSettingsOf, readBookingConfig } from "./config.js";
 import { migrations, SCHEMA } from "./db/migrations.js";
 import { build } from "./server.js";
 import { bookingQueues, ensureReaperSchedule, startActivityWorker, startBookingWorkflowWorker } from "./worker.js";
@@ -38,6 +38,7 @@ runMain(logger, async () => {
         maxHeldSeatsPerUser: config.maxHeldSeatsPerUser,
         defaultHoldSeconds: config.defaultHoldSeconds,
       },
+      holdRates: holdRateSettingsOf(config),
       starter: { concurrency: config.workflowStartConcurrency },
     });
     const catalog = client(CatalogService, config.catalogUrl);

@@ -9,11 +9,16 @@ import { pingTemporal } from "../../lib/temporal.js";
 import { bookingRepos, type BookingRepos } from "./db/repos.js";
 import { mapBookingError } from "./errors.js";
 import { bookingHandlers, type BookingDeps, type BookingLimits } from "./handlers.js";
+import { HoldLimits, type HoldRateSettings } from "./hold-limits.js";
 import { InventoryHub } from "./inventory-hub.js";
+import { holdRateSettingsOf, readBookingConfig } from "./config.js";
 import { bookingWorkflows, type BookingWorkflows } from "../../workflows/booking-client.js";
 import { WorkflowStarter, type WorkflowStarterOptions } from "./workflow-starts.js";
 
 export const DEFAULT_LIMITS: BookingLimits = { maxSeatsPerHold: 10, maxHeldSeatsPerUser: 10, defaultHoldSeconds: 600 };
+
+/** The hold-rate limits when the environment sets none (the config's documented defaults). */
+export const DEFAULT_HOLD_RATES: HoldRateSettings = holdRateSettingsOf(readBookingConfig({}));
 
 export interface BookingServerDeps {
   db: Knex;
@@ -32,6 +37,10 @@ export interface BookingServerDeps {
   host: string;
   port: number;
   limits?: Partial<BookingLimits>;
+  /** Hold requests per user and per showtime; unset ones take the config defaults. */
+  holdRates?: Partial<HoldRateSettings>;
+  /** The rate limits' clock (tests move it); default the database's. */
+  clock?: () => Date;
   /** How long ConfirmBooking waits for the workflow to settle the booking. */
   confirmWaitMs?: number;
   /** The payments service, for PreparePayment and CreateBooking. */
@@ -46,6 +55,8 @@ export interface BookingServer extends RunningServer {
   hub: InventoryHub;
   workflows: BookingWorkflows;
   starter: WorkflowStarter;
+  /** The hold-rate limits (ReserveSeats and ReserveBestSeats call checkHold). */
+  holdLimits: HoldLimits;
 }
 
 /**
@@ -61,6 +72,7 @@ export async function build(deps: BookingServerDeps): Promise<BookingServer> {
   const hub = new InventoryHub({ databaseUrl: deps.databaseUrl, inventory: repo.inventory, logger: deps.logger });
   const workflows = deps.workflows ?? bookingWorkflows(deps.temporal, { taskQueue: deps.workflowTaskQueue, eager: deps.eagerClient });
   const starter = new WorkflowStarter({ queue: repo.starts, workflows, logger: deps.logger, ...deps.starter });
+  const holdLimits = new HoldLimits(deps.db, { ...DEFAULT_HOLD_RATES, ...deps.holdRates }, { clock: deps.clock, logger: deps.logger });
   const healthChecks: Record<string, HealthCheck> = {
     postgres: () => pingDatabase(deps.db),
     temporal: () => pingTemporal(deps.temporal),
@@ -82,6 +94,7 @@ export async function build(deps: BookingServerDeps): Promise<BookingServer> {
           hub,
           logger: deps.logger,
           limits: { ...DEFAULT_LIMITS, ...deps.limits },
+          holdLimits,
           confirmWaitMs: deps.confirmWaitMs,
           payments: deps.payments,
         }),
@@ -98,10 +111,12 @@ export async function build(deps: BookingServerDeps): Promise<BookingServer> {
     hub,
     workflows,
     starter,
+    holdLimits,
     async close() {
       await hub.close(); // ends the live streams, which would otherwise hold the listener open
       await server.close();
       await starter.stop(); // after the last hold; what is left starts at the next start
+      await holdLimits.idle();
     },
   };
 }

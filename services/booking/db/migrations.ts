@@ -1,5 +1,6 @@
 import type { Migration } from "../../../lib/db.js";
 import { idempotencyMigration } from "../../../lib/idempotency.js";
+import { rateLimitMigration } from "../../../lib/rate-limit.js";
 
 export const SCHEMA = "booking";
 
@@ -150,4 +151,6 @@ export const migrations: Migration[] = [
       await knex.raw(`ALTER TABLE ${SCHEMA}.bookings DROP COLUMN payment_attempted_at`);
     },
   },
+  // hold requests per user and per showtime (services/booking/hold-limits.ts)
+  rateLimitMigration(SCHEMA, "0005_rate_limit_counters"),
 ];

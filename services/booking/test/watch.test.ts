@@ -284,6 +284,7 @@ describe("a WatchInventory client that goes away mid-stream", () => {
       hub: s.server.hub,
       logger: logs.logger,
       limits: DEFAULT_LIMITS,
+      holdLimits: s.server.holdLimits,
     });
     const ctx = createHandlerContext({
       service: BookingService,
