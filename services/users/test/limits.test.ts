@@ -202,7 +202,7 @@ describe("registrations per client address", () => {
     const r = await startReplica();
     const base = await startGateway(r.server.port);
     now += LIMITS.registrationWindowSeconds * 1000; // a new window: the earlier tests registered from this address too
-    const forged = [{ "x-client-address": "203.0.113.7" }, { "x-forwarded-for": "198.51.100.9" }];
+    const forged: Array<Record<string, string>> = [{ "x-client-address": "203.0.113.7" }, { "x-forwarded-for": "198.51.100.9" }];
     for (const headers of forged) {
       expect((await post(base, "/api/v1/auth/register", { email: email(), password: PASSWORD, displayName: "R" }, headers)).status).toBe(201);
     }
