@@ -1,6 +1,6 @@
 /**
- * What one rate-limit check costs (lib/rate-limit.ts), the check every hold makes: one UPSERT
- * over the user's and the showtime's counters. Needs only Postgres: a throw-away embedded one.
+ * What one rate-limit check costs (lib/rate-limit.ts), the check every hold makes: one call of
+ * `rate_limit_hit`, which UPSERTs the user's and the showtime's counters. Needs only Postgres: a throw-away embedded one.
  *
  *   npm run bench -- rate-limit        (a standalone section of docs/benchmarks.md)
  *
@@ -100,8 +100,8 @@ export const rateLimitBench: StandaloneBenchmark = {
       try {
         const lines = [await sequential(single), await concurrent(pool)];
         return [
-          "One rate-limit check as a hold makes it (lib/rate-limit.ts: one UPSERT over the user's and the showtime's",
-          "counters, UNLOGGED table), on a throw-away embedded Postgres with default settings:",
+          "One rate-limit check as a hold makes it (lib/rate-limit.ts: one call of `rate_limit_hit`, which UPSERTs the",
+          "user's and the showtime's counters in an UNLOGGED table), on a throw-away embedded Postgres with default settings:",
           "",
           ...lines,
         ].join("\n");

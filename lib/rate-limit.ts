@@ -2,12 +2,15 @@
  * Rate limits whose counters live in Postgres, in a table of the calling service's own schema,
  * so that they survive a restart of the service and every replica shares them.
  *
- * Algorithm: a fixed window per key. A check is ONE statement (an UPSERT over every key it
- * names: a hold checks the user's and the showtime's counters together) that adds 1 to the
- * counter of the key's current window, or starts a new window at 1, and returns the count and
- * the window's end. A request is refused when any of its counts is over that key's limit, and
- * `Retry-After` is the time left until that window ends. Refused requests count too (hammering
- * does not get anyone in sooner, and does not extend the wait past the window either).
+ * Algorithm: a fixed window per key. A check is ONE statement (a call of the schema's
+ * `rate_limit_hit` function: an UPSERT per key it names, with plans cached per connection; a hold
+ * checks the user's and the showtime's counters together) that adds
+ * 1 to the counter of the key's current window, or starts a new window at 1, and returns the
+ * count and the window's end. A request is refused when a count is over that key's limit, and
+ * `Retry-After` is the time left until that window ends. Keys are counted in order and only while
+ * the ones before are within their limits (a user over their own limit does not spend the
+ * showtime's). Refused requests count against the key that refused them (hammering does not get
+ * anyone in sooner, nor extend the wait past the window).
  *
  * - Each key's windows are shifted by a hash of the key, so the counters of different users do
  *   not all reset at the same instant (no thundering herd at the top of the minute).
@@ -27,6 +30,7 @@ import { RateLimitedError } from "./errors.js";
 import type { Logger } from "./logger.js";
 
 export const RATE_LIMIT_TABLE = "rate_limit_counters";
+const HIT_FUNCTION = "rate_limit_hit";
 
 /** The counters' table in `schema`: list it in the service's migrations. */
 export function rateLimitMigration(schema: string, name = "rate_limit_counters"): Migration {
@@ -41,8 +45,36 @@ export function rateLimitMigration(schema: string, name = "rate_limit_counters")
           hits         integer NOT NULL
         ) WITH (fillfactor = 70)`);
       await knex.raw(`CREATE INDEX ${RATE_LIMIT_TABLE}_window_end ON ${schema}.${RATE_LIMIT_TABLE} (window_end)`);
+      // The check, as a function so that its statements' plans are cached per connection (a
+      // plain statement would be parsed and planned on every hold). Counts the keys in order,
+      // each in the window holding p_now shifted by a hash of the key, and stops after the first
+      // key over its limit; returns a row per key counted.
+      await knex.raw(`
+        CREATE FUNCTION ${schema}.${HIT_FUNCTION}(p_keys text[], p_windows int[], p_maxes int[], p_now timestamptz)
+        RETURNS TABLE (r_key text, r_hits int, r_window_end timestamptz, r_now timestamptz)
+        LANGUAGE plpgsql AS $$
+        DECLARE
+          v_now   timestamptz := coalesce(p_now, now());
+          v_shift bigint;
+          v_start timestamptz;
+        BEGIN
+          FOR i IN 1 .. coalesce(array_length(p_keys, 1), 0) LOOP
+            v_shift := (hashtext(p_keys[i])::bigint & 2147483647) % p_windows[i];
+            v_start := to_timestamp(floor((extract(epoch FROM v_now) - v_shift) / p_windows[i]) * p_windows[i] + v_shift);
+            INSERT INTO ${schema}.${RATE_LIMIT_TABLE} AS c (key, window_start, window_end, hits)
+            VALUES (p_keys[i], v_start, v_start + make_interval(secs => p_windows[i]), 1)
+            ON CONFLICT (key) DO UPDATE SET
+              hits = CASE WHEN c.window_start = EXCLUDED.window_start THEN c.hits + 1 ELSE 1 END,
+              window_start = EXCLUDED.window_start,
+              window_end = EXCLUDED.window_end
+            RETURNING c.key, c.hits, c.window_end, v_now INTO r_key, r_hits, r_window_end, r_now;
+            RETURN NEXT;
+            EXIT WHEN r_hits > p_maxes[i];
+          END LOOP;
+        END $$`);
     },
     async down(knex) {
+      await knex.raw(`DROP FUNCTION ${schema}.${HIT_FUNCTION}`);
       await knex.raw(`DROP TABLE ${schema}.${RATE_LIMIT_TABLE}`);
     },
   };
@@ -95,57 +127,49 @@ export class RateLimiter {
   ) {}
 
   /**
-   * Counts one request against every key (one statement) and returns each count. Keys whose
-   * limit is 0 are not counted. Keys are locked in a fixed order, so concurrent checks of
-   * overlapping keys never deadlock.
+   * Counts one request against the keys, in order, in one statement, and returns the count of
+   * each key counted. A key is counted only while every key before it is within its limit: a
+   * request refused by its user's limit does not use up the showtime's (so one client cannot
+   * spend everybody's budget). Keys whose limit is 0 are skipped. Pass keys in the same order
+   * every time (narrow before shared, e.g. user then showtime): rows are locked in that order, so
+   * concurrent checks never deadlock.
    */
   async hit(keys: readonly LimitKey[]): Promise<LimitCount[]> {
-    const active = keys.filter((k) => k.limit.max > 0).sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+    const active = keys.filter((k) => k.limit.max > 0);
     if (active.length === 0) return [];
     this.maybeSweep();
-    const now = this.opts.clock?.() ?? null;
-    const { rows } = await this.db.raw<{ rows: Array<{ key: string; hits: number; window_end: Date; now: Date }> }>(
-      `WITH t AS (SELECT coalesce(?::timestamptz, now()) AS now),
-       k AS (
-         -- the window holding t.now, shifted by a hash of the key
-         SELECT s.key, s.win, s.ord, to_timestamp(floor((extract(epoch FROM t.now) - s.shift) / s.win) * s.win + s.shift) AS start
-         FROM (SELECT u.key, u.win, u.ord, (hashtext(u.key)::bigint & 2147483647) % u.win AS shift
-               FROM unnest(?::text[], ?::int[]) WITH ORDINALITY AS u(key, win, ord)) AS s, t
-       )
-       INSERT INTO ${RATE_LIMIT_TABLE} AS c (key, window_start, window_end, hits)
-       SELECT key, start, start + make_interval(secs => win), 1 FROM k ORDER BY ord
-       ON CONFLICT (key) DO UPDATE SET
-         hits = CASE WHEN c.window_start = EXCLUDED.window_start THEN c.hits + 1 ELSE 1 END,
-         window_start = EXCLUDED.window_start,
-         window_end = EXCLUDED.window_end
-       RETURNING key, hits, window_end, (SELECT now FROM t) AS now`,
-      [now, active.map(keyOf), active.map((k) => k.limit.windowSeconds)],
+    const { rows: found } = await this.db.raw<{ rows: Array<{ r_key: string; r_hits: number; r_window_end: Date; r_now: Date }> }>(
+      `SELECT * FROM ${HIT_FUNCTION}(?::text[], ?::int[], ?::int[], ?::timestamptz)`,
+      [active.map(keyOf), active.map((k) => k.limit.windowSeconds), active.map((k) => k.limit.max), this.opts.clock?.() ?? null],
     );
+    const rows = found.map((r) => ({ key: r.r_key, hits: r.r_hits, window_end: r.r_window_end, now: r.r_now }));
     const byKey = new Map(rows.map((r) => [r.key, r]));
-    return active.map((k) => {
-      const r = byKey.get(keyOf(k))!;
+    const counts: LimitCount[] = [];
+    for (const k of active) {
+      const r = byKey.get(keyOf(k));
+      if (!r) break; // not counted: an earlier key is over its limit
       const windowEnd = new Date(r.window_end);
-      return {
+      counts.push({
         limit: k.limit,
         subject: k.subject,
         hits: r.hits,
         windowEnd,
         allowed: r.hits <= k.limit.max,
         retryAfterSeconds: Math.max(1, Math.ceil((windowEnd.getTime() - new Date(r.now).getTime()) / 1000)),
-      };
-    });
+      });
+    }
+    return counts;
   }
 
   /**
-   * Counts one request against every key; throws RateLimitedError (429, Retry-After) naming the
-   * first limit over its count, with the longest wait among those over.
+   * Counts one request against the keys (as `hit`); throws RateLimitedError (429, Retry-After)
+   * naming the limit it is over (the first in order: the later ones were not counted).
    */
   async check(keys: readonly LimitKey[], message: (limit: Limit) => string = defaultMessage): Promise<void> {
-    const over = (await this.hit(keys)).filter((c) => !c.allowed);
-    if (over.length === 0) return;
-    const wait = Math.max(...over.map((c) => c.retryAfterSeconds));
-    this.opts.logger?.info({ limit: over[0].limit.name, hits: over[0].hits, retryAfterSeconds: wait }, "rate limited");
-    throw new RateLimitedError(message(over[0].limit), over[0].limit.name, wait);
+    const over = (await this.hit(keys)).find((c) => !c.allowed);
+    if (!over) return;
+    this.opts.logger?.debug({ limit: over.limit.name, hits: over.hits, retryAfterSeconds: over.retryAfterSeconds }, "rate limited");
+    throw new RateLimitedError(message(over.limit), over.limit.name, over.retryAfterSeconds);
   }
 
   /** Deletes counters whose window ended (a bounded batch); returns how many. */

@@ -97,7 +97,13 @@ describe("hold requests per showtime without an admission token", () => {
   it("meters a showtime's rush over all users; other showtimes are not affected; REST answers 429 with Retry-After", async () => {
     now += 60_000; // fresh windows
     const { showtimeId, seatIds } = await seedInventory(a.repo);
-    for (let i = 0; i < 5; i++) await reserve(i % 2 ? a.client : b.client, showtimeId, seatIds[i], await a.user());
+    // one user over their own limit does not spend the showtime's: 3 holds count, 4 refusals do not
+    const greedy = await a.user();
+    for (let i = 0; i < 3; i++) await reserve(a.client, showtimeId, seatIds[10 + i], greedy);
+    for (let i = 0; i < 4; i++) {
+      expect((await refusal(reserve(b.client, showtimeId, seatIds[20 + i], greedy))).findDetails(RateLimitedSchema)[0]?.limit).toBe("hold.user");
+    }
+    for (let i = 0; i < 2; i++) await reserve(i % 2 ? a.client : b.client, showtimeId, seatIds[i], await a.user());
     const late = await a.user();
     const e = await refusal(reserve(a.client, showtimeId, seatIds[5], late));
     expect(e.code).toBe(Code.ResourceExhausted);
