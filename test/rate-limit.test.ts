@@ -1,6 +1,7 @@
 import { addressSubject, clientAddress, normaliseAddress } from "../lib/client-address";
 import { openDatabase, type Knex } from "../lib/db";
 import { RateLimitedError } from "../lib/errors";
+import { Lockout, LOCKOUT_TABLE, lockoutMigration, type LockoutPolicy } from "../lib/lockout";
 import { RATE_LIMIT_TABLE, RateLimiter, rateLimitMigration, type Limit } from "../lib/rate-limit";
 import { createTestDatabase } from "./support/db";
 
@@ -17,7 +18,7 @@ const clock = () => new Date(now);
 
 beforeAll(async () => {
   database = await createTestDatabase("ratelimit");
-  const opts = { url: database.url, schema: "limits_test", migrations: [rateLimitMigration("limits_test")] };
+  const opts = { url: database.url, schema: "limits_test", migrations: [rateLimitMigration("limits_test"), lockoutMigration("limits_test")] };
   db1 = await openDatabase(opts);
   db2 = await openDatabase(opts);
 });
@@ -92,6 +93,32 @@ describe("RateLimiter", () => {
     const left = (await db1(RATE_LIMIT_TABLE).select("key")).map((r: { key: string }) => r.key);
     expect(left).toContain("t.sweep:current");
     expect(left.filter((k: string) => k.startsWith("t.sweep:old-"))).toEqual([]);
+  });
+});
+
+describe("Lockout", () => {
+  const policy: LockoutPolicy = { name: "t.lock", maxFailures: 2, baseSeconds: 10, maxSeconds: 60, forgetSeconds: 300 };
+
+  it("forgets failures once `forgetSeconds` pass without one", async () => {
+    const lockout = new Lockout(db1, clock);
+    const key = { policy, subject: "forgetful" };
+    expect(await lockout.fail([key])).toEqual([]);
+    now += 301_000;
+    expect(await lockout.fail([key])).toEqual([]); // counted from 1 again: no lock
+    expect((await lockout.fail([key]))[0]).toMatchObject({ retryAfterSeconds: 10 });
+  });
+
+  it("sweeps rows whose failures are forgotten and whose lock is over, and keeps the others", async () => {
+    const lockout = new Lockout(db2, clock);
+    const long: LockoutPolicy = { ...policy, name: "t.lock-long", baseSeconds: 100_000, maxSeconds: 100_000 };
+    await lockout.fail([{ policy, subject: "old" }]);
+    for (let i = 0; i < 2; i++) await lockout.fail([{ policy: long, subject: "locked" }]);
+    now += 1_000_000; // past "old"'s memory (300 s), within "locked"'s lock (100,000 s)
+    await lockout.fail([{ policy, subject: "recent" }]);
+    expect(await lockout.sweep()).toBeGreaterThanOrEqual(1);
+    const left = (await db2(LOCKOUT_TABLE).select("key")).map((r: { key: string }) => r.key);
+    expect(left).toEqual(expect.arrayContaining(["t.lock:recent", "t.lock-long:locked"]));
+    expect(left).not.toContain("t.lock:old");
   });
 });
 

@@ -197,6 +197,30 @@ describe("sign-in lock-out", () => {
   });
 });
 
+describe("sign-in lock-out per client address", () => {
+  it("locks an address that fails on many accounts, for every account, while the same account signs in from elsewhere", async () => {
+    const r = await startReplica({ ...LIMITS, loginMaxFailuresPerAddress: 4 });
+    const base = await startGateway(r.server.port, 1);
+    const from = (client: string) => ({ "x-forwarded-for": client });
+    const victim = email();
+    await r.client.register({ email: victim, password: PASSWORD, displayName: "V" });
+    // one failure on each of 4 accounts: no account reaches its own limit (3), the address does
+    for (let i = 0; i < 4; i++) {
+      expect((await post(base, "/api/v1/auth/login", { email: email(), password: "wrong-password" }, from("198.51.100.77"))).status).toBe(401);
+    }
+    const refused = await post(base, "/api/v1/auth/login", { email: victim, password: PASSWORD }, from("198.51.100.77"));
+    expect(refused.status).toBe(429);
+    expect(refused.retryAfter).toBe("30");
+    expect(refused.body).toMatchObject({ details: [{ debug: { limit: "login.address" } }] });
+    // the account itself is not locked: from another address it signs in, which does not clear the address
+    expect((await post(base, "/api/v1/auth/login", { email: victim, password: PASSWORD }, from("198.51.100.78"))).status).toBe(200);
+    expect((await post(base, "/api/v1/auth/login", { email: victim, password: PASSWORD }, from("198.51.100.77"))).status).toBe(429);
+    now += 30_000;
+    expect((await post(base, "/api/v1/auth/login", { email: victim, password: PASSWORD }, from("198.51.100.77"))).status).toBe(200);
+    await stop(r);
+  });
+});
+
 describe("registrations per client address", () => {
   it("counts the socket's address: x-client-address and X-Forwarded-For from outside change nothing", async () => {
     const r = await startReplica();
