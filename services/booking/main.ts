@@ -1,6 +1,6 @@
 import { PaymentsService } from "../../gen/ticketing/payments/v1/payments_pb.js";
 import { CatalogService } from "../../gen/ticketing/catalog/v1/catalog_pb.js";
-import { openDatabase } from "../../lib/db.js";
+import { openDatabase, openSidePool } from "../../lib/db.js";
 import { bootService } from "../../lib/bootstrap.js";
 import { runMain } from "../../lib/server.js";
 import { connectTemporal } from "../../lib/temporal.js";
@@ -16,6 +16,8 @@ const { logger, verifier, client } = bootService("booking", config, { temporalWo
 runMain(logger, async () => {
   const queues = bookingQueues(config.taskQueueSuffix);
   const db = await openDatabase({ url: config.databaseUrl, schema: SCHEMA, migrations, poolMax: config.databasePoolMax });
+  // the hold-rate checks' own few connections (BookingServerDeps.limitsDb)
+  const limitsDb = openSidePool({ url: config.databaseUrl, schema: SCHEMA, poolMax: 4 });
   try {
     // Lazy: the service starts, serves seat maps and takes holds while Temporal is down (their
     // workflows start when it is back; payments answer 503 until then)
@@ -24,6 +26,7 @@ runMain(logger, async () => {
     const ownWorker: { current?: ReturnType<typeof startBookingWorkflowWorker> } = {};
     const server = await build({
       db,
+      limitsDb,
       databaseUrl: config.databaseUrl,
       verifier,
       payments: client(PaymentsService, config.paymentsUrl),
@@ -58,10 +61,12 @@ runMain(logger, async () => {
         await workflowWorker.close(); // workflow tasks under way finish first
         await worker.close(); // running activities finish first
         await temporal.close();
+        await limitsDb.destroy();
         await db.destroy();
       },
     };
   } catch (err) {
+    await limitsDb.destroy();
     await db.destroy();
     throw err;
   }

@@ -37,6 +37,12 @@ export interface BookingServerDeps {
   host: string;
   port: number;
   limits?: Partial<BookingLimits>;
+  /**
+   * The pool the hold-rate checks use (default `db`): main.ts gives them a small one of their
+   * own, because with an Idempotency-Key a hold runs in a transaction holding a connection of
+   * `db` while it checks, and with every connection so held a check on `db` would never get one.
+   */
+  limitsDb?: Knex;
   /** Hold requests per user and per showtime; unset ones take the config defaults. */
   holdRates?: Partial<HoldRateSettings>;
   /** The rate limits' clock (tests move it); default the database's. */
@@ -72,7 +78,7 @@ export async function build(deps: BookingServerDeps): Promise<BookingServer> {
   const hub = new InventoryHub({ databaseUrl: deps.databaseUrl, inventory: repo.inventory, logger: deps.logger });
   const workflows = deps.workflows ?? bookingWorkflows(deps.temporal, { taskQueue: deps.workflowTaskQueue, eager: deps.eagerClient });
   const starter = new WorkflowStarter({ queue: repo.starts, workflows, logger: deps.logger, ...deps.starter });
-  const holdLimits = new HoldLimits(deps.db, { ...DEFAULT_HOLD_RATES, ...deps.holdRates }, { clock: deps.clock, logger: deps.logger });
+  const holdLimits = new HoldLimits(deps.limitsDb ?? deps.db, { ...DEFAULT_HOLD_RATES, ...deps.holdRates }, { clock: deps.clock, logger: deps.logger });
   const healthChecks: Record<string, HealthCheck> = {
     postgres: () => pingDatabase(deps.db),
     temporal: () => pingTemporal(deps.temporal),

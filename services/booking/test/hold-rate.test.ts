@@ -2,8 +2,10 @@ import { Code, ConnectError, createClient, type Client } from "@connectrpc/conne
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { BookingService } from "../../../gen/ticketing/booking/v1/booking_pb.js";
 import { RateLimitedSchema } from "../../../gen/ticketing/common/v1/errors_pb.js";
+import { openDatabase, openSidePool } from "../../../lib/db.js";
 import { silentLogger } from "../../../lib/logger.js";
 import { build as buildGateway, type RunningGateway } from "../../gateway/server.js";
+import { migrations, SCHEMA } from "../db/migrations.js";
 import type { HoldRateSettings } from "../hold-limits.js";
 import { build, type BookingServer } from "../server.js";
 import { seedInventory, startBooking, type BookingHarness, type CallOptions } from "./harness.js";
@@ -133,5 +135,42 @@ describe("hold requests per showtime without an admission token", () => {
 
     now += retryAfter * 1000;
     expect((await reserve(a.client, showtimeId, seatIds[5], await a.user())).status).toBe("held");
+  });
+});
+
+describe("the checks' own pool", () => {
+  it("holds with an Idempotency-Key, more at once than the main pool has connections, all go through", async () => {
+    now += 60_000; // fresh windows
+    // each such hold keeps a connection of the main pool in its transaction while it checks
+    const db = await openDatabase({ url: a.databaseUrl, schema: SCHEMA, migrations, poolMax: 2 });
+    const limitsDb = openSidePool({ url: a.databaseUrl, schema: SCHEMA, poolMax: 2 });
+    const server = await build({
+      db,
+      limitsDb,
+      databaseUrl: a.databaseUrl,
+      verifier: a.auth.verifier,
+      temporal: a.temporal,
+      workflowTaskQueue: a.queues.bookingWorkflows,
+      logger: silentLogger(),
+      host: "127.0.0.1",
+      port: 0,
+      holdRates: RATES,
+      clock,
+    });
+    try {
+      const client = createClient(BookingService, createConnectTransport({ baseUrl: `http://127.0.0.1:${server.port}`, httpVersion: "1.1" }));
+      const { showtimeId, seatIds } = await seedInventory(a.repo);
+      const held = await Promise.all(
+        seatIds.slice(0, 5).map(async (seatId, i) => {
+          const as = await a.user();
+          return client.reserveSeats({ showtimeId, seatIds: [seatId] }, { headers: { ...as.headers, "idempotency-key": `pool-${i}` } });
+        }),
+      );
+      expect(held.map((h) => h.status)).toEqual(["held", "held", "held", "held", "held"]);
+    } finally {
+      await server.close();
+      await limitsDb.destroy();
+      await db.destroy();
+    }
   });
 });
