@@ -155,10 +155,12 @@ export class Lockout {
 
   /** Deletes rows whose failures are forgotten and whose lock is over (a bounded batch). */
   async sweep(batch = 5_000): Promise<number> {
+    // the outer condition again: a row a failure renewed meanwhile is kept
     const { rowCount } = await this.db.raw(
-      `DELETE FROM ${LOCKOUT_TABLE} WHERE key IN (
-         SELECT key FROM ${LOCKOUT_TABLE}, (SELECT coalesce(?::timestamptz, now()) AS now) t
-         WHERE forget_at < t.now AND coalesce(locked_until, '-infinity') < t.now LIMIT ?
+      `WITH t AS (SELECT coalesce(?::timestamptz, now()) AS now)
+       DELETE FROM ${LOCKOUT_TABLE} USING t
+       WHERE forget_at < t.now AND coalesce(locked_until, '-infinity') < t.now AND key IN (
+         SELECT key FROM ${LOCKOUT_TABLE}, t WHERE forget_at < t.now AND coalesce(locked_until, '-infinity') < t.now LIMIT ?
        )`,
       [this.clock?.() ?? null, batch],
     );

@@ -175,9 +175,11 @@ export class RateLimiter {
   /** Deletes counters whose window ended (a bounded batch); returns how many. */
   async sweep(): Promise<number> {
     const now = this.opts.clock?.() ?? null;
+    // the outer condition again: a row a check moved into a new window meanwhile is kept
     const { rowCount } = await this.db.raw(
-      `DELETE FROM ${RATE_LIMIT_TABLE} WHERE key IN (
-         SELECT key FROM ${RATE_LIMIT_TABLE} WHERE window_end < coalesce(?::timestamptz, now()) LIMIT ?
+      `WITH t AS (SELECT coalesce(?::timestamptz, now()) AS now)
+       DELETE FROM ${RATE_LIMIT_TABLE} USING t WHERE window_end < t.now AND key IN (
+         SELECT key FROM ${RATE_LIMIT_TABLE}, t WHERE window_end < t.now LIMIT ?
        )`,
       [now, this.opts.sweepBatch ?? 5_000],
     );
