@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { RateLimitedSchema } from "../../../gen/ticketing/common/v1/errors_pb.js";
 import { UsersService } from "../../../gen/ticketing/users/v1/users_pb.js";
 import { serviceCredential, TokenIssuer } from "../../../lib/auth.js";
@@ -172,7 +172,7 @@ describe("sign-in lock-out", () => {
     await stop(r);
   });
 
-  it("through the gateway: REST 429 with Retry-After and the error body, Connect with the retry-after header and detail", async () => {
+  it("through the gateway: REST 429 with Retry-After and the error body, Connect and gRPC-Web with the retry-after header and detail", async () => {
     const r = await startReplica();
     const base = await startGateway(r.server.port);
     const who = email();
@@ -193,6 +193,11 @@ describe("sign-in lock-out", () => {
     expect(e.code).toBe(Code.ResourceExhausted);
     expect(e.metadata.get("retry-after")).toBe("30");
     expect(e.findDetails(RateLimitedSchema)[0]?.limit).toBe("login.account");
+    const viaGrpcWeb = createClient(UsersService, createGrpcWebTransport({ baseUrl: base, httpVersion: "1.1" }));
+    const w = await refusal(viaGrpcWeb.login({ email: who, password: PASSWORD }));
+    expect(w.code).toBe(Code.ResourceExhausted);
+    expect(w.metadata.get("retry-after")).toBe("30");
+    expect(w.findDetails(RateLimitedSchema)[0]?.retryAfterSeconds).toBe(30);
     await stop(r);
   });
 });
