@@ -11,8 +11,9 @@ import os from "node:os";
 import path from "node:path";
 import { catalogBench } from "./catalog.bench";
 import { bookingsBench } from "./bookings.bench";
-import { restClient, type Benchmark, type StandaloneBenchmark } from "./context";
+import { BENCH_LIMITS, restClient, type Benchmark, type StandaloneBenchmark } from "./context";
 import { holdsBench } from "./holds.bench";
+import { rateLimitBench } from "./rate-limit.bench";
 import { scaleOutBench } from "./scale-out.bench";
 import { searchBench } from "./search.bench";
 import { waitingRoomBench } from "./waiting-room.bench";
@@ -20,7 +21,16 @@ import { webBench } from "./web.bench";
 import { startStack } from "../scripts/platform-stack";
 
 /** In report order; the standalone ones (their own stacks) run after the shared stack has stopped. */
-const BENCHMARKS: Array<Benchmark | StandaloneBenchmark> = [catalogBench, holdsBench, bookingsBench, waitingRoomBench, searchBench, webBench, scaleOutBench];
+const BENCHMARKS: Array<Benchmark | StandaloneBenchmark> = [
+  catalogBench,
+  holdsBench,
+  bookingsBench,
+  waitingRoomBench,
+  searchBench,
+  webBench,
+  scaleOutBench,
+  rateLimitBench,
+];
 
 const isStandalone = (b: Benchmark | StandaloneBenchmark): b is StandaloneBenchmark => "standalone" in b && b.standalone;
 
@@ -54,7 +64,7 @@ async function main(): Promise<void> {
   };
   const shared = selected.filter((b): b is Benchmark => !isStandalone(b));
   if (shared.length) {
-    const stack = await startStack();
+    const stack = await startStack(BENCH_LIMITS);
     // Ctrl-C or a kill: the stack (its own process tree) goes too, rather than running on orphaned
     const onSignal = (signal: NodeJS.Signals) => {
       process.stderr.write(`${signal}: stopping the stack\n`);

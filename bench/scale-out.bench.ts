@@ -10,7 +10,7 @@ import os from "node:os";
 import knexFactory, { type Knex } from "knex";
 import { startStack } from "../scripts/platform-stack";
 import { bookOnce, failureRecorder, runLevel, seatsFor, serverSideTimes, verify, type Done, type LevelResult } from "./bookings.bench";
-import { restClient, type Rest, type StandaloneBenchmark } from "./context";
+import { BENCH_LIMITS, restClient, type Rest, type StandaloneBenchmark } from "./context";
 import { integrityText, restScenario, startBacklog } from "./holds.bench";
 import { CONCURRENCY, MAX_HELD_PER_USER, pickSeats, USERS_PER_CLIENT, type ScenarioResult } from "./holds-scenarios";
 import { openLoop, scheduleText, type OpenLoopResult } from "./open-loop";
@@ -142,7 +142,7 @@ async function openLoads(
 
 async function measure(replicas: number, order: number, withOpenLoop: boolean): Promise<Measured> {
   progress(`stack ${order}: starting the platform with ${replicas} replica(s) of gateway, booking, payments, workflow worker`);
-  const stack = await startStack({}, replicas);
+  const stack = await startStack(BENCH_LIMITS, replicas);
   // Ctrl-C or a kill: the stack (its own process tree) goes too, rather than running on orphaned
   const onSignal = (signal: NodeJS.Signals) => void stack.stop().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
   process.once("SIGINT", onSignal);

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createContextKey, type HandlerContext } from "@connectrpc/connect";
+import { CLIENT_ADDRESS_HEADER, normaliseAddress } from "./client-address.js";
 
 /** Who is calling, as established by the auth interceptor. */
 export type Caller =
@@ -34,4 +35,16 @@ export function callerOf(ctx: HandlerContext): Caller {
 
 export function isAdmin(caller: Caller): boolean {
   return caller.kind === "user" && caller.role === "admin";
+}
+
+/** The network peer of the call (set by lib/server.ts from the socket): the gateway, or a service. */
+export const peerAddressKey = createContextKey<string | undefined>(undefined, { description: "the socket's peer address" });
+
+/**
+ * The address of the client behind the call: what the gateway put in `x-client-address`
+ * (lib/client-address.ts), else, for a direct internal call, the socket's peer; "unknown" when
+ * neither is an IP address. For per-address limits, see addressSubject.
+ */
+export function clientAddressOf(ctx: HandlerContext): string {
+  return normaliseAddress(ctx.requestHeader.get(CLIENT_ADDRESS_HEADER) ?? undefined) ?? ctx.values.get(peerAddressKey) ?? "unknown";
 }

@@ -26,10 +26,7 @@ export interface DatabaseOptions {
  */
 export async function openDatabase(opts: DatabaseOptions): Promise<Knex> {
   const knex = knexFactory({
-    client: "pg",
-    connection: opts.url,
-    searchPath: [opts.schema, "public"],
-    pool: { min: 0, max: opts.poolMax ?? 10 },
+    ...poolConfig(opts),
     migrations: {
       schemaName: opts.schema,
       tableName: "knex_migrations",
@@ -50,6 +47,25 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Knex> {
     throw err;
   }
   return knex;
+}
+
+function poolConfig(opts: Omit<DatabaseOptions, "migrations">): Knex.Config {
+  return {
+    client: "pg",
+    connection: opts.url,
+    searchPath: [opts.schema, "public"],
+    pool: { min: 0, max: opts.poolMax ?? 10 },
+  };
+}
+
+/**
+ * A second, separate pool on the service's schema (already migrated by openDatabase): for short
+ * statements that run while a request holds a connection of the main pool in a transaction
+ * (e.g. a rate-limit check under an Idempotency-Key), which would otherwise wait on that same
+ * pool and, with every connection so held, never get one.
+ */
+export function openSidePool(opts: Omit<DatabaseOptions, "migrations">): Knex {
+  return knexFactory(poolConfig(opts));
 }
 
 /**

@@ -1,5 +1,6 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
+import { RateLimitedSchema } from "../gen/ticketing/common/v1/errors_pb.js";
 import type { Logger } from "./logger.js";
 
 /** A structured error detail, sent as a Connect error detail (and shown by the gateway). */
@@ -18,6 +19,8 @@ export class AppError extends Error {
     readonly code: Code,
     message: string,
     readonly details: ErrorDetail[] = [],
+    /** Response metadata sent with the error (e.g. `retry-after`): headers, or gRPC trailers. */
+    readonly metadata?: Record<string, string>,
   ) {
     super(message);
     this.name = "AppError";
@@ -43,6 +46,34 @@ export const permissionDenied = (message: string) => new AppError(Code.Permissio
 /** 429 */
 export const resourceExhausted = (message: string) => new AppError(Code.ResourceExhausted, message);
 
+/** The response header (and metadata key) that says how many seconds to wait before retrying. */
+export const RETRY_AFTER_HEADER = "retry-after";
+
+/**
+ * 429 from a rate limit (lib/rate-limit.ts, lib/lockout.ts): carries the RateLimited detail
+ * (which limit, seconds to wait) and a `retry-after` header, which the gateway passes on to
+ * REST, Connect and gRPC-Web callers.
+ */
+export class RateLimitedError extends AppError {
+  readonly retryAfterSeconds: number;
+
+  constructor(
+    message: string,
+    readonly limit: string,
+    retryAfterSeconds: number,
+  ) {
+    const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
+    super(
+      Code.ResourceExhausted,
+      `${message}; try again in ${seconds} s`,
+      [{ desc: RateLimitedSchema, value: { retryAfterSeconds: seconds, limit } }],
+      { [RETRY_AFTER_HEADER]: String(seconds) },
+    );
+    this.name = "RateLimitedError";
+    this.retryAfterSeconds = seconds;
+  }
+}
+
 /**
  * A service's translation of its own domain errors (e.g. "seats taken") into API errors. Returns
  * undefined for an error it does not know; that one passes on unchanged. Each service has one,
@@ -60,7 +91,7 @@ export function toConnectError(
 ): ConnectError {
   const mapped = mapError?.(err) ?? err;
   if (mapped instanceof AppError) {
-    return new ConnectError(mapped.message, mapped.code, undefined, mapped.details);
+    return new ConnectError(mapped.message, mapped.code, mapped.metadata, mapped.details);
   }
   if (mapped instanceof ConnectError) {
     return mapped;

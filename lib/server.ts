@@ -1,14 +1,15 @@
 import { randomUUID } from "node:crypto";
 import type http from "node:http";
 import type http2 from "node:http2";
-import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import {
   Health,
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from "../gen/grpc/health/v1/health_pb.js";
 import { authInterceptor, type TokenVerifier } from "./auth.js";
-import { REQUEST_ID_HEADER, requestScope } from "./context.js";
+import { normaliseAddress } from "./client-address.js";
+import { peerAddressKey, REQUEST_ID_HEADER, requestScope } from "./context.js";
 import { errorInterceptor, type DomainErrorMapper } from "./errors.js";
 import { serveReflection } from "./reflection.js";
 import { listenHttp1And2, type Listener } from "./listener.js";
@@ -112,6 +113,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       validationInterceptor(opts.logger),
       ...(opts.interceptors ?? []),
     ],
+    contextValues: (req) => createContextValues().set(peerAddressKey, normaliseAddress(req.socket?.remoteAddress)),
     // keep server-streaming RPCs (live seat maps) open while the client wants them
     readMaxBytes: 8 * 1024 * 1024,
   });

@@ -38,11 +38,13 @@ export class AdmissionGate {
    * The check of ReserveSeats and ReserveBestSeats, before the hold: while the showtime's room is
    * on, the hold needs a valid admission token of `holderId` for this showtime, else 403 saying
    * how to queue (lib/admission-tokens.ts). Admins and services (holding on a customer's behalf)
-   * are not queued.
+   * are not queued. True when the hold was let in by a valid token (its rate is then counted per
+   * user only: hold-limits.ts), false when the showtime has no room on or the caller is not queued.
    */
-  async require(caller: Caller, holderId: string, showtimeId: string, token: string): Promise<void> {
-    if (caller.kind === "service" || isAdmin(caller)) return;
-    if (!(await this.required(showtimeId))) return;
+  async require(caller: Caller, holderId: string, showtimeId: string, token: string): Promise<boolean> {
+    if (caller.kind === "service" || isAdmin(caller)) return false;
+    if (!(await this.required(showtimeId))) return false;
     await this.tokens.require(holderId, showtimeId, token);
+    return true;
   }
 }

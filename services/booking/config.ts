@@ -1,5 +1,6 @@
 import { admissionTokenVars } from "../../lib/admission-tokens.js";
 import { int, optionalStr } from "../../lib/config.js";
+import type { HoldRateSettings } from "./hold-limits.js";
 import { readServiceConfig, commonVars, databaseVars, portVar, temporalVars, urlVar } from "../../lib/common-config.js";
 
 export const bookingVars = {
@@ -26,6 +27,30 @@ export const bookingVars = {
     max: 1000,
     doc: "booking: most seats one user may hold at once per showtime, over all their unexpired holds",
   }),
+  holdsPerUser: int("BOOKING_HOLDS_PER_USER", {
+    default: "30",
+    min: 0,
+    max: 1_000_000,
+    doc: "booking: hold requests (reserve, best available) one user may make per BOOKING_HOLDS_PER_USER_WINDOW_SECONDS (429 past it); 0 = no limit",
+  }),
+  holdsPerUserWindowSeconds: int("BOOKING_HOLDS_PER_USER_WINDOW_SECONDS", {
+    default: "60",
+    min: 1,
+    max: 86_400,
+    doc: "booking: the window of BOOKING_HOLDS_PER_USER",
+  }),
+  holdsPerShowtime: int("BOOKING_HOLDS_PER_SHOWTIME", {
+    default: "1000",
+    min: 0,
+    max: 10_000_000,
+    doc: "booking: hold requests without an admission token one showtime takes per BOOKING_HOLDS_PER_SHOWTIME_WINDOW_SECONDS, from all users together (429 past it); 0 = no limit",
+  }),
+  holdsPerShowtimeWindowSeconds: int("BOOKING_HOLDS_PER_SHOWTIME_WINDOW_SECONDS", {
+    default: "10",
+    min: 1,
+    max: 86_400,
+    doc: "booking: the window of BOOKING_HOLDS_PER_SHOWTIME",
+  }),
   defaultHoldSeconds: int("BOOKING_DEFAULT_HOLD_SECONDS", {
     default: "600",
     min: 60,
@@ -47,4 +72,14 @@ export type BookingConfig = ReturnType<typeof readBookingConfig>;
 
 export function readBookingConfig(env: NodeJS.ProcessEnv = process.env) {
   return readServiceConfig(bookingVars, env);
+}
+
+/** The hold-rate limits of a read configuration (hold-limits.ts). */
+export function holdRateSettingsOf(c: BookingConfig): HoldRateSettings {
+  return {
+    holdsPerUser: c.holdsPerUser,
+    holdsPerUserWindowSeconds: c.holdsPerUserWindowSeconds,
+    holdsPerShowtime: c.holdsPerShowtime,
+    holdsPerShowtimeWindowSeconds: c.holdsPerShowtimeWindowSeconds,
+  };
 }

@@ -22,6 +22,7 @@ import { fromMinorUnits, toMinorUnits } from "../../lib/money.js";
 import { INACTIVE_STATUSES } from "./domain/booking-status.js";
 import { checkSeatIds, maskSeat, nameIds, viewerOf, type SeatView } from "./domain/seats.js";
 import { seatsRejected } from "./errors.js";
+import type { HoldLimits } from "./hold-limits.js";
 import type { InventoryHub } from "./inventory-hub.js";
 import type { AdmissionGate } from "./admission-gate.js";
 import type { BookingWorkflows } from "../../workflows/booking-client.js";
@@ -45,6 +46,8 @@ export interface BookingDeps {
   hub: InventoryHub;
   logger: Logger;
   limits: BookingLimits;
+  /** Hold requests per user and per showtime (hold-limits.ts); ReserveBestSeats calls it too. */
+  holdLimits: HoldLimits;
   /** How long ConfirmBooking waits for the workflow to settle the booking. Default 5 s. */
   confirmWaitMs?: number;
   /** The payments service (PreparePayment, CreateBooking); absent = those RPCs are unavailable. */
@@ -219,7 +222,8 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
     async reserveSeats(req, ctx) {
       const caller = callerOf(ctx);
       const userId = holderOf(caller, req.userId);
-      await admission.require(caller, userId, req.showtimeId, req.admissionToken);
+      const admitted = await admission.require(caller, userId, req.showtimeId, req.admissionToken);
+      await deps.holdLimits.checkHold(userId, req.showtimeId, { admitted });
       const { duplicates, tooMany } = checkSeatIds(req.seatIds, limits.maxSeatsPerHold);
       if (duplicates.length) {
         throw new AppError(

@@ -1,12 +1,12 @@
 import { PaymentsService } from "../../gen/ticketing/payments/v1/payments_pb.js";
 import { CatalogService } from "../../gen/ticketing/catalog/v1/catalog_pb.js";
 import { AdmissionTokens } from "../../lib/admission-tokens.js";
-import { openDatabase } from "../../lib/db.js";
+import { openDatabase, openSidePool } from "../../lib/db.js";
 import { bootService } from "../../lib/bootstrap.js";
 import { runMain } from "../../lib/server.js";
 import { connectTemporal } from "../../lib/temporal.js";
 import { createBookingActivities } from "./activities.js";
-import { readBookingConfig } from "./config.js";
+import { holdRateSettingsOf, readBookingConfig } from "./config.js";
 import { migrations, SCHEMA } from "./db/migrations.js";
 import { build } from "./server.js";
 import { bookingQueues, ensureReaperSchedule, startActivityWorker, startBookingWorkflowWorker } from "./worker.js";
@@ -17,6 +17,8 @@ const { logger, verifier, client } = bootService("booking", config, { temporalWo
 runMain(logger, async () => {
   const queues = bookingQueues(config.taskQueueSuffix);
   const db = await openDatabase({ url: config.databaseUrl, schema: SCHEMA, migrations, poolMax: config.databasePoolMax });
+  // the hold-rate checks' own few connections (BookingServerDeps.limitsDb)
+  const limitsDb = openSidePool({ url: config.databaseUrl, schema: SCHEMA, poolMax: 4 });
   try {
     // Lazy: the service starts, serves seat maps and takes holds while Temporal is down (their
     // workflows start when it is back; payments answer 503 until then)
@@ -25,6 +27,7 @@ runMain(logger, async () => {
     const ownWorker: { current?: ReturnType<typeof startBookingWorkflowWorker> } = {};
     const server = await build({
       db,
+      limitsDb,
       databaseUrl: config.databaseUrl,
       verifier,
       payments: client(PaymentsService, config.paymentsUrl),
@@ -39,6 +42,7 @@ runMain(logger, async () => {
         maxHeldSeatsPerUser: config.maxHeldSeatsPerUser,
         defaultHoldSeconds: config.defaultHoldSeconds,
       },
+      holdRates: holdRateSettingsOf(config),
       starter: { concurrency: config.workflowStartConcurrency },
       admissionTokens: new AdmissionTokens(config.admissionTokenSecret),
     });
@@ -59,10 +63,12 @@ runMain(logger, async () => {
         await workflowWorker.close(); // workflow tasks under way finish first
         await worker.close(); // running activities finish first
         await temporal.close();
+        await limitsDb.destroy();
         await db.destroy();
       },
     };
   } catch (err) {
+    await limitsDb.destroy();
     await db.destroy();
     throw err;
   }

@@ -11,11 +11,16 @@ import { AdmissionGate } from "./admission-gate.js";
 import { bookingRepos, type BookingRepos } from "./db/repos.js";
 import { mapBookingError } from "./errors.js";
 import { bookingHandlers, type BookingDeps, type BookingLimits } from "./handlers.js";
+import { HoldLimits, type HoldRateSettings } from "./hold-limits.js";
 import { InventoryHub } from "./inventory-hub.js";
+import { holdRateSettingsOf, readBookingConfig } from "./config.js";
 import { bookingWorkflows, type BookingWorkflows } from "../../workflows/booking-client.js";
 import { WorkflowStarter, type WorkflowStarterOptions } from "./workflow-starts.js";
 
 export const DEFAULT_LIMITS: BookingLimits = { maxSeatsPerHold: 10, maxHeldSeatsPerUser: 10, defaultHoldSeconds: 600 };
+
+/** The hold-rate limits when the environment sets none (the config's documented defaults). */
+export const DEFAULT_HOLD_RATES: HoldRateSettings = holdRateSettingsOf(readBookingConfig({}));
 
 export interface BookingServerDeps {
   db: Knex;
@@ -34,6 +39,16 @@ export interface BookingServerDeps {
   host: string;
   port: number;
   limits?: Partial<BookingLimits>;
+  /**
+   * The pool the hold-rate checks use (default `db`): main.ts gives them a small one of their
+   * own, because with an Idempotency-Key a hold runs in a transaction holding a connection of
+   * `db` while it checks, and with every connection so held a check on `db` would never get one.
+   */
+  limitsDb?: Knex;
+  /** Hold requests per user and per showtime; unset ones take the config defaults. */
+  holdRates?: Partial<HoldRateSettings>;
+  /** The rate limits' clock (tests move it); default the database's. */
+  clock?: () => Date;
   /** How long ConfirmBooking waits for the workflow to settle the booking. */
   confirmWaitMs?: number;
   /** The payments service, for PreparePayment and CreateBooking. */
@@ -50,6 +65,8 @@ export interface BookingServer extends RunningServer {
   hub: InventoryHub;
   workflows: BookingWorkflows;
   starter: WorkflowStarter;
+  /** The hold-rate limits (ReserveSeats and ReserveBestSeats call checkHold). */
+  holdLimits: HoldLimits;
 }
 
 /**
@@ -65,6 +82,7 @@ export async function build(deps: BookingServerDeps): Promise<BookingServer> {
   const hub = new InventoryHub({ databaseUrl: deps.databaseUrl, inventory: repo.inventory, logger: deps.logger });
   const workflows = deps.workflows ?? bookingWorkflows(deps.temporal, { taskQueue: deps.workflowTaskQueue, eager: deps.eagerClient });
   const starter = new WorkflowStarter({ queue: repo.starts, workflows, logger: deps.logger, ...deps.starter });
+  const holdLimits = new HoldLimits(deps.limitsDb ?? deps.db, { ...DEFAULT_HOLD_RATES, ...deps.holdRates }, { clock: deps.clock, logger: deps.logger });
   const healthChecks: Record<string, HealthCheck> = {
     postgres: () => pingDatabase(deps.db),
     temporal: () => pingTemporal(deps.temporal),
@@ -86,6 +104,7 @@ export async function build(deps: BookingServerDeps): Promise<BookingServer> {
           hub,
           logger: deps.logger,
           limits: { ...DEFAULT_LIMITS, ...deps.limits },
+          holdLimits,
           confirmWaitMs: deps.confirmWaitMs,
           payments: deps.payments,
           admission: new AdmissionGate(deps.db, deps.admissionTokens ?? new AdmissionTokens(DEV_ADMISSION_TOKEN_SECRET)),
@@ -103,10 +122,12 @@ export async function build(deps: BookingServerDeps): Promise<BookingServer> {
     hub,
     workflows,
     starter,
+    holdLimits,
     async close() {
       await hub.close(); // ends the live streams, which would otherwise hold the listener open
       await server.close();
       await starter.stop(); // after the last hold; what is left starts at the next start
+      await holdLimits.idle();
     },
   };
 }

@@ -47,6 +47,12 @@ export const gatewayVars = {
     max: 600_000,
     doc: "gateway: deadline of a REST call to a backend when the caller sets none (Connect/gRPC callers set their own)",
   }),
+  trustedProxies: int("GATEWAY_TRUSTED_PROXIES", {
+    default: "0",
+    min: 0,
+    max: 10,
+    doc: "gateway: how many proxies of yours (load balancers) stand in front of the gateway; the caller's address, which rate limits count by, is then read that many hops into X-Forwarded-For instead of from the socket (0: the socket's peer, X-Forwarded-For ignored; never set it higher than the real number, or callers can forge their address)",
+  }),
   webDir: str("GATEWAY_WEB_DIR", {
     default: "web/dist",
     doc: "gateway: directory of the built browser app (`npm run build:web`), served at / with a fallback to index.html for the app's routes; relative to the working directory; read once per file and kept in memory until the file changes",
@@ -75,6 +81,8 @@ export interface GatewayConfig {
   corsOrigins: "*" | string[];
   maxBodyBytes: number;
   upstreamTimeoutMs: number;
+  /** Proxies of ours in front of the gateway (X-Forwarded-For hops trusted). */
+  trustedProxies: number;
   /** Absolute path of the built web app (GATEWAY_WEB_DIR resolved against the working directory). */
   webDir: string;
   stripePublishableKey?: string;
@@ -160,6 +168,7 @@ export function readGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     corsOrigins: parseCorsOrigins(c.corsOrigins),
     maxBodyBytes: c.maxBodyBytes,
     upstreamTimeoutMs: c.upstreamTimeoutMs,
+    trustedProxies: c.trustedProxies,
     webDir: resolve(c.webDir),
     stripePublishableKey: parseStripePublishableKey(c.stripePublishableKey),
     temporalUiUrl: parseTemporalUiUrl(c.temporalUiUrl),

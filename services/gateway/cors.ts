@@ -4,7 +4,7 @@ import { HttpError, sendError, sendJson, type NodeRequest, type NodeResponse } f
 /** Headers a browser may send: Connect/gRPC-Web's, plus the API's own. */
 export const CORS_ALLOWED_HEADERS = [...cors.allowedHeaders, "Authorization", "Idempotency-Key", "X-Request-Id"];
 /** Headers a browser script may read: Connect/gRPC-Web's (grpc-status...), plus the request id. */
-export const CORS_EXPOSED_HEADERS = [...cors.exposedHeaders, "X-Request-Id", "Allow"];
+export const CORS_EXPOSED_HEADERS = [...cors.exposedHeaders, "X-Request-Id", "Allow", "Retry-After"];
 export const CORS_ALLOWED_METHODS = [...new Set([...cors.allowedMethods, "GET", "POST", "PUT", "PATCH", "DELETE"])];
 /** How long a browser may cache a preflight answer. */
 const MAX_AGE_SECONDS = 7200;

@@ -1,6 +1,7 @@
 import { create, fromBinary, toBinary, toJson, type JsonValue, type Registry } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { codeName, httpStatusFor } from "../../lib/errors.js";
+import { RateLimitedSchema } from "../../gen/ticketing/common/v1/errors_pb.js";
+import { codeName, httpStatusFor, RETRY_AFTER_HEADER } from "../../lib/errors.js";
 import type { Logger } from "../../lib/logger.js";
 import { HttpError, type JsonErrorDetail } from "./http-io.js";
 
@@ -68,12 +69,45 @@ export function upstreamConnectError(err: unknown, backend: string, logger: Logg
     // Its code, message and details, not its metadata: that holds the backend's own response
     // headers and trailers (content-type, grpc-status...), which would overwrite the caller's
     // protocol headers (a Connect error answered as application/grpc+proto cannot be read).
-    const passed = new ConnectError(err.rawMessage, err.code, undefined, undefined, err.cause);
+    // The one header that does cross: a rate limit's Retry-After.
+    const retryAfter = retryAfterOf(err);
+    const passed = new ConnectError(
+      err.rawMessage,
+      err.code,
+      retryAfter === undefined ? undefined : { [RETRY_AFTER_HEADER]: retryAfter },
+      undefined,
+      err.cause,
+    );
     passed.details = err.details;
     return passed;
   }
   logger.error({ ...context, backend, err }, "unexpected error calling backend");
   return new ConnectError("internal error", Code.Internal);
+}
+
+/**
+ * The seconds to wait of a rate-limited call (resource_exhausted), as a Retry-After value: from
+ * its RateLimited detail, else from the backend's `retry-after` metadata.
+ */
+export function retryAfterOf(err: ConnectError): string | undefined {
+  if (err.code !== Code.ResourceExhausted) return undefined;
+  for (const d of err.details) {
+    try {
+      const seconds =
+        "desc" in d
+          ? d.desc.typeName === RateLimitedSchema.typeName
+            ? (d.value as { retryAfterSeconds?: number }).retryAfterSeconds
+            : undefined
+          : d.type === RateLimitedSchema.typeName
+            ? fromBinary(RateLimitedSchema, d.value).retryAfterSeconds
+            : undefined;
+      if (seconds && seconds > 0) return String(seconds);
+    } catch {
+      // not decodable: try the metadata
+    }
+  }
+  const header = err.metadata.get(RETRY_AFTER_HEADER);
+  return header && /^\d{1,9}$/.test(header) ? header : undefined;
 }
 
 /** The REST form of upstreamConnectError: status by the spec's mapping, body `{code, message, details}`. */
@@ -85,5 +119,12 @@ export function upstreamHttpError(
   context: Record<string, unknown> = {},
 ): HttpError {
   const ce = upstreamConnectError(err, backend, logger, context);
-  return new HttpError(httpStatusFor(ce.code), codeName(ce.code), ce.rawMessage, detailsToJson(ce.details, registry));
+  const retryAfter = retryAfterOf(ce);
+  return new HttpError(
+    httpStatusFor(ce.code),
+    codeName(ce.code),
+    ce.rawMessage,
+    detailsToJson(ce.details, registry),
+    retryAfter === undefined ? {} : { [RETRY_AFTER_HEADER]: retryAfter },
+  );
 }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
 import type { Transport } from "@connectrpc/connect";
 import { bearerToken, looksLikeServiceCredential } from "../../lib/auth.js";
+import { clientAddress, CLIENT_ADDRESS_HEADER } from "../../lib/client-address.js";
 import { REQUEST_ID_HEADER } from "../../lib/context.js";
 import { replicaUrls, roundRobin } from "../../lib/clients.js";
 import { AppError } from "../../lib/errors.js";
@@ -33,7 +34,11 @@ export function createBackend(name: string, baseUrl: string): Backend {
   return { name, baseUrl, transport: roundRobin(replicas), replicas, close: () => sessions.forEach((s) => s.abort()) };
 }
 
-/** Request headers passed on to the backends, besides the request id. Nothing else crosses. */
+/**
+ * Request headers passed on to the backends, besides the request id and the client address
+ * (which the gateway sets itself). Nothing else crosses: an `x-client-address` sent from
+ * outside is dropped like any other header.
+ */
 export const FORWARDED_HEADERS = ["authorization", "idempotency-key"] as const;
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -44,14 +49,18 @@ export function requestIdFrom(header: string | string[] | undefined): string {
   return v && SANE_REQUEST_ID.test(v) ? v : randomUUID();
 }
 
-/** The headers of a forwarded call: the allow-listed caller headers plus the request id. */
-export function forwardedHeaders(get: (name: string) => string | undefined, requestId: string): Headers {
+/**
+ * The headers of a forwarded call: the allow-listed caller headers, the request id and the
+ * caller's address as the gateway established it (lib/client-address.ts clientAddress).
+ */
+export function forwardedHeaders(get: (name: string) => string | undefined, requestId: string, clientAddress?: string): Headers {
   const out = new Headers();
   for (const name of FORWARDED_HEADERS) {
     const v = get(name);
     if (v) out.set(name, v);
   }
   out.set(REQUEST_ID_HEADER, requestId);
+  if (clientAddress) out.set(CLIENT_ADDRESS_HEADER, clientAddress);
   return out;
 }
 
@@ -73,4 +82,16 @@ export function refusalOf(authorization: string | undefined): string | undefined
     return "service credentials are not accepted from outside; sign in and use your access token";
   }
   return undefined;
+}
+
+/**
+ * The caller's address: the socket's peer, or with `trustedProxies` > 0 the entry of
+ * X-Forwarded-For that many hops in (lib/client-address.ts clientAddress).
+ */
+export function callerAddressOf(
+  req: { socket?: { remoteAddress?: string } | null; headers: Record<string, string | string[] | undefined> },
+  trustedProxies: number,
+): string | undefined {
+  const xff = req.headers["x-forwarded-for"];
+  return clientAddress(req.socket?.remoteAddress, Array.isArray(xff) ? xff.join(",") : xff, trustedProxies);
 }

@@ -21,6 +21,7 @@ runMain(logger, async () => {
     corsOrigins: config.corsOrigins,
     maxBodyBytes: config.maxBodyBytes,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
+    trustedProxies: config.trustedProxies,
     serviceCredential: serviceCredential(config.serviceAuthSecret, "gateway"),
     healthServices: config.services,
     web: {

@@ -19,6 +19,9 @@ import type { Upstream } from "./upstreams.js";
 /** The request id the gateway assigned to the HTTP request (see server.ts). */
 export const requestIdKey = createContextKey<string>("", { description: "gateway request id" });
 
+/** The caller's address as the gateway established it (forwarding.ts callerAddressOf). */
+export const clientAddressKey = createContextKey<string | undefined>(undefined, { description: "the caller's address" });
+
 /** Services the gateway never proxies: each backend's health is its own business (/healthz). */
 export const NOT_PROXIED = new Set(["grpc.health.v1.Health"]);
 
@@ -46,8 +49,8 @@ export interface ProxyOptions {
 /**
  * Connect, gRPC-Web and gRPC for every upstream service: each procedure is registered on the
  * gateway's own router with a handler that calls the same procedure on the backend (unary and
- * all three kinds of streams), passing the caller's Authorization, Idempotency-Key and the
- * request id, the caller's deadline and cancellation. The backend's errors pass through
+ * all three kinds of streams), passing the caller's Authorization, Idempotency-Key, the
+ * request id and the caller's address, the caller's deadline and cancellation. The backend's errors pass through
  * unchanged; an unreachable backend is `unavailable` naming the service. The only procedures
  * the gateway looks into are UsersService Login, Refresh and Logout, for the web app's refresh
  * cookie (refresh-cookie.ts).
@@ -75,7 +78,7 @@ function serviceImpl(service: DescService, backend: Backend, opts: ProxyOptions)
 function forwarder(method: DescMethod, call: AnyFn, backend: string, opts: ProxyOptions): unknown {
   const { logger } = opts;
   const callOptions = (ctx: HandlerContext, defaultTimeoutMs?: number): CallOptions => ({
-    headers: forwardedHeaders((n) => ctx.requestHeader.get(n) ?? undefined, ctx.values.get(requestIdKey)),
+    headers: forwardedHeaders((n) => ctx.requestHeader.get(n) ?? undefined, ctx.values.get(requestIdKey), ctx.values.get(clientAddressKey)),
     signal: ctx.signal,
     timeoutMs: ctx.timeoutMs() ?? defaultTimeoutMs,
   });

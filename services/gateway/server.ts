@@ -2,16 +2,17 @@ import { createRegistry, type DescFile, type Registry } from "@bufbuild/protobuf
 import { createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { file_grpc_health_v1_health } from "../../gen/grpc/health/v1/health_pb.js";
+import { file_ticketing_common_v1_errors } from "../../gen/ticketing/common/v1/errors_pb.js";
 import { sessionVars } from "../../lib/common-config.js";
 import { REQUEST_ID_HEADER } from "../../lib/context.js";
 import { listenHttp1And2, type Listener } from "../../lib/listener.js";
 import type { Logger } from "../../lib/logger.js";
 import { handleCors, type CorsOrigins } from "./cors.js";
-import { createBackend, requestIdFrom, type Backend } from "./forwarding.js";
+import { callerAddressOf, createBackend, requestIdFrom, type Backend } from "./forwarding.js";
 import { checkBackends } from "./health.js";
 import { HttpError, sendError, sendJson, type NodeRequest, type NodeResponse } from "./http-io.js";
 import { handleJwks, JWKS_PATH } from "./jwks.js";
-import { NOT_PROXIED, proxyRoutes, refuseServiceCredentials, requestIdKey } from "./proxy.js";
+import { clientAddressKey, NOT_PROXIED, proxyRoutes, refuseServiceCredentials, requestIdKey } from "./proxy.js";
 import { tlsRequestKey, type RefreshCookieOptions } from "./refresh-cookie.js";
 import { StaticFiles } from "./static.js";
 import { RestRouter, splitTarget, Transcoder } from "./transcoder.js";
@@ -45,6 +46,11 @@ export interface GatewayDeps {
   web?: WebAppSettings & { dir?: string };
   /** The web app's refresh cookie (default: REFRESH_TOKEN_TTL_SECONDS' default, Secure over HTTPS only). */
   refreshCookie?: Partial<RefreshCookieOptions>;
+  /**
+   * Proxies of ours in front of the gateway (GATEWAY_TRUSTED_PROXIES, default 0): the caller's
+   * address is taken that many hops into X-Forwarded-For rather than from the socket.
+   */
+  trustedProxies?: number;
 }
 
 export interface RunningGateway {
@@ -62,6 +68,7 @@ function registryOf(upstreams: readonly Upstream[]): Registry {
   };
   upstreams.forEach((u) => add(u.service.file));
   add(file_grpc_health_v1_health);
+  add(file_ticketing_common_v1_errors); // RateLimited, the detail of every 429
   return createRegistry(...files.values());
 }
 
@@ -77,7 +84,10 @@ function registryOf(upstreams: readonly Upstream[]): Registry {
  *     routes transcoded from the google.api.http rules (JSON 404/405 when none matches);
  *   - any other GET or HEAD: the browser app's files, with a fallback to index.html (static.ts).
  * Every response carries `x-request-id` (the caller's, or a new one), which every backend call
- * carries too. Importing this module starts nothing.
+ * carries too, with the caller's address (`x-client-address`: the socket's peer, or with
+ * `trustedProxies` the X-Forwarded-For entry of the outermost proxy of ours); the same headers
+ * from outside are never passed on. A rate-limited call (429 / resource_exhausted) answers with
+ * `Retry-After`. Importing this module starts nothing.
  */
 export async function build(deps: GatewayDeps): Promise<RunningGateway> {
   const { logger } = deps;
@@ -99,6 +109,7 @@ export async function build(deps: GatewayDeps): Promise<RunningGateway> {
     logger,
     maxBodyBytes: deps.maxBodyBytes,
     upstreamTimeoutMs: deps.upstreamTimeoutMs,
+    trustedProxies: deps.trustedProxies ?? 0,
   });
 
   const webhookRpc = findWebhookRpc(deps.upstreams, backends);
@@ -121,7 +132,8 @@ export async function build(deps: GatewayDeps): Promise<RunningGateway> {
     contextValues: (req) =>
       createContextValues()
         .set(requestIdKey, requestIds.get(req) ?? requestIdFrom(req.headers[REQUEST_ID_HEADER]))
-        .set(tlsRequestKey, (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true),
+        .set(tlsRequestKey, (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true)
+        .set(clientAddressKey, callerAddressOf(req, deps.trustedProxies ?? 0)),
     fallback: (req, res) => sendError(req, res as NodeResponse, new HttpError(404, "not_found", `no route for ${req.method} ${req.url}`)),
   });
 

@@ -2,7 +2,7 @@ import type { Message, Registry } from "@bufbuild/protobuf";
 import { createClient, type CallOptions } from "@connectrpc/connect";
 import type { Logger } from "../../lib/logger.js";
 import { upstreamHttpError } from "./errors.js";
-import { forwardedHeaders, refusalOf, type Backend } from "./forwarding.js";
+import { callerAddressOf, forwardedHeaders, refusalOf, type Backend } from "./forwarding.js";
 import { HttpError, readBody, sendError, sendJson, type NodeRequest, type NodeResponse } from "./http-io.js";
 import { restBindings, type RestBinding } from "./http-rules.js";
 import { compareSpecificity, matchPath, templateShape } from "./path-template.js";
@@ -67,6 +67,8 @@ export interface TranscoderOptions {
   maxBodyBytes: number;
   /** Deadline of a backend call (REST callers cannot set their own). */
   upstreamTimeoutMs: number;
+  /** Proxies of ours in front of the gateway whose X-Forwarded-For entries are trusted (GATEWAY_TRUSTED_PROXIES). */
+  trustedProxies?: number;
 }
 
 /** Splits a raw request target into its still-encoded path and its query (no normalisation). */
@@ -77,7 +79,8 @@ export function splitTarget(target: string): { pathname: string; search: string 
 
 /**
  * REST → RPC: matches the route, builds the request message (path, query, body), calls the
- * backend over gRPC with the caller's Authorization, Idempotency-Key and the request id, and
+ * backend over gRPC with the caller's Authorization, Idempotency-Key, the request id and the
+ * caller's address, and
  * answers with the response as proto3 JSON (every field shown) and the method's success status,
  * or with the spec's error `{code, message, details}`.
  */
@@ -125,7 +128,7 @@ export class Transcoder {
       try {
         const call = this.clients.get(binding.service.typeName)![binding.method.localName];
         response = await call(request, {
-          headers: forwardedHeaders((n) => header(req, n), requestId),
+          headers: forwardedHeaders((n) => header(req, n), requestId, callerAddressOf(req, this.opts.trustedProxies ?? 0)),
           timeoutMs: this.opts.upstreamTimeoutMs,
           signal: abort.signal,
         });

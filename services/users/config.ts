@@ -1,4 +1,5 @@
 import { int, optionalStr, str } from "../../lib/config.js";
+import type { UsersLimitSettings } from "./limits.js";
 import { readServiceConfig, commonVars, databaseVars, portVar, sessionVars } from "../../lib/common-config.js";
 
 export const usersVars = {
@@ -18,6 +19,48 @@ export const usersVars = {
     doc: "users: lifetime of access tokens",
   }),
   ...sessionVars,
+  loginMaxFailuresPerAccount: int("USERS_LOGIN_MAX_FAILURES_PER_ACCOUNT", {
+    default: "5",
+    min: 0,
+    max: 1000,
+    doc: "users: failed sign-ins of one account (email) before it is locked out (429); 0 = never",
+  }),
+  loginMaxFailuresPerAddress: int("USERS_LOGIN_MAX_FAILURES_PER_ADDRESS", {
+    default: "20",
+    min: 0,
+    max: 100_000,
+    doc: "users: failed sign-ins from one client address (IPv6: its /64) before it is locked out (429); 0 = never",
+  }),
+  loginLockoutBaseSeconds: int("USERS_LOGIN_LOCKOUT_BASE_SECONDS", {
+    default: "30",
+    min: 1,
+    max: 86_400,
+    doc: "users: the first lock-out's length; each further failure after one lifts doubles it",
+  }),
+  loginLockoutMaxSeconds: int("USERS_LOGIN_LOCKOUT_MAX_SECONDS", {
+    default: "900",
+    min: 1,
+    max: 604_800,
+    doc: "users: the longest lock-out",
+  }),
+  loginFailureMemorySeconds: int("USERS_LOGIN_FAILURE_MEMORY_SECONDS", {
+    default: "3600",
+    min: 60,
+    max: 2_592_000,
+    doc: "users: failed sign-ins are forgotten this long after the last one (a successful sign-in forgets the account's at once)",
+  }),
+  registrationsPerAddress: int("USERS_REGISTRATIONS_PER_ADDRESS", {
+    default: "20",
+    min: 0,
+    max: 1_000_000,
+    doc: "users: registrations from one client address (IPv6: its /64) per USERS_REGISTRATION_WINDOW_SECONDS (429 past it); 0 = no limit",
+  }),
+  registrationWindowSeconds: int("USERS_REGISTRATION_WINDOW_SECONDS", {
+    default: "3600",
+    min: 1,
+    max: 604_800,
+    doc: "users: the window of USERS_REGISTRATIONS_PER_ADDRESS",
+  }),
   bootstrapAdminEmail: str("BOOTSTRAP_ADMIN_EMAIL", {
     default: "admin@ticketing.local",
     devDefault: true,
@@ -34,4 +77,17 @@ export type UsersConfig = ReturnType<typeof readUsersConfig>;
 
 export function readUsersConfig(env: NodeJS.ProcessEnv = process.env) {
   return readServiceConfig(usersVars, env);
+}
+
+/** The sign-in and registration limits of a read configuration (services/users/limits.ts). */
+export function usersLimitsOf(c: UsersConfig): UsersLimitSettings {
+  return {
+    loginMaxFailuresPerAccount: c.loginMaxFailuresPerAccount,
+    loginMaxFailuresPerAddress: c.loginMaxFailuresPerAddress,
+    loginLockoutBaseSeconds: c.loginLockoutBaseSeconds,
+    loginLockoutMaxSeconds: c.loginLockoutMaxSeconds,
+    loginFailureMemorySeconds: c.loginFailureMemorySeconds,
+    registrationsPerAddress: c.registrationsPerAddress,
+    registrationWindowSeconds: c.registrationWindowSeconds,
+  };
 }

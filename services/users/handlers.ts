@@ -1,10 +1,11 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { UsersService } from "../../gen/ticketing/users/v1/users_pb.js";
 import type { TokenIssuer } from "../../lib/auth.js";
-import { callerOf } from "../../lib/context.js";
+import { callerOf, clientAddressOf } from "../../lib/context.js";
 import { alreadyExists, notFound, unauthenticated } from "../../lib/errors.js";
 import type { Logger } from "../../lib/logger.js";
 import { EmailTakenError, type Account, type UsersRepo } from "./db/repo.js";
+import type { UsersLimits } from "./limits.js";
 import { decoyHash, hashPassword, verifyPassword } from "./domain/passwords.js";
 import { hashRefreshToken, newRefreshToken, normalizeEmail } from "./domain/tokens.js";
 
@@ -13,6 +14,8 @@ export interface UsersDeps {
   issuer: TokenIssuer;
   refreshTokenTtlSeconds: number;
   logger: Logger;
+  /** Sign-in lock-outs and registrations per address (limits.ts). */
+  limits: UsersLimits;
 }
 
 const profile = (a: Account) => ({
@@ -39,7 +42,9 @@ export function usersHandlers(deps: UsersDeps): ServiceImpl<typeof UsersService>
   }
 
   return {
-    async register(req) {
+    async register(req, ctx) {
+      // before the password's hash, which is what costs
+      await deps.limits.beforeRegister(clientAddressOf(ctx));
       const passwordHash = await hashPassword(req.password);
       try {
         const account = await repo.createAccount({
@@ -57,10 +62,20 @@ export function usersHandlers(deps: UsersDeps): ServiceImpl<typeof UsersService>
       }
     },
 
-    async login(req) {
-      const account = await repo.findByEmail(normalizeEmail(req.email));
+    async login(req, ctx) {
+      const email = normalizeEmail(req.email);
+      const address = clientAddressOf(ctx);
+      // a locked-out account or address is refused even with the right password, and before
+      // the password is checked (an attacker's guesses cost us no hashing meanwhile); unknown
+      // emails are counted and locked like known ones, so a lock-out does not tell which exist
+      await deps.limits.beforeLogin(email, address);
+      const account = await repo.findByEmail(email);
       const ok = await verifyPassword(req.password, account?.passwordHash ?? (await decoyHash()));
-      if (!account || !ok) throw unauthenticated("wrong email or password");
+      if (!account || !ok) {
+        await deps.limits.loginFailed(email, address);
+        throw unauthenticated("wrong email or password");
+      }
+      await deps.limits.loginSucceeded(email);
       const refreshToken = newRefreshToken();
       const sessionId = await repo.openSession(account.id, hashRefreshToken(refreshToken), deps.refreshTokenTtlSeconds);
       return tokensFor(account, sessionId, refreshToken);

@@ -3,7 +3,7 @@ import { loadSigningKey, TokenIssuer } from "../../lib/auth.js";
 import { openDatabase } from "../../lib/db.js";
 import { createLogger } from "../../lib/logger.js";
 import { runMain } from "../../lib/server.js";
-import { readUsersConfig } from "./config.js";
+import { readUsersConfig, usersLimitsOf } from "./config.js";
 import { migrations, SCHEMA } from "./db/migrations.js";
 import { UsersRepo } from "./db/repo.js";
 import { hashPassword } from "./domain/passwords.js";
@@ -40,6 +40,7 @@ runMain(logger, async () => {
     port: config.port,
     serviceAuthSecret: config.serviceAuthSecret,
     refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+    limits: usersLimitsOf(config),
   });
   return {
     async close() {

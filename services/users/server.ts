@@ -6,6 +6,8 @@ import { startServer, type RunningServer } from "../../lib/server.js";
 import { UsersService } from "../../gen/ticketing/users/v1/users_pb.js";
 import { UsersRepo } from "./db/repo.js";
 import { usersHandlers } from "./handlers.js";
+import { readUsersConfig, usersLimitsOf } from "./config.js";
+import { UsersLimits, type UsersLimitSettings } from "./limits.js";
 
 export const JWKS_PATH = "/.well-known/jwks.json";
 
@@ -17,7 +19,14 @@ export interface UsersServerDeps {
   port: number;
   serviceAuthSecret: string;
   refreshTokenTtlSeconds: number;
+  /** Sign-in lock-outs and registrations per address; unset ones take the config defaults. */
+  limits?: Partial<UsersLimitSettings>;
+  /** The limits' clock (tests move it); default the database's. */
+  clock?: () => Date;
 }
+
+/** The limits' settings when the environment sets none (the config's documented defaults). */
+export const DEFAULT_USERS_LIMITS: UsersLimitSettings = usersLimitsOf(readUsersConfig({}));
 
 /**
  * Builds the users service. Its own verifier checks tokens against its own key set and
@@ -34,7 +43,8 @@ export async function build(deps: UsersServerDeps): Promise<RunningServer> {
     isSessionActive: (sid) => repo.isSessionActive(sid),
   });
   const jwksBody = JSON.stringify(jwks);
-  return startServer({
+  const limits = new UsersLimits(deps.db, { ...DEFAULT_USERS_LIMITS, ...deps.limits }, { clock: deps.clock, logger: deps.logger });
+  const server = await startServer({
     name: "users",
     host: deps.host,
     port: deps.port,
@@ -43,7 +53,13 @@ export async function build(deps: UsersServerDeps): Promise<RunningServer> {
     routes: (router) =>
       router.service(
         UsersService,
-        usersHandlers({ repo, issuer: deps.issuer, refreshTokenTtlSeconds: deps.refreshTokenTtlSeconds, logger: deps.logger }),
+        usersHandlers({
+          repo,
+          issuer: deps.issuer,
+          refreshTokenTtlSeconds: deps.refreshTokenTtlSeconds,
+          logger: deps.logger,
+          limits,
+        }),
       ),
     healthChecks: { postgres: () => pingDatabase(deps.db) },
     httpRoutes: (req, res) => {
@@ -53,4 +69,11 @@ export async function build(deps: UsersServerDeps): Promise<RunningServer> {
       return true;
     },
   });
+  return {
+    port: server.port,
+    async close() {
+      await server.close();
+      await limits.idle(); // a sweep under way ends before the database closes
+    },
+  };
 }

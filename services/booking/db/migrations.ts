@@ -1,5 +1,6 @@
 import type { Migration } from "../../../lib/db.js";
 import { idempotencyMigration } from "../../../lib/idempotency.js";
+import { rateLimitMigration } from "../../../lib/rate-limit.js";
 
 export const SCHEMA = "booking";
 
@@ -169,4 +170,6 @@ export const migrations: Migration[] = [
       await knex.raw(`DROP TABLE ${SCHEMA}.admission_gates`);
     },
   },
+  // hold requests per user and per showtime (services/booking/hold-limits.ts)
+  rateLimitMigration(SCHEMA, "0006_rate_limit_counters"),
 ];

@@ -287,6 +287,7 @@ describe("a WatchInventory client that goes away mid-stream", () => {
       logger: logs.logger,
       limits: DEFAULT_LIMITS,
       admission: new AdmissionGate(s.db, new AdmissionTokens(DEV_ADMISSION_TOKEN_SECRET)),
+      holdLimits: s.server.holdLimits,
     });
     const ctx = createHandlerContext({
       service: BookingService,

@@ -1,4 +1,6 @@
 import type { Migration } from "../../../lib/db.js";
+import { lockoutMigration } from "../../../lib/lockout.js";
+import { rateLimitMigration } from "../../../lib/rate-limit.js";
 
 export const SCHEMA = "users";
 
@@ -40,4 +42,7 @@ export const migrations: Migration[] = [
       await knex.schema.withSchema(SCHEMA).dropTable("accounts");
     },
   },
+  // sign-in lock-outs per account and per client address, registrations per client address
+  lockoutMigration(SCHEMA, "0002_lockouts"),
+  rateLimitMigration(SCHEMA, "0003_rate_limit_counters"),
 ];
