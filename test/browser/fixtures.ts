@@ -98,16 +98,20 @@ export async function createShow(rest: Rest, adminToken: string, eventName: stri
   return show;
 }
 
-/** The showtime's inventory is initialised and search finds it (both follow its creation asynchronously). */
+/**
+ * The showtime's inventory is initialised and search finds it (both follow its creation
+ * asynchronously, through a workflow). The bounds only decide when to give up: the first showtime
+ * after a stack's start waited over 30 s on a machine loaded by other suites.
+ */
 export async function waitUntilBookable(rest: Rest, show: Show): Promise<void> {
-  await waitFor("the showtime's inventory", async () => (await rest("GET", `/api/v1/showtimes/${show.showtimeId}/inventory`)).status === 200, 30_000);
+  await waitFor("the showtime's inventory", async () => (await rest("GET", `/api/v1/showtimes/${show.showtimeId}/inventory`)).status === 200, 120_000);
   await waitFor(
     "the showtime in search",
     async () => {
       const r = await rest("GET", `/api/v1/search/shows?query=${encodeURIComponent(show.eventName)}&pageSize=50`);
       return r.status === 200 && (r.body.results as Array<{ showtimeId: string }>).some((x) => x.showtimeId === show.showtimeId);
     },
-    30_000,
+    120_000,
   );
 }
 
