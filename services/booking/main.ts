@@ -4,7 +4,7 @@ import { openDatabase } from "../../lib/db.js";
 import { bootService } from "../../lib/bootstrap.js";
 import { runMain } from "../../lib/server.js";
 import { connectTemporal } from "../../lib/temporal.js";
-import { createBookingActivities } from "./activities.js";
+import { catalogGeometry, createBookingActivities } from "./activities.js";
 import { readBookingConfig } from "./config.js";
 import { migrations, SCHEMA } from "./db/migrations.js";
 import { build } from "./server.js";
@@ -22,6 +22,7 @@ runMain(logger, async () => {
     const temporal = connectTemporal({ address: config.temporalAddress, namespace: config.temporalNamespace });
     // made below, once the activities have the server's repositories
     const ownWorker: { current?: ReturnType<typeof startBookingWorkflowWorker> } = {};
+    const catalog = client(CatalogService, config.catalogUrl);
     const server = await build({
       db,
       databaseUrl: config.databaseUrl,
@@ -39,8 +40,8 @@ runMain(logger, async () => {
         defaultHoldSeconds: config.defaultHoldSeconds,
       },
       starter: { concurrency: config.workflowStartConcurrency },
+      geometryOf: (showtimeId) => catalogGeometry(catalog, showtimeId),
     });
-    const catalog = client(CatalogService, config.catalogUrl);
     const activities = createBookingActivities({ repo: server.repo, catalog, workflows: server.workflows, logger });
     const temporalAt = { address: config.temporalAddress, namespace: config.temporalNamespace, activities, logger };
     const worker = startActivityWorker({ ...temporalAt, taskQueue: queues.activities });

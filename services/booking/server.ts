@@ -36,6 +36,8 @@ export interface BookingServerDeps {
   confirmWaitMs?: number;
   /** The payments service, for PreparePayment and CreateBooking. */
   payments?: BookingDeps["payments"];
+  /** Seat geometry from the catalog for inventories initialised without one (handlers.ts BookingDeps). */
+  geometryOf?: BookingDeps["geometryOf"];
   /** Tuning of the workflow starter (concurrency, poll interval). */
   starter?: Pick<WorkflowStarterOptions, "concurrency" | "pollMs" | "leaseSeconds">;
 }
@@ -84,6 +86,7 @@ export async function build(deps: BookingServerDeps): Promise<BookingServer> {
           limits: { ...DEFAULT_LIMITS, ...deps.limits },
           confirmWaitMs: deps.confirmWaitMs,
           payments: deps.payments,
+          geometryOf: deps.geometryOf,
         }),
       ),
     healthChecks,

@@ -150,4 +150,38 @@ export const migrations: Migration[] = [
       await knex.raw(`ALTER TABLE ${SCHEMA}.bookings DROP COLUMN payment_attempted_at`);
     },
   },
+  {
+    // Best-available seating and the orphan-seat rule (docs/adr/0007-best-available-seating.md):
+    // each seat's section, row (its rank: 0 = the row nearest the focal point), place in the row
+    // and distance to the focal point, computed once from the hall's layout at initialisation
+    // (domain/hall-geometry.ts). Inventories initialised before this migration keep NULLs
+    // (`row_count` NULL) until their first best-available request computes them from the
+    // catalog's layout (InventoryRepo.setGeometry); until then the orphan rule skips them.
+    // `avoid_single_seats` is the per-showtime switch of the orphan rule (UpdateSeatingPolicy).
+    name: "0005_seat_geometry",
+    async up(knex) {
+      await knex.raw(`
+        ALTER TABLE ${SCHEMA}.inventory_seats
+          ADD COLUMN section text,
+          ADD COLUMN row_rank integer,
+          ADD COLUMN pos integer,
+          ADD COLUMN score float8,
+          ADD COLUMN x float8,
+          ADD COLUMN y float8`);
+      // best-available reads rows in rank order and stops when satisfied; the orphan rule reads
+      // the rows of the seats it holds
+      await knex.raw(`CREATE INDEX inventory_seats_rows ON ${SCHEMA}.inventory_seats (showtime_id, row_rank, pos) WHERE row_rank IS NOT NULL`);
+      await knex.raw(`
+        ALTER TABLE ${SCHEMA}.showtime_inventory
+          ADD COLUMN avoid_single_seats boolean NOT NULL DEFAULT true,
+          ADD COLUMN row_count integer`);
+    },
+    async down(knex) {
+      await knex.raw(`ALTER TABLE ${SCHEMA}.showtime_inventory DROP COLUMN avoid_single_seats, DROP COLUMN row_count`);
+      await knex.raw(`DROP INDEX ${SCHEMA}.inventory_seats_rows`);
+      await knex.raw(`
+        ALTER TABLE ${SCHEMA}.inventory_seats
+          DROP COLUMN section, DROP COLUMN row_rank, DROP COLUMN pos, DROP COLUMN score, DROP COLUMN x, DROP COLUMN y`);
+    },
+  },
 ];

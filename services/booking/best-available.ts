@@ -1,0 +1,113 @@
+import type { Knex } from "../../lib/db.js";
+import type { HoldResult, HoldsRepo } from "./db/holds-repo.js";
+import type { InventoryRepo } from "./db/inventory-repo.js";
+import { lockUnlocked, readRows, type RowFilter } from "./db/seat-rows.js";
+import { pickBest, type BestPick, type SeatRowIn } from "./domain/best-seats.js";
+import { InventoryMissingError, NoGeometryError, NotEnoughSeatsError, SeatsContendedError, SeatsTakenError } from "./domain/errors.js";
+import type { SeatGeometry } from "./domain/hall-geometry.js";
+
+/** How many times a pick is retried after concurrent holds took some of its seats. */
+export const MAX_ATTEMPTS = 32;
+/** Rows read by the first batch; each further batch reads twice as many. */
+const FIRST_BATCH = 4;
+
+export interface BestRequest extends RowFilter {
+  bookingId: string;
+  showtimeId: string;
+  userId: string;
+  quantity: number;
+  holdSeconds: number;
+  maxHeldPerUser: number;
+}
+
+export interface BestDeps {
+  holds: HoldsRepo;
+  inventory: InventoryRepo;
+  /**
+   * The geometry of a showtime's seats from its hall's layout (the catalog), for inventories
+   * initialised before seats had one; absent = such showtimes answer NoGeometryError.
+   */
+  geometryOf?: (showtimeId: string) => Promise<SeatGeometry[]>;
+}
+
+/**
+ * Best available (domain/best-seats.ts) as one hold, in the caller's transaction: read rows in
+ * rank order, a batch at a time (4, 8, 16 … rows) until the picker is satisfied; hold the pick
+ * in a savepoint: first lock the picked seats with SKIP LOCKED (never waiting, so never a
+ * deadlock); seats another request is taking right now are marked busy and the picker runs
+ * again around them (concurrent requests fan out instead of queueing for the same block); with
+ * every seat locked, HoldsRepo.hold (the same limits, locks and booking row as ReserveSeats)
+ * re-checks them under the lock: a seat taken and committed since the read (SeatsTakenError)
+ * rolls back to the savepoint, which frees the locks, and the pick runs again on fresh reads. At
+ * most MAX_ATTEMPTS picks; two requests never get the same seat, because of the row locks and
+ * the re-check.
+ */
+export async function holdBest(trx: Knex.Transaction, deps: BestDeps, req: BestRequest): Promise<HoldResult & { level: BestPick["level"] }> {
+  let policy = await deps.inventory.seatingPolicy(req.showtimeId, trx);
+  if (!policy) throw new InventoryMissingError(req.showtimeId, "showtimeId");
+  if (policy.rowCount === null) {
+    if (!deps.geometryOf) throw new NoGeometryError(req.showtimeId);
+    // once per old inventory (a catalog call inside the transaction, which locks nothing yet)
+    const geometry = await deps.geometryOf(req.showtimeId).catch(() => []);
+    if (geometry.length === 0) throw new NoGeometryError(req.showtimeId);
+    await deps.inventory.setGeometry(req.showtimeId, geometry);
+    policy = await deps.inventory.seatingPolicy(req.showtimeId, trx);
+    if (!policy || policy.rowCount === null) throw new NoGeometryError(req.showtimeId);
+  }
+  const rowCount = policy.rowCount;
+  // seats other requests are holding right now: the picker treats them as taken
+  const busy = new Set<string>();
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const pick = await pickFromRows(trx, req, rowCount, policy.avoidSingleSeats, busy);
+    try {
+      const held = await trx.transaction(async (savepoint) => {
+        const skipped = await lockUnlocked(savepoint, req.showtimeId, pick.seatIds);
+        if (skipped.length) {
+          for (const id of skipped) busy.add(id);
+          throw new PickBusy();
+        }
+        return deps.holds.hold(savepoint, {
+          bookingId: req.bookingId,
+          showtimeId: req.showtimeId,
+          userId: req.userId,
+          seatIds: pick.seatIds,
+          holdSeconds: req.holdSeconds,
+          maxHeldPerUser: req.maxHeldPerUser,
+          orphanRule: false,
+        });
+      });
+      return { ...held, level: pick.level };
+    } catch (err) {
+      // the savepoint's rollback has released the locks this attempt took
+      if (!(err instanceof SeatsTakenError || err instanceof PickBusy)) throw err;
+    }
+  }
+  throw new SeatsContendedError(MAX_ATTEMPTS);
+}
+
+/** Internal: some picked seats are locked by another hold; pick again around them. */
+class PickBusy extends Error {}
+
+async function pickFromRows(
+  trx: Knex.Transaction,
+  req: BestRequest,
+  rowCount: number,
+  avoidSingles: boolean,
+  busy: ReadonlySet<string>,
+): Promise<BestPick> {
+  const rows: SeatRowIn[] = [];
+  let from = 0;
+  let batch = FIRST_BATCH;
+  for (;;) {
+    const to = Math.min(rowCount, from + batch);
+    for (const row of await readRows(trx, req.showtimeId, from, to, req)) {
+      if (busy.size) for (const s of row.seats) if (busy.has(s.seatId)) s.empty = s.eligible = false;
+      rows.push(row);
+    }
+    from = to;
+    batch *= 2;
+    const outcome = pickBest(rows, req.quantity, from >= rowCount, avoidSingles);
+    if ("pick" in outcome) return outcome.pick;
+    if ("none" in outcome) throw new NotEnoughSeatsError(req.showtimeId, req.quantity);
+  }
+}
