@@ -9,6 +9,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { bestBench } from "./best.bench";
 import { catalogBench } from "./catalog.bench";
 import { bookingsBench } from "./bookings.bench";
 import { restClient, type Benchmark, type StandaloneBenchmark } from "./context";
@@ -19,7 +20,15 @@ import { webBench } from "./web.bench";
 import { startStack } from "../scripts/platform-stack";
 
 /** In report order; the standalone ones (their own stacks) run after the shared stack has stopped. */
-const BENCHMARKS: Array<Benchmark | StandaloneBenchmark> = [catalogBench, holdsBench, bookingsBench, searchBench, webBench, scaleOutBench];
+const BENCHMARKS: Array<Benchmark | StandaloneBenchmark> = [
+  catalogBench,
+  holdsBench,
+  bookingsBench,
+  bestBench,
+  searchBench,
+  webBench,
+  scaleOutBench,
+];
 
 const isStandalone = (b: Benchmark | StandaloneBenchmark): b is StandaloneBenchmark => "standalone" in b && b.standalone;
 
