@@ -31,7 +31,7 @@ interface HallResult {
 }
 
 async function runHall(ctx: BenchContext, users: Session[], label: string, rows: number, perRow: number): Promise<HallResult> {
-  const st = await createShowtime(ctx.rest, ctx.adminToken, `Best ${label}`, rows, perRow);
+  const st = await createShowtime(ctx.rest, ctx.adminToken, `Best ${label}`, rows, perRow, { avoidSingleSeats: true });
   const taken = new Set<string>();
   let duplicates = 0;
   let failed = 0;

@@ -2,14 +2,14 @@ import type { Knex } from "../../lib/db.js";
 import type { HoldResult, HoldsRepo } from "./db/holds-repo.js";
 import type { InventoryRepo } from "./db/inventory-repo.js";
 import { lockUnlocked, readRows, type RowFilter } from "./db/seat-rows.js";
-import { pickBest, type BestPick, type SeatRowIn } from "./domain/best-seats.js";
+import { pickBest, type BestPick, type SeatRowIn, type Spread } from "./domain/best-seats.js";
 import { InventoryMissingError, NoGeometryError, NotEnoughSeatsError, SeatsContendedError, SeatsTakenError } from "./domain/errors.js";
 import type { SeatGeometry } from "./domain/hall-geometry.js";
 
 /** How many times a pick is retried after concurrent holds took some of its seats. */
 export const MAX_ATTEMPTS = 32;
-/** Rows read by the first batch; each further batch reads twice as many. */
-const FIRST_BATCH = 4;
+/** Rows read by the first batch (the best row often settles it); each further batch reads twice as many. */
+const FIRST_BATCH = 1;
 
 export interface BestRequest extends RowFilter {
   bookingId: string;
@@ -32,7 +32,7 @@ export interface BestDeps {
 
 /**
  * Best available (domain/best-seats.ts) as one hold, in the caller's transaction: read rows in
- * rank order, a batch at a time (4, 8, 16 … rows) until the picker is satisfied; hold the pick
+ * rank order, a batch at a time (1, 2, 4, 8 … rows) until the picker is satisfied; hold the pick
  * in a savepoint: first lock the picked seats with SKIP LOCKED (never waiting, so never a
  * deadlock); seats another request is taking right now are marked busy and the picker runs
  * again around them (concurrent requests fan out instead of queueing for the same block); with
@@ -58,7 +58,9 @@ export async function holdBest(trx: Knex.Transaction, deps: BestDeps, req: BestR
   // seats other requests are holding right now: the picker treats them as taken
   const busy = new Set<string>();
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const pick = await pickFromRows(trx, req, rowCount, policy.avoidSingleSeats, busy);
+    // after a collision, scatter over the 4, 16, 64 best blocks (concurrent requests all see the same best one)
+    const spread = { spread: Math.min(64, 4 ** (attempt - 1)), random: Math.random };
+    const pick = await pickFromRows(trx, req, rowCount, policy.avoidSingleSeats, busy, spread);
     try {
       const held = await trx.transaction(async (savepoint) => {
         const skipped = await lockUnlocked(savepoint, req.showtimeId, pick.seatIds);
@@ -94,6 +96,7 @@ async function pickFromRows(
   rowCount: number,
   avoidSingles: boolean,
   busy: ReadonlySet<string>,
+  spread: Spread,
 ): Promise<BestPick> {
   const rows: SeatRowIn[] = [];
   let from = 0;
@@ -106,7 +109,7 @@ async function pickFromRows(
     }
     from = to;
     batch *= 2;
-    const outcome = pickBest(rows, req.quantity, from >= rowCount, avoidSingles);
+    const outcome = pickBest(rows, req.quantity, from >= rowCount, avoidSingles, spread);
     if ("pick" in outcome) return outcome.pick;
     if ("none" in outcome) throw new NotEnoughSeatsError(req.showtimeId, req.quantity);
   }

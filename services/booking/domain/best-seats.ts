@@ -26,6 +26,9 @@
  * then leftmost). "Eligible" = empty and matching the request's seat types; seats of other
  * types still count as empty neighbours.
  *
+ * Under contention (a retry after the picked seats were taken by concurrent requests) the
+ * caller may ask for a spread: a random window among the best few of the level, not the best.
+ *
  * Rows arrive in rank order (best row first) and the picker says when it has read enough: a
  * level-1 window with score sum S is final once every unread row's best seat score b (≥ the
  * best score of the last row read) satisfies k·b ≥ S. Levels 2 and 3 need every row.
@@ -141,25 +144,45 @@ const better = (a: Window, b: Window | undefined) =>
 export type PickOutcome = { pick: BestPick } | { more: true } | { none: true };
 
 /**
+ * How a pick spreads under contention: `spread` > 1 picks at random (`random()` in [0, 1))
+ * among the `spread` best windows of the chosen level instead of the very best, so requests
+ * that keep colliding on the same block scatter over the next best ones.
+ */
+export interface Spread {
+  spread: number;
+  random: () => number;
+}
+
+type Found = { w: Window; row: SeatRowIn };
+
+/** The best of `found`, or with a spread a random one of the best `spread`. */
+function choose(found: Found[], spread?: Spread): Found | undefined {
+  if (found.length <= 1 || !spread || spread.spread <= 1) return found.reduce<Found | undefined>((b, f) => (better(f.w, b?.w) ? f : b), undefined);
+  const sorted = [...found].sort((a, b) => (better(a.w, b.w) ? -1 : better(b.w, a.w) ? 1 : 0));
+  return sorted[Math.floor(spread.random() * Math.min(spread.spread, sorted.length))];
+}
+
+/**
  * The best `k` seats among `rows` (every row read so far, in rank order). `complete`: no rows
  * are left unread. Answers a pick, `more` (read more rows first) or `none` (not enough
  * eligible seats in the rows, and there are no more).
  */
-export function pickBest(rows: readonly SeatRowIn[], k: number, complete: boolean, avoidSingles = true): PickOutcome {
-  let clean: { w: Window; row: SeatRowIn } | undefined;
-  let any: { w: Window; row: SeatRowIn } | undefined;
+export function pickBest(rows: readonly SeatRowIn[], k: number, complete: boolean, avoidSingles = true, spread?: Spread): PickOutcome {
+  const clean: Found[] = [];
+  const any: Found[] = [];
   let bound = 0;
   for (const row of rows) {
     if (row.seats.length) bound = Math.max(bound, Math.min(...row.seats.map((s) => s.score)));
     for (const w of windows(row, k, (s) => s.eligible)) {
-      if ((!w.strands || !avoidSingles) && better(w, clean?.w)) clean = { w, row };
-      if (better(w, any?.w)) any = { w, row };
+      if (!w.strands || !avoidSingles) clean.push({ w, row });
+      any.push({ w, row });
     }
   }
-  const seatsOf = (c: { w: Window; row: SeatRowIn }) => c.row.seats.slice(c.w.start, c.w.start + k).map((s) => s.seatId);
-  if (clean && (complete || k * bound >= clean.w.score)) return { pick: { seatIds: seatsOf(clean), level: 1 } };
+  const seatsOf = (c: Found) => c.row.seats.slice(c.w.start, c.w.start + k).map((s) => s.seatId);
+  const best = choose(clean);
+  if (best && (complete || k * bound >= best.w.score)) return { pick: { seatIds: seatsOf(choose(clean, spread)!), level: 1 } };
   if (!complete) return { more: true };
-  if (any) return { pick: { seatIds: seatsOf(any), level: 2 } };
+  if (any.length) return { pick: { seatIds: seatsOf(choose(any, spread)!), level: 2 } };
   const cluster = closestCluster(rows, k);
   return cluster ? { pick: { seatIds: cluster, level: 3 } } : { none: true };
 }

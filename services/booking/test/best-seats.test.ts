@@ -88,7 +88,7 @@ const close = (a: number, b: number) => Math.abs(a - b) < 1e-9;
 describe("best available (pure)", () => {
   it("returns k distinct eligible seats, never a taken one or one of another type, whenever k exist", () => {
     fc.assert(
-      fc.property(hallArb, fc.integer({ min: 1, max: 6 }), fc.constantFrom(undefined, "premium"), (hall, k, wanted) => {
+      fc.property(hallArb, fc.integer({ min: 1, max: 6 }), fc.constantFrom(undefined, "premium"), fc.double({ min: 0, max: 0.999, noNaN: true }), (hall, k, wanted, r) => {
         const rows = rowsOf(hall, wanted);
         const outcome = pickBest(rows, k, true);
         const eligible = rows.flatMap((r) => r.seats).filter((s) => s.eligible).length;
@@ -99,6 +99,12 @@ describe("best available (pure)", () => {
         expect(new Set(ids).size).toBe(k);
         const byId = seatsById(rows);
         for (const id of ids) expect(byId.get(id)!.eligible).toBe(true);
+        // spread under contention: another of the level's windows, still eligible and of the same level
+        const spread = pickBest(rows, k, true, true, { spread: 5, random: () => r });
+        if (!("pick" in spread)) throw new Error("a spread pick must find what the best pick found");
+        expect(spread.pick.level).toBe(outcome.pick.level);
+        for (const id of spread.pick.seatIds) expect(byId.get(id)!.eligible).toBe(true);
+        if (spread.pick.level === 1) expect(strandsAny(rows, spread.pick.seatIds)).toBe(false);
       }),
       { numRuns: 500 },
     );
