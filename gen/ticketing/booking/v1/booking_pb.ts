@@ -1839,7 +1839,10 @@ export const BookingService: GenService<{
    * step, with the same all-or-nothing hold, limits and response as ReserveSeats. It prefers
    * adjacent seats in one row that leave no single empty seat, then adjacent seats that do,
    * then the closest seats together; "best" is scored from the hall's focal point (the stage
-   * or screen). 409 when not enough seats are available. REST: 201 Created.
+   * or screen), computed once per inventory (docs/adr/0007-best-available-seating.md). 409 when
+   * not enough matching seats are available; 503 while the seat geometry of an inventory
+   * initialised before best-available existed cannot be computed (the catalog is unreachable).
+   * REST: 201 Created.
    *
    * @generated from rpc ticketing.booking.v1.BookingService.ReserveBestSeats
    */
