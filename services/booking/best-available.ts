@@ -1,15 +1,15 @@
 import type { Knex } from "../../lib/db.js";
 import type { HoldResult, HoldsRepo } from "./db/holds-repo.js";
 import type { InventoryRepo } from "./db/inventory-repo.js";
-import { lockUnlocked, readRows, type RowFilter } from "./db/seat-rows.js";
-import { pickBest, type BestPick, type SeatRowIn, type Spread } from "./domain/best-seats.js";
+import { lockUnlocked, readBest, readRows, scoreThreshold, type RowFilter } from "./db/seat-rows.js";
+import { pickBest, thresholdBound, type BestPick, type SeatRowIn, type Spread } from "./domain/best-seats.js";
 import { InventoryMissingError, NoGeometryError, NotEnoughSeatsError, SeatsContendedError, SeatsTakenError } from "./domain/errors.js";
 import type { SeatGeometry } from "./domain/hall-geometry.js";
 
 /** How many times a pick is retried after concurrent holds took some of its seats. */
 export const MAX_ATTEMPTS = 32;
-/** Rows read by the first batch (the best row often settles it); each further batch reads twice as many. */
-const FIRST_BATCH = 1;
+/** Seats read by the first batch (best-first, by score); each further batch reads four times as many. */
+const FIRST_SEATS = 64;
 
 export interface BestRequest extends RowFilter {
   bookingId: string;
@@ -31,8 +31,10 @@ export interface BestDeps {
 }
 
 /**
- * Best available (domain/best-seats.ts) as one hold, in the caller's transaction: read rows in
- * rank order, a batch at a time (1, 2, 4, 8 … rows) until the picker is satisfied; hold the pick
+ * Best available (domain/best-seats.ts) as one hold, in the caller's transaction: read the seats
+ * best-first, the 64, 256, 1,024 … best-scored ones (with their rows' runs and two seats of
+ * context on either side) until the picker is satisfied, or every row once nothing less will
+ * do (levels 2 and 3, or not enough seats); hold the pick
  * in a savepoint: first lock the picked seats with SKIP LOCKED (never waiting, so never a
  * deadlock); seats another request is taking right now are marked busy and the picker runs
  * again around them (concurrent requests fan out instead of queueing for the same block); with
@@ -60,7 +62,7 @@ export async function holdBest(trx: Knex.Transaction, deps: BestDeps, req: BestR
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     // after a collision, scatter over the 4, 16, 64 best blocks (concurrent requests all see the same best one)
     const spread = { spread: Math.min(64, 4 ** (attempt - 1)), random: Math.random };
-    const pick = await pickFromRows(trx, req, rowCount, policy.avoidSingleSeats, busy, spread);
+    const pick = await pickFromRows(trx, req, { rowCount, maxGap: policy.maxGap }, policy.avoidSingleSeats, busy, spread);
     try {
       const held = await trx.transaction(async (savepoint) => {
         const skipped = await lockUnlocked(savepoint, req.showtimeId, pick.seatIds);
@@ -93,23 +95,22 @@ class PickBusy extends Error {}
 async function pickFromRows(
   trx: Knex.Transaction,
   req: BestRequest,
-  rowCount: number,
+  hall: { rowCount: number; maxGap: number },
   avoidSingles: boolean,
   busy: ReadonlySet<string>,
   spread: Spread,
 ): Promise<BestPick> {
-  const rows: SeatRowIn[] = [];
-  let from = 0;
-  let batch = FIRST_BATCH;
-  for (;;) {
-    const to = Math.min(rowCount, from + batch);
-    for (const row of await readRows(trx, req.showtimeId, from, to, req)) {
-      if (busy.size) for (const s of row.seats) if (busy.has(s.seatId)) s.empty = s.eligible = false;
-      rows.push(row);
-    }
-    from = to;
-    batch *= 2;
-    const outcome = pickBest(rows, req.quantity, from >= rowCount, avoidSingles, spread);
+  const markBusy = (rows: SeatRowIn[]) => {
+    if (busy.size) for (const row of rows) for (const s of row.seats) if (busy.has(s.seatId)) s.empty = s.eligible = false;
+    return rows;
+  };
+  for (let n = FIRST_SEATS; ; n *= 4) {
+    const { min, at } = await scoreThreshold(trx, req.showtimeId, n, req.section);
+    if (min === null) throw new NotEnoughSeatsError(req.showtimeId, req.quantity); // no seat in the section
+    const complete = at === null;
+    const rows = markBusy(complete ? await readRows(trx, req.showtimeId, 0, hall.rowCount, req) : await readBest(trx, req.showtimeId, at, req));
+    const bound = complete ? Infinity : thresholdBound(at, min, req.quantity, hall.maxGap);
+    const outcome = pickBest(rows, req.quantity, bound, avoidSingles, spread);
     if ("pick" in outcome) return outcome.pick;
     if ("none" in outcome) throw new NotEnoughSeatsError(req.showtimeId, req.quantity);
   }

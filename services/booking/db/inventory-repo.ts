@@ -1,5 +1,5 @@
 import type { Knex } from "../../../lib/db.js";
-import type { SeatGeometry } from "../domain/hall-geometry.js";
+import { maxNeighbourGap, type SeatGeometry } from "../domain/hall-geometry.js";
 import type { SeatStatus, SeatView } from "../domain/seats.js";
 import type { Db } from "./bookings-repo.js";
 
@@ -134,9 +134,15 @@ export class InventoryRepo {
   }
 
   /** Whether the orphan-seat rule applies to the showtime, and whether its seats have geometry. */
-  async seatingPolicy(showtimeId: string, q: Db = this.db): Promise<{ avoidSingleSeats: boolean; rowCount: number | null } | undefined> {
-    const { rows } = await q.raw(`SELECT avoid_single_seats, row_count FROM showtime_inventory WHERE showtime_id = ?`, [showtimeId]);
-    return rows[0] ? { avoidSingleSeats: rows[0].avoid_single_seats, rowCount: rows[0].row_count } : undefined;
+  async seatingPolicy(
+    showtimeId: string,
+    q: Db = this.db,
+  ): Promise<{ avoidSingleSeats: boolean; rowCount: number | null; maxGap: number } | undefined> {
+    const { rows } = await q.raw(`SELECT avoid_single_seats, row_count, max_gap FROM showtime_inventory WHERE showtime_id = ?`, [
+      showtimeId,
+    ]);
+    const r = rows[0];
+    return r ? { avoidSingleSeats: r.avoid_single_seats, rowCount: r.row_count, maxGap: r.max_gap ?? Infinity } : undefined;
   }
 
   /** Switches the orphan-seat rule of a showtime; false when the showtime has no inventory. */
@@ -254,5 +260,5 @@ async function writeGeometry(trx: Knex.Transaction, showtimeId: string, seats: r
     [col("seatId"), col("section"), col("rowRank"), col("pos"), col("score"), col("x"), col("y"), showtimeId],
   );
   const rowCount = seats.reduce((m, s) => Math.max(m, s.rowRank + 1), 0);
-  await trx.raw(`UPDATE showtime_inventory SET row_count = ? WHERE showtime_id = ?`, [rowCount, showtimeId]);
+  await trx.raw(`UPDATE showtime_inventory SET row_count = ?, max_gap = ? WHERE showtime_id = ?`, [rowCount, maxNeighbourGap(seats), showtimeId]);
 }

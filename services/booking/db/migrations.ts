@@ -168,17 +168,21 @@ export const migrations: Migration[] = [
           ADD COLUMN score float8,
           ADD COLUMN x float8,
           ADD COLUMN y float8`);
-      // best-available reads rows in rank order and stops when satisfied; the orphan rule reads
-      // the rows of the seats it holds
+      // the orphan rule reads the rows of the seats it holds; best-available reads runs of rows
       await knex.raw(`CREATE INDEX inventory_seats_rows ON ${SCHEMA}.inventory_seats (showtime_id, row_rank, pos) WHERE row_rank IS NOT NULL`);
+      // best-available reads the best-scored seats first
+      await knex.raw(`CREATE INDEX inventory_seats_score ON ${SCHEMA}.inventory_seats (showtime_id, score) WHERE score IS NOT NULL`);
       await knex.raw(`
         ALTER TABLE ${SCHEMA}.showtime_inventory
           ADD COLUMN avoid_single_seats boolean NOT NULL DEFAULT true,
-          ADD COLUMN row_count integer`);
+          ADD COLUMN row_count integer,
+          -- the longest distance between neighbours in a row (domain/hall-geometry.ts maxNeighbourGap)
+          ADD COLUMN max_gap float8`);
     },
     async down(knex) {
-      await knex.raw(`ALTER TABLE ${SCHEMA}.showtime_inventory DROP COLUMN avoid_single_seats, DROP COLUMN row_count`);
+      await knex.raw(`ALTER TABLE ${SCHEMA}.showtime_inventory DROP COLUMN avoid_single_seats, DROP COLUMN row_count, DROP COLUMN max_gap`);
       await knex.raw(`DROP INDEX ${SCHEMA}.inventory_seats_rows`);
+      await knex.raw(`DROP INDEX ${SCHEMA}.inventory_seats_score`);
       await knex.raw(`
         ALTER TABLE ${SCHEMA}.inventory_seats
           DROP COLUMN section, DROP COLUMN row_rank, DROP COLUMN pos, DROP COLUMN score, DROP COLUMN x, DROP COLUMN y`);

@@ -58,6 +58,47 @@ export async function readRows(q: Db, showtimeId: string, fromRank: number, toRa
   return group(rows, new Set(filter.seatTypes ?? []));
 }
 
+/**
+ * The hall's best seat score and the score of its `n`-th best seat (0-based; null when it has
+ * fewer), within `section` if given, through the index on (showtime_id, score).
+ */
+export async function scoreThreshold(q: Db, showtimeId: string, n: number, section?: string): Promise<{ min: number | null; at: number | null }> {
+  const where = `showtime_id = ? AND score IS NOT NULL ${section ? "AND section = ?" : ""}`;
+  const args = section ? [showtimeId, section] : [showtimeId];
+  const { rows } = await q.raw(
+    `SELECT (SELECT score FROM inventory_seats WHERE ${where} ORDER BY score LIMIT 1) AS min,
+            (SELECT score FROM inventory_seats WHERE ${where} ORDER BY score OFFSET ? LIMIT 1) AS at`,
+    [...args, ...args, n],
+  );
+  return { min: rows[0].min, at: rows[0].at };
+}
+
+/**
+ * Every seat scored at most `threshold` (within `filter.section`), and in each row the seats
+ * between the first and the last of them, plus two seats on either side as context: those are
+ * returned with `eligible` false (their state matters to the orphan check of the seats next to
+ * them; their own neighbours were not read). Rows best-first, each in place order.
+ */
+export async function readBest(q: Db, showtimeId: string, threshold: number, filter: RowFilter = {}): Promise<SeatRowIn[]> {
+  const { rows } = await q.raw(
+    `WITH core AS (
+       SELECT row_rank, min(pos) AS lo, max(pos) AS hi FROM inventory_seats
+       WHERE showtime_id = ? AND score <= ? ${filter.section ? "AND section = ?" : ""}
+       GROUP BY row_rank)
+     SELECT s.seat_id, s.row_rank, s.pos, s.score, s.x, s.y, s.seat_type,
+            (s.status = 'available' OR (s.status = 'held' AND s.held_until <= now())) AS empty,
+            s.pos BETWEEN core.lo AND core.hi AS core
+     FROM core JOIN inventory_seats s
+       ON s.showtime_id = ? AND s.row_rank = core.row_rank AND s.pos BETWEEN core.lo - 2 AND core.hi + 2
+     ORDER BY s.row_rank, s.pos`,
+    filter.section ? [showtimeId, threshold, filter.section, showtimeId] : [showtimeId, threshold, showtimeId],
+  );
+  const grouped = group(rows, new Set(filter.seatTypes ?? []));
+  let i = 0;
+  for (const row of grouped) for (const seat of row.seats) if (!rows[i++].core) seat.eligible = false;
+  return grouped;
+}
+
 /** Every row that has one of `seatIds`, whole; seats without geometry are left out. */
 export async function rowsOfSeats(q: Db, showtimeId: string, seatIds: readonly string[]): Promise<SeatRowIn[]> {
   const { rows } = await q.raw(

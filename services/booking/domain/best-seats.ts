@@ -29,9 +29,11 @@
  * Under contention (a retry after the picked seats were taken by concurrent requests) the
  * caller may ask for a spread: a random window among the best few of the level, not the best.
  *
- * Rows arrive in rank order (best row first) and the picker says when it has read enough: a
- * level-1 window with score sum S is final once every unread row's best seat score b (≥ the
- * best score of the last row read) satisfies k·b ≥ S. Levels 2 and 3 need every row.
+ * The caller reads the seats best-first: every seat scored at most a threshold T, plus two
+ * seats on either side of each row's run of them as context (their state matters for the
+ * orphan check; they are not eligible themselves). A level-1 window with score sum S is final
+ * once S is at most thresholdBound: any window not wholly read has a seat scored above T, and
+ * its other seats are near it. Levels 2 and 3 need every seat.
  */
 
 export interface RowSeat {
@@ -163,16 +165,16 @@ function choose(found: Found[], spread?: Spread): Found | undefined {
 }
 
 /**
- * The best `k` seats among `rows` (every row read so far, in rank order). `complete`: no rows
- * are left unread. Answers a pick, `more` (read more rows first) or `none` (not enough
- * eligible seats in the rows, and there are no more).
+ * The best `k` seats among `rows` (the seats read so far, grouped by row in place order).
+ * `unreadBound`: a lower bound of the score sum of every window of k seats that is not wholly
+ * among the eligible seats read (Infinity once everything has been read). Answers a pick,
+ * `more` (read more first) or `none` (not enough eligible seats, and nothing is left unread).
  */
-export function pickBest(rows: readonly SeatRowIn[], k: number, complete: boolean, avoidSingles = true, spread?: Spread): PickOutcome {
+export function pickBest(rows: readonly SeatRowIn[], k: number, unreadBound: number, avoidSingles = true, spread?: Spread): PickOutcome {
+  const complete = unreadBound === Infinity;
   const clean: Found[] = [];
   const any: Found[] = [];
-  let bound = 0;
   for (const row of rows) {
-    if (row.seats.length) bound = Math.max(bound, Math.min(...row.seats.map((s) => s.score)));
     for (const w of windows(row, k, (s) => s.eligible)) {
       if (!w.strands || !avoidSingles) clean.push({ w, row });
       any.push({ w, row });
@@ -180,11 +182,23 @@ export function pickBest(rows: readonly SeatRowIn[], k: number, complete: boolea
   }
   const seatsOf = (c: Found) => c.row.seats.slice(c.w.start, c.w.start + k).map((s) => s.seatId);
   const best = choose(clean);
-  if (best && (complete || k * bound >= best.w.score)) return { pick: { seatIds: seatsOf(choose(clean, spread)!), level: 1 } };
+  if (best && best.w.score <= unreadBound) return { pick: { seatIds: seatsOf(choose(clean, spread)!), level: 1 } };
   if (!complete) return { more: true };
   if (any.length) return { pick: { seatIds: seatsOf(choose(any, spread)!), level: 2 } };
   const cluster = closestCluster(rows, k);
   return cluster ? { pick: { seatIds: cluster, level: 3 } } : { none: true };
+}
+
+/**
+ * What the reader passes as `unreadBound` after reading every seat scored at most `threshold`
+ * (and their neighbours, as context): a window not wholly among them has a seat u scored above
+ * `threshold`; the other k − 1 seats score at least `minScore` (the hall's best) and, j places
+ * from u, at least threshold − j·`maxGap` (neighbours are at most maxGap apart, and scores are
+ * distances: the triangle inequality).
+ */
+export function thresholdBound(threshold: number, minScore: number, k: number, maxGap: number): number {
+  const near = k === 1 ? threshold : k * threshold - (maxGap * k * (k - 1)) / 2;
+  return Math.max(threshold + (k - 1) * minScore, near);
 }
 
 /** Level 3: the tightest cluster of k eligible seats (see the module comment). */

@@ -145,3 +145,19 @@ export function layoutGeometry(layout: LayoutShape, defaultSeatType: string): Se
   }
   return hallGeometry(seats, layout.focalPoint);
 }
+
+/**
+ * The longest distance between two neighbours (consecutive `pos`) of a row, over the hall: two
+ * seats j places apart in a block differ in score by at most j times this (the triangle
+ * inequality), which bounds the score of a block best-available has not read whole.
+ */
+export function maxNeighbourGap(seats: ReadonlyArray<{ rowRank: number; pos: number; x: number; y: number }>): number {
+  const at = new Map<string, { x: number; y: number }>();
+  for (const s of seats) at.set(`${s.rowRank}:${s.pos}`, s);
+  let gap = 0;
+  for (const s of seats) {
+    const next = at.get(`${s.rowRank}:${s.pos + 1}`);
+    if (next) gap = Math.max(gap, Math.hypot(next.x - s.x, next.y - s.y));
+  }
+  return gap;
+}

@@ -1,6 +1,6 @@
 import fc from "fast-check";
-import { byPosOf, hasCleanBlock, orphanViolations, pickBest, stranded, type SeatRowIn } from "../domain/best-seats.js";
-import { defaultFocalPoint, hallGeometry, layoutGeometry, type LayoutSeatIn } from "../domain/hall-geometry.js";
+import { byPosOf, hasCleanBlock, orphanViolations, pickBest, stranded, thresholdBound, type SeatRowIn } from "../domain/best-seats.js";
+import { defaultFocalPoint, hallGeometry, layoutGeometry, maxNeighbourGap, type LayoutSeatIn } from "../domain/hall-geometry.js";
 
 /**
  * The pure best-available picker and orphan rule (domain/best-seats.ts) over random halls and
@@ -57,6 +57,18 @@ function rowsOf(hall: Hall, wanted?: string): SeatRowIn[] {
   return rows;
 }
 
+/** What db/seat-rows.ts readBest returns: the seats scored ≤ threshold, each row's run of them, and two seats of context either side. */
+function readBest(rows: SeatRowIn[], threshold: number): SeatRowIn[] {
+  return rows.flatMap((row) => {
+    const core = row.seats.filter((s) => s.score <= threshold).map((s) => s.pos);
+    if (core.length === 0) return [];
+    const lo = Math.min(...core);
+    const hi = Math.max(...core);
+    const seats = row.seats.filter((s) => s.pos >= lo - 2 && s.pos <= hi + 2).map((s) => ({ ...s, eligible: s.eligible && s.pos >= lo && s.pos <= hi }));
+    return [{ rank: row.rank, seats }];
+  });
+}
+
 /** Every k-window of adjacent eligible seats, by brute force: its ids, score and whether it strands a seat. */
 function allWindows(rows: SeatRowIn[], k: number) {
   const out: Array<{ ids: string[]; score: number; strands: boolean }> = [];
@@ -90,7 +102,7 @@ describe("best available (pure)", () => {
     fc.assert(
       fc.property(hallArb, fc.integer({ min: 1, max: 6 }), fc.constantFrom(undefined, "premium"), fc.double({ min: 0, max: 0.999, noNaN: true }), (hall, k, wanted, r) => {
         const rows = rowsOf(hall, wanted);
-        const outcome = pickBest(rows, k, true);
+        const outcome = pickBest(rows, k, Infinity);
         const eligible = rows.flatMap((r) => r.seats).filter((s) => s.eligible).length;
         if (eligible < k) return expect(outcome).toEqual({ none: true });
         expect("pick" in outcome).toBe(true);
@@ -100,7 +112,7 @@ describe("best available (pure)", () => {
         const byId = seatsById(rows);
         for (const id of ids) expect(byId.get(id)!.eligible).toBe(true);
         // spread under contention: another of the level's windows, still eligible and of the same level
-        const spread = pickBest(rows, k, true, true, { spread: 5, random: () => r });
+        const spread = pickBest(rows, k, Infinity, true, { spread: 5, random: () => r });
         if (!("pick" in spread)) throw new Error("a spread pick must find what the best pick found");
         expect(spread.pick.level).toBe(outcome.pick.level);
         for (const id of spread.pick.seatIds) expect(byId.get(id)!.eligible).toBe(true);
@@ -116,7 +128,7 @@ describe("best available (pure)", () => {
         const rows = rowsOf(hall);
         const windows = allWindows(rows, k);
         const clean = windows.filter((w) => !w.strands);
-        const outcome = pickBest(rows, k, true);
+        const outcome = pickBest(rows, k, Infinity);
         if (clean.length === 0) return;
         if (!("pick" in outcome)) throw new Error("no pick although a clean window exists");
         expect(outcome.pick.level).toBe(1);
@@ -134,7 +146,7 @@ describe("best available (pure)", () => {
       fc.property(hallArb, fc.integer({ min: 1, max: 5 }), (hall, k) => {
         const rows = rowsOf(hall);
         const windows = allWindows(rows, k);
-        const outcome = pickBest(rows, k, true);
+        const outcome = pickBest(rows, k, Infinity);
         if (!("pick" in outcome)) return;
         const ids = outcome.pick.seatIds;
         const byId = seatsById(rows);
@@ -149,15 +161,21 @@ describe("best available (pure)", () => {
     );
   });
 
-  it("stops reading rows early only when no unread row could hold a better pick", () => {
+  it("reading the best-scored seats first, stops early only when nothing unread could be a better pick", () => {
     fc.assert(
       fc.property(hallArb, fc.integer({ min: 1, max: 5 }), (hall, k) => {
         const rows = rowsOf(hall);
-        const full = pickBest(rows, k, true);
-        for (let read = 1; read <= rows.length; read++) {
-          const partial = pickBest(rows.slice(0, read), k, read === rows.length);
+        const full = pickBest(rows, k, Infinity);
+        const scores = rows.flatMap((r) => r.seats.map((s) => s.score)).sort((a, b) => a - b);
+        const gap = maxNeighbourGap(rows.flatMap((r) => r.seats.map((s) => ({ ...s, rowRank: r.rank }))));
+        for (let n = 1; n < scores.length; n *= 2) {
+          const partial = pickBest(readBest(rows, scores[n]), k, thresholdBound(scores[n], scores[0], k, gap));
           if ("more" in partial) continue;
-          expect(partial).toEqual(full);
+          if (!("pick" in partial) || !("pick" in full)) throw new Error(`an early answer must be a pick: ${JSON.stringify(partial)}`);
+          const byId = seatsById(rows);
+          const sum = (ids: string[]) => ids.reduce((a, id) => a + byId.get(id)!.score, 0);
+          expect(partial.pick.level).toBe(1);
+          expect(close(sum(partial.pick.seatIds), sum(full.pick.seatIds))).toBe(true);
           return;
         }
       }),
@@ -174,8 +192,8 @@ describe("best available (pure)", () => {
       },
     ];
     // seats 1..5 free: two at 2,3 (best) strand 1; two at 1,2 strand nothing
-    expect(pickBest(rows, 2, true)).toEqual({ pick: { seatIds: ["s1", "s2"], level: 1 } });
-    expect(pickBest(rows, 2, true, false)).toEqual({ pick: { seatIds: ["s2", "s3"], level: 1 } });
+    expect(pickBest(rows, 2, Infinity)).toEqual({ pick: { seatIds: ["s1", "s2"], level: 1 } });
+    expect(pickBest(rows, 2, Infinity, false)).toEqual({ pick: { seatIds: ["s2", "s3"], level: 1 } });
   });
 });
 
