@@ -3,7 +3,7 @@ import type { HoldResult, HoldsRepo } from "./db/holds-repo.js";
 import type { InventoryRepo } from "./db/inventory-repo.js";
 import { lockUnlocked, readBest, readRows, scoreThreshold, type RowFilter } from "./db/seat-rows.js";
 import { pickBest, thresholdBound, type BestPick, type SeatRowIn, type Spread } from "./domain/best-seats.js";
-import { InventoryMissingError, NoGeometryError, NotEnoughSeatsError, SeatsContendedError, SeatsTakenError } from "./domain/errors.js";
+import { HoldLimitError, InventoryMissingError, NoGeometryError, NotEnoughSeatsError, SeatsContendedError, SeatsTakenError } from "./domain/errors.js";
 import type { SeatGeometry } from "./domain/hall-geometry.js";
 
 /** How many times a pick is retried after concurrent holds took some of its seats. */
@@ -83,6 +83,7 @@ export async function holdBest(trx: Knex.Transaction, deps: BestDeps, req: BestR
       return { ...held, level: pick.level };
     } catch (err) {
       // the savepoint's rollback has released the locks this attempt took
+      if (err instanceof HoldLimitError) throw new HoldLimitError(err.alreadyHeld, err.requested, err.max, "quantity");
       if (!(err instanceof SeatsTakenError || err instanceof PickBusy)) throw err;
     }
   }

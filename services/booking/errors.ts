@@ -72,7 +72,7 @@ export const mapBookingError: DomainErrorMapper = (err) => {
   }
   if (err instanceof HoldLimitError) {
     return resourceExhausted(
-      `seatIds: you already hold ${err.alreadyHeld} seat(s) of this showtime; with ${err.requested} more that would exceed ` +
+      `${err.field}: you already hold ${err.alreadyHeld} seat(s) of this showtime; with ${err.requested} more that would exceed ` +
         `the limit of ${err.max} seats held at once`,
     );
   }

@@ -49,6 +49,8 @@ export class HoldLimitError extends Error {
     readonly alreadyHeld: number,
     readonly requested: number,
     readonly max: number,
+    /** The request field that asked for the seats. */
+    readonly field: "seatIds" | "quantity" = "seatIds",
   ) {
     super(`holds ${alreadyHeld} seats, asks for ${requested}, at most ${max}`);
   }

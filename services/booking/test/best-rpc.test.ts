@@ -45,6 +45,13 @@ describe("ReserveBestSeats", () => {
     expect(none.code).toBe(Code.Aborted);
     expect(none.rawMessage).toMatch(/^quantity: fewer than 2 seats/);
     expect(await codeOf(h.client.reserveBestSeats({ showtimeId, quantity: 1 }))).toBe(Code.Unauthenticated);
+    // the per-user cap (8 here) answers in the request's own terms
+    const big = await seedInventory(h.repo, { rows: 2, perRow: 10 });
+    const capped = await h.user();
+    await h.client.reserveBestSeats({ showtimeId: big.showtimeId, quantity: 6 }, capped);
+    const cap = await errorOf(h.client.reserveBestSeats({ showtimeId: big.showtimeId, quantity: 3 }, capped));
+    expect(cap.code).toBe(Code.ResourceExhausted);
+    expect(cap.rawMessage).toMatch(/^quantity: you already hold 6 seat/);
   });
 });
 
