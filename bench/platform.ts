@@ -82,9 +82,18 @@ export interface BenchShowtime {
 /**
  * Venue → hall (rows × perRow seats) → event → showtime through the REST catalog API as admin,
  * then waits until the ShowtimeCreated workflow has initialised the inventory (GET …/inventory
- * answers 200). A new hall each time, so showtimes never overlap.
+ * answers 200). A new hall each time, so showtimes never overlap. The showtime's orphan-seat
+ * rule (on by default) is switched off unless `avoidSingleSeats`: the hold benchmarks pick seats
+ * at random places, which would otherwise measure the rule's refusals.
  */
-export async function createShowtime(rest: Rest, adminToken: string, name: string, rows: number, perRow: number): Promise<BenchShowtime> {
+export async function createShowtime(
+  rest: Rest,
+  adminToken: string,
+  name: string,
+  rows: number,
+  perRow: number,
+  opts: { avoidSingleSeats?: boolean } = {},
+): Promise<BenchShowtime> {
   const stamp = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const expect = (what: string, r: { status: number; body: unknown }, status = 201) => {
     if (r.status !== status) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
@@ -127,7 +136,11 @@ export async function createShowtime(rest: Rest, adminToken: string, name: strin
     if (performance.now() - t0 > 60_000) throw new Error(`inventory of ${showtimeId} not ready after 60 s`);
     await sleep(200);
   }
-  return { showtimeId, capacity: rows * perRow, seatRows, inventoryReadyMs: performance.now() - t0 };
+  const inventoryReadyMs = performance.now() - t0;
+  if (!opts.avoidSingleSeats) {
+    expect("seating policy", await rest("PUT", `/api/v1/showtimes/${showtimeId}/seating-policy`, { avoidSingleSeats: false }, adminToken), 200);
+  }
+  return { showtimeId, capacity: rows * perRow, seatRows, inventoryReadyMs };
 }
 
 /** A progress line on stderr (the report goes to stdout and docs/benchmarks.md). */

@@ -9,6 +9,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { bestBench } from "./best.bench";
 import { catalogBench } from "./catalog.bench";
 import { bookingsBench } from "./bookings.bench";
 import { BENCH_LIMITS, restClient, type Benchmark, type StandaloneBenchmark } from "./context";
@@ -26,6 +27,7 @@ const BENCHMARKS: Array<Benchmark | StandaloneBenchmark> = [
   holdsBench,
   bookingsBench,
   waitingRoomBench,
+  bestBench,
   searchBench,
   webBench,
   scaleOutBench,

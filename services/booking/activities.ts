@@ -5,6 +5,7 @@ import type { CatalogService } from "../../gen/ticketing/catalog/v1/catalog_pb.j
 import type { Logger } from "../../lib/logger.js";
 import type { BookingActivities } from "../../workflows/booking-types.js";
 import type { SeatInit } from "./db/inventory-repo.js";
+import { layoutGeometry, type SeatGeometry } from "./domain/hall-geometry.js";
 import type { BookingRepos } from "./db/repos.js";
 import { roundToMinorUnits } from "../../lib/money.js";
 import type { BookingWorkflows } from "../../workflows/booking-client.js";
@@ -22,7 +23,7 @@ export interface ActivityDeps {
 }
 
 /** What a seat type without a name is (the catalog stores it filled in; this guards old rows). */
-const DEFAULT_SEAT_TYPE = "standard";
+export const DEFAULT_SEAT_TYPE = "standard";
 
 /** Catalog refusals that retrying cannot fix. */
 const PERMANENT = new Set([Code.NotFound, Code.InvalidArgument, Code.PermissionDenied, Code.Unauthenticated]);
@@ -79,12 +80,12 @@ export function createBookingActivities(deps: ActivityDeps): BookingActivities {
       if (!showtime?.timestamp || !details?.hall || !layout) {
         throw ApplicationFailure.nonRetryable(`catalog returned showtime ${showtimeId} without its start or seat layout`, "CatalogIncomplete");
       }
-      const seats: SeatInit[] = [];
-      for (const section of layout.sections) {
-        for (const row of section.rows) {
-          for (const seat of row.seats) seats.push({ seatId: seat.id, seatType: seat.seatType || DEFAULT_SEAT_TYPE });
-        }
-      }
+      // each seat's row, place and distance to the stage, once per inventory (best-available seating)
+      const seats: SeatInit[] = layoutGeometry(layout, DEFAULT_SEAT_TYPE).map(({ seatId, seatType, ...geometry }) => ({
+        seatId,
+        seatType,
+        geometry,
+      }));
       if (seats.length === 0) throw ApplicationFailure.nonRetryable(`hall ${details.hall.hallId} has no seats`, "CatalogIncomplete");
       const prices: Record<string, number> = {};
       for (const p of showtime.prices) prices[p.seatType] = roundToMinorUnits(p.amount, showtime.currency);
@@ -140,4 +141,14 @@ export function createBookingActivities(deps: ActivityDeps): BookingActivities {
       return { released, reconciled };
     },
   };
+}
+
+/**
+ * The seat geometry of a showtime's hall from the catalog's layout, for an inventory
+ * initialised before seats had one (computed on its first ReserveBestSeats).
+ */
+export async function catalogGeometry(catalog: Client<typeof CatalogService>, showtimeId: string): Promise<SeatGeometry[]> {
+  const { details } = await catalog.getShowtimeDetails({ showtimeId, includeSeatLayout: true });
+  const layout = details?.hall?.seatLayout;
+  return layout ? layoutGeometry(layout, DEFAULT_SEAT_TYPE) : [];
 }

@@ -4,7 +4,11 @@ import { AppError, conflict, failedPrecondition, resourceExhausted, type DomainE
 import {
   HoldLimitError,
   InventoryMissingError,
+  NoGeometryError,
+  NotEnoughSeatsError,
+  SeatsContendedError,
   SeatsTakenError,
+  SingleSeatError,
   ShowStartedError,
   UnknownSeatsError,
   UnpricedSeatError,
@@ -13,7 +17,11 @@ import { nameIds } from "./domain/seats.js";
 import { HubClosedError, SubscriberTooSlowError } from "./inventory-hub.js";
 
 /** The SeatsRejected detail of a refused hold: which seats of which showtime, and why. */
-export function seatsRejected(showtimeId: string, reason: "duplicate" | "unknown" | "unavailable", seatIds: string[]): ErrorDetail[] {
+export function seatsRejected(
+  showtimeId: string,
+  reason: "duplicate" | "unknown" | "unavailable" | "single_seat",
+  seatIds: string[],
+): ErrorDetail[] {
   return [{ desc: SeatsRejectedSchema, value: { showtimeId, reason, seatIds } }];
 }
 
@@ -46,9 +54,25 @@ export const mapBookingError: DomainErrorMapper = (err) => {
       seatsRejected(err.showtimeId, "unavailable", err.seatIds),
     );
   }
+  if (err instanceof SingleSeatError) {
+    return conflict(
+      `seatIds: would leave a single seat (${nameIds(err.seatIds)} alone between taken seats or at a row's edge); ` +
+        "choose seats next to each other without a one-seat gap, or the seats at the gap too; nothing was held",
+      seatsRejected(err.showtimeId, "single_seat", err.seatIds),
+    );
+  }
+  if (err instanceof NotEnoughSeatsError) {
+    return conflict(`quantity: fewer than ${err.quantity} seats are available that match the request; nothing was held`);
+  }
+  if (err instanceof SeatsContendedError) {
+    return conflict("the best seats were taken by other buyers while we picked them; nothing was held, try again");
+  }
+  if (err instanceof NoGeometryError) {
+    return new AppError(Code.Unavailable, `showtimeId: the seat layout of showtime ${err.showtimeId} is not ready for best-available seating; try again`);
+  }
   if (err instanceof HoldLimitError) {
     return resourceExhausted(
-      `seatIds: you already hold ${err.alreadyHeld} seat(s) of this showtime; with ${err.requested} more that would exceed ` +
+      `${err.field}: you already hold ${err.alreadyHeld} seat(s) of this showtime; with ${err.requested} more that would exceed ` +
         `the limit of ${err.max} seats held at once`,
     );
   }

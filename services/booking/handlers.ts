@@ -8,6 +8,7 @@ import {
   BookingService,
   type BookingSchema,
   type InventorySeatSchema,
+  type ReserveSeatsResponseSchema,
   type WatchInventoryResponseSchema,
 } from "../../gen/ticketing/booking/v1/booking_pb.js";
 import { callerOf, currentRequestId, isAdmin, type Caller } from "../../lib/context.js";
@@ -15,7 +16,10 @@ import type { Knex } from "../../lib/db.js";
 import { AppError, failedPrecondition, invalidArgument, notFound, permissionDenied } from "../../lib/errors.js";
 import { transactionFor } from "../../lib/idempotency.js";
 import type { Logger } from "../../lib/logger.js";
+import { holdBest } from "./best-available.js";
 import type { BookingRecord } from "./db/bookings-repo.js";
+import type { HoldResult } from "./db/holds-repo.js";
+import type { SeatGeometry } from "./domain/hall-geometry.js";
 import type { BookingRepos } from "./db/repos.js";
 import { InventoryMissingError } from "./domain/errors.js";
 import { fromMinorUnits, toMinorUnits } from "../../lib/money.js";
@@ -50,6 +54,12 @@ export interface BookingDeps {
   holdLimits: HoldLimits;
   /** How long ConfirmBooking waits for the workflow to settle the booking. Default 5 s. */
   confirmWaitMs?: number;
+  /**
+   * The seat geometry of a showtime from its hall's layout (the catalog), computed for
+   * inventories initialised before seats had one, on their first ReserveBestSeats; absent =
+   * those answer 503.
+   */
+  geometryOf?: (showtimeId: string) => Promise<SeatGeometry[]>;
   /** The payments service (PreparePayment, CreateBooking); absent = those RPCs are unavailable. */
   payments?: Client<typeof PaymentsService>;
   /** The waiting rooms' token check (admission-gate.ts). */
@@ -171,11 +181,53 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
     throw invalidArgument("userId", "is required when a service holds seats");
   }
 
+  function holdSecondsOf(requested: number): number {
+    const holdSeconds = requested || limits.defaultHoldSeconds;
+    if (holdSeconds < 60 || holdSeconds > 1800) throw invalidArgument("holdTimeoutSeconds", "must be between 60 and 1800 (0 = 600)");
+    return holdSeconds;
+  }
+
+  /**
+   * The reserve path shared by ReserveSeats and ReserveBestSeats: `hold` holds seats for a new
+   * booking in the request's transaction, which also queues the booking workflow's start (it
+   * starts after the commit, workflow-starts.ts); the answer is the hold.
+   */
+  async function held(
+    ctx: HandlerContext,
+    showtimeId: string,
+    hold: (t: Knex.Transaction, bookingId: string) => Promise<HoldResult>,
+  ): Promise<Omit<MessageInitShape<typeof ReserveSeatsResponseSchema>, "$typeName">> {
+    const bookingId = randomUUID();
+    let trx: Knex.Transaction | undefined;
+    const { booking } = await transactionFor(ctx, db, async (t) => {
+      trx = t;
+      const result = await hold(t, bookingId);
+      // the workflow starts after the commit (workflow-starts.ts); its input is the hold's outcome
+      const input = workflowInputOf(result.booking, currentRequestId());
+      await repo.starts.enqueue(t, bookingId, input);
+      return result;
+    });
+    // Without an Idempotency-Key the hold has committed by now; with one, it commits with the
+    // stored response after we return.
+    if (trx && !trx.isCompleted()) trx.executionPromise.then(() => starter.kick(), () => undefined);
+    else starter.kick();
+    logger.info({ bookingId, showtimeId, seats: booking.seatIds.length }, "seats held");
+    return {
+      bookingId,
+      showtimeId: booking.showtimeId,
+      seatIds: booking.seatIds,
+      status: "held",
+      heldUntil: timestampFromDate(booking.heldUntil),
+      finalAmount: fromMinorUnits(booking.amountMinor, booking.currency),
+      currency: booking.currency,
+    };
+  }
+
   return {
     // ─── inventory ───
 
     async getInventory(req, ctx) {
-      const map = await repo.inventory.seatMap(req.showtimeId);
+      const [map, policy] = await Promise.all([repo.inventory.seatMap(req.showtimeId), repo.inventory.seatingPolicy(req.showtimeId)]);
       if (!map) throw new InventoryMissingError(req.showtimeId);
       const viewer = viewerOf(callerOf(ctx));
       const seats = new Array<MessageInitShape<typeof InventorySeatSchema>>(map.seats.length);
@@ -185,6 +237,7 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
         lastUpdated: timestampFromMs(map.lastUpdatedMs),
         seatMap: { seats },
         maxSeatsPerHold: limits.maxSeatsPerHold,
+        avoidSingleSeats: policy?.avoidSingleSeats ?? true,
       };
     },
 
@@ -213,10 +266,27 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
 
     // ─── holds ───
 
-    async reserveBestSeats() {
-      // in progress (issue #16): the contract is fixed first so that the waiting room and
-      // best-available seating are built against the same request
-      throw new AppError(Code.Unimplemented, "best-available seating is not available yet");
+    async reserveBestSeats(req, ctx) {
+      const caller = callerOf(ctx);
+      const userId = holderOf(caller, "");
+      if (req.quantity > limits.maxSeatsPerHold) {
+        throw invalidArgument("quantity", `at most ${limits.maxSeatsPerHold} seats per reservation, got ${req.quantity}`);
+      }
+      const admitted = await admission.require(caller, userId, req.showtimeId, req.admissionToken);
+      await deps.holdLimits.checkHold(userId, req.showtimeId, { admitted });
+      const holdSeconds = holdSecondsOf(req.holdTimeoutSeconds);
+      return held(ctx, req.showtimeId, (t, bookingId) =>
+        holdBest(t, { holds: repo.holds, inventory: repo.inventory, geometryOf: deps.geometryOf }, {
+          bookingId,
+          showtimeId: req.showtimeId,
+          userId,
+          quantity: req.quantity,
+          seatTypes: req.seatTypes,
+          section: req.section || undefined,
+          holdSeconds,
+          maxHeldPerUser: limits.maxHeldSeatsPerUser,
+        }),
+      );
     },
 
     async reserveSeats(req, ctx) {
@@ -233,40 +303,25 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
         );
       }
       if (tooMany) throw invalidArgument("seatIds", `at most ${tooMany.max} seats per reservation, got ${tooMany.got}`);
-      const holdSeconds = req.holdTimeoutSeconds || limits.defaultHoldSeconds;
-      if (holdSeconds < 60 || holdSeconds > 1800) throw invalidArgument("holdTimeoutSeconds", "must be between 60 and 1800 (0 = 600)");
-
-      const bookingId = randomUUID();
-      let trx: Knex.Transaction | undefined;
-      const { booking } = await transactionFor(ctx, db, async (t) => {
-        trx = t;
-        const held = await repo.holds.hold(t, {
+      const holdSeconds = holdSecondsOf(req.holdTimeoutSeconds);
+      return held(ctx, req.showtimeId, (t, bookingId) =>
+        repo.holds.hold(t, {
           bookingId,
           showtimeId: req.showtimeId,
           userId,
           seatIds: [...req.seatIds],
           holdSeconds,
           maxHeldPerUser: limits.maxHeldSeatsPerUser,
-        });
-        // the workflow starts after the commit (workflow-starts.ts); its input is the hold's outcome
-        const input = workflowInputOf(held.booking, currentRequestId());
-        await repo.starts.enqueue(t, bookingId, input);
-        return held;
-      });
-      // Without an Idempotency-Key the hold has committed by now; with one, it commits with the
-      // stored response after we return.
-      if (trx && !trx.isCompleted()) trx.executionPromise.then(() => starter.kick(), () => undefined);
-      else starter.kick();
-      logger.info({ bookingId, showtimeId: req.showtimeId, seats: booking.seatIds.length }, "seats held");
-      return {
-        bookingId,
-        showtimeId: booking.showtimeId,
-        seatIds: booking.seatIds,
-        status: "held",
-        heldUntil: timestampFromDate(booking.heldUntil),
-        finalAmount: fromMinorUnits(booking.amountMinor, booking.currency),
-        currency: booking.currency,
-      };
+        }),
+      );
+    },
+
+    async updateSeatingPolicy(req) {
+      if (!(await repo.inventory.setAvoidSingleSeats(req.showtimeId, req.avoidSingleSeats))) {
+        throw new InventoryMissingError(req.showtimeId, "showtimeId");
+      }
+      logger.info({ showtimeId: req.showtimeId, avoidSingleSeats: req.avoidSingleSeats }, "seating policy changed");
+      return { showtimeId: req.showtimeId, avoidSingleSeats: req.avoidSingleSeats };
     },
 
     async preparePayment(req, ctx: HandlerContext) {

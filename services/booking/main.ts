@@ -5,7 +5,7 @@ import { openDatabase, openSidePool } from "../../lib/db.js";
 import { bootService } from "../../lib/bootstrap.js";
 import { runMain } from "../../lib/server.js";
 import { connectTemporal } from "../../lib/temporal.js";
-import { createBookingActivities } from "./activities.js";
+import { catalogGeometry, createBookingActivities } from "./activities.js";
 import { holdRateSettingsOf, readBookingConfig } from "./config.js";
 import { migrations, SCHEMA } from "./db/migrations.js";
 import { build } from "./server.js";
@@ -25,6 +25,7 @@ runMain(logger, async () => {
     const temporal = connectTemporal({ address: config.temporalAddress, namespace: config.temporalNamespace });
     // made below, once the activities have the server's repositories
     const ownWorker: { current?: ReturnType<typeof startBookingWorkflowWorker> } = {};
+    const catalog = client(CatalogService, config.catalogUrl);
     const server = await build({
       db,
       limitsDb,
@@ -45,8 +46,8 @@ runMain(logger, async () => {
       holdRates: holdRateSettingsOf(config),
       starter: { concurrency: config.workflowStartConcurrency },
       admissionTokens: new AdmissionTokens(config.admissionTokenSecret),
+      geometryOf: (showtimeId) => catalogGeometry(catalog, showtimeId),
     });
-    const catalog = client(CatalogService, config.catalogUrl);
     const activities = createBookingActivities({ repo: server.repo, catalog, workflows: server.workflows, logger });
     const temporalAt = { address: config.temporalAddress, namespace: config.temporalNamespace, activities, logger };
     const worker = startActivityWorker({ ...temporalAt, taskQueue: queues.activities });

@@ -55,6 +55,8 @@ export interface BookingServerDeps {
   payments?: BookingDeps["payments"];
   /** Checks the waiting rooms' admission tokens; default: under the development secret (tests). */
   admissionTokens?: AdmissionTokens;
+  /** Seat geometry from the catalog for inventories initialised without one (handlers.ts BookingDeps). */
+  geometryOf?: BookingDeps["geometryOf"];
   /** Tuning of the workflow starter (concurrency, poll interval). */
   starter?: Pick<WorkflowStarterOptions, "concurrency" | "pollMs" | "leaseSeconds">;
 }
@@ -108,6 +110,7 @@ export async function build(deps: BookingServerDeps): Promise<BookingServer> {
           confirmWaitMs: deps.confirmWaitMs,
           payments: deps.payments,
           admission: new AdmissionGate(deps.db, deps.admissionTokens ?? new AdmissionTokens(DEV_ADMISSION_TOKEN_SECRET)),
+          geometryOf: deps.geometryOf,
         }),
       ),
     healthChecks,

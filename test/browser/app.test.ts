@@ -4,8 +4,9 @@
  * service runs as its own process on embedded Postgres and the Temporal dev server.
  *
  * Tests find things the way users do: by role and accessible name. The names used here
- * (`Seat A1, standard, available`, `Hold seats`, `Pay`, `Search shows`, `Select seats…`, the
- * log-in form's `Email`, `Password` and `Log in`) are part of the app's interface (see web/README).
+ * (`Seat A1, standard, available`, `Hold seats`, `Best available`, `Pay`, `Search shows`,
+ * `Select seats…`, the log-in form's `Email`, `Password` and `Log in`) are part of the app's
+ * interface (see web/README).
  * Every wait is for an event on the page (an element, a name, a response), never for time alone.
  */
 import AxeBuilder from "@axe-core/playwright";
@@ -262,6 +263,23 @@ describe("buying tickets in the browser", () => {
     await page.getByRole("button", { name: "Pay", exact: true }).click();
     await page.getByRole("heading", { name: "Booking confirmed" }).waitFor();
     expect(await getBooking(rest, buyer.token, bookingId)).toMatchObject({ status: "confirmed", paymentStatus: "paid" });
+    expect(errors).toEqual([]);
+  }, 180_000);
+
+  it("best available: the buyer asks for 2 seats and gets the middle of the front row, held, at checkout", async () => {
+    const show = await createShow(rest, await adminToken(), unique("Best Seats"));
+    const buyer = await registerUser(rest, "Bea");
+    const { page, errors } = await newPage();
+    await page.goto("/");
+    await logInThroughUi(page, buyer);
+    await page.goto(`/showtimes/${show.showtimeId}`);
+    const form = page.getByRole("form", { name: "Best available seats" });
+    await form.getByLabel("Number of seats").selectOption("2");
+    await form.getByRole("button", { name: "Best available" }).click();
+    await page.getByText("Your seats are held for").waitFor();
+    const bookingId = page.url().split("/").pop() as string;
+    // row A is nearest the stage (drawn above the seats); A3 and A4 are its middle
+    expect(await getBooking(rest, buyer.token, bookingId)).toMatchObject({ status: "held", bookedSeats: ["A3", "A4"] });
     expect(errors).toEqual([]);
   }, 180_000);
 

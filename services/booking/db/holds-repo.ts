@@ -1,10 +1,19 @@
 import type { Knex } from "../../../lib/db.js";
 import type { PaymentStatus } from "../../../workflows/booking-types.js";
-import { HoldLimitError, InventoryMissingError, SeatsTakenError, ShowStartedError, UnknownSeatsError } from "../domain/errors.js";
+import { orphanViolations } from "../domain/best-seats.js";
+import {
+  HoldLimitError,
+  InventoryMissingError,
+  SeatsTakenError,
+  ShowStartedError,
+  SingleSeatError,
+  UnknownSeatsError,
+} from "../domain/errors.js";
 import { holdAmountMinor } from "../domain/pricing.js";
 import { lockBooking, type BookingRecord } from "./bookings-repo.js";
 import { INVENTORY_CHANNEL } from "./migrations.js";
 import { encodeChange, notifySeatChange } from "./seat-changes.js";
+import { rowsOfSeats } from "./seat-rows.js";
 
 export interface HoldRequest {
   bookingId: string;
@@ -15,6 +24,11 @@ export interface HoldRequest {
   holdSeconds: number;
   /** Most seats the user may hold of this showtime at once, this hold included. */
   maxHeldPerUser: number;
+  /**
+   * Apply the showtime's orphan-seat rule (domain/best-seats.ts) when it is on: default true.
+   * Best-available passes false: its picker already prefers seats that strand none.
+   */
+  orphanRule?: boolean;
 }
 
 export interface HoldResult {
@@ -41,6 +55,9 @@ export class HoldsRepo {
    *  3. the requested seat rows, locked in seat_id order (overlapping holds queue, never
    *     deadlock); unknown ids → UnknownSeatsError, seats booked or held until later →
    *     SeatsTakenError (an expired hold can be taken over);
+   *     when the showtime's orphan-seat rule is on (and `orphanRule` is not false), the rows of
+   *     the seats must not be left with a single empty seat where another choice exists
+   *     (domain/best-seats.ts) → SingleSeatError;
    *  4. the amount (domain/pricing.ts);
    *  5. one statement: the seats → held, the booking row (held/pending), and the NOTIFY.
    *
@@ -50,14 +67,14 @@ export class HoldsRepo {
   async hold(trx: Knex.Transaction, req: HoldRequest): Promise<HoldResult> {
     const { showtimeId, userId, seatIds, bookingId } = req;
     const head = await trx.raw(
-      `SELECT starts_at, currency, prices, starts_at <= now() AS started,
+      `SELECT starts_at, currency, prices, starts_at <= now() AS started, avoid_single_seats,
               least(now() + make_interval(secs => ?), starts_at) AS held_until,
               pg_advisory_xact_lock(hashtextextended(?, 0))
        FROM showtime_inventory WHERE showtime_id = ?`,
       [req.holdSeconds, `booking.hold:${showtimeId}:${userId}`, showtimeId],
     );
     const header = head.rows[0] as
-      | { starts_at: Date; currency: string; prices: Record<string, number>; started: boolean; held_until: Date }
+      | { starts_at: Date; currency: string; prices: Record<string, number>; started: boolean; held_until: Date; avoid_single_seats: boolean }
       | undefined;
     if (!header) throw new InventoryMissingError(showtimeId, "showtimeId");
     if (header.started) throw new ShowStartedError(header.starts_at);
@@ -88,6 +105,11 @@ export class HoldsRepo {
     if (unknown.length) throw new UnknownSeatsError(showtimeId, unknown);
     const taken = seatIds.filter((id) => found.get(id)!.taken);
     if (taken.length) throw new SeatsTakenError(showtimeId, taken);
+    if (req.orphanRule !== false && header.avoid_single_seats) {
+      // the neighbours as they are now (unlocked: a concurrent hold next door may change them)
+      const stranded = orphanViolations(await rowsOfSeats(trx, showtimeId, seatIds), new Set(seatIds));
+      if (stranded.length) throw new SingleSeatError(showtimeId, stranded);
+    }
 
     const amountMinor = holdAmountMinor(
       seatIds.map((id) => ({ seatId: id, seatType: found.get(id)!.seat_type })),

@@ -1,4 +1,5 @@
 import type { Knex } from "../../../lib/db.js";
+import { maxNeighbourGap, type SeatGeometry } from "../domain/hall-geometry.js";
 import type { SeatStatus, SeatView } from "../domain/seats.js";
 import type { Db } from "./bookings-repo.js";
 
@@ -16,6 +17,11 @@ export interface InventoryHeader {
 export interface SeatInit {
   seatId: string;
   seatType: string;
+  /**
+   * Where the seat is, for best-available seating and the orphan rule (domain/hall-geometry.ts);
+   * all seats of an inventory have it or none do (then it is computed later: setGeometry).
+   */
+  geometry?: Omit<SeatGeometry, "seatId" | "seatType">;
 }
 
 /**
@@ -108,8 +114,41 @@ export class InventoryRepo {
          FROM unnest(?::text[], ?::text[]) WITH ORDINALITY AS t(seat_id, seat_type, ordinal)`,
         [header.showtimeId, seats.map((s) => s.seatId), seats.map((s) => s.seatType)],
       );
+      if (seats.every((s) => s.geometry)) {
+        await writeGeometry(trx, header.showtimeId, seats.map((s) => ({ seatId: s.seatId, seatType: s.seatType, ...s.geometry! })));
+      }
       return { created: true, seats: seats.length };
     });
+  }
+
+  /**
+   * Stores the seats' geometry of an inventory that has none yet (initialised before it was
+   * computed); a no-op when it has some (concurrent callers: the first wins, the same result).
+   */
+  async setGeometry(showtimeId: string, seats: readonly SeatGeometry[]): Promise<void> {
+    await this.db.transaction(async (trx) => {
+      const { rows } = await trx.raw(`SELECT row_count FROM showtime_inventory WHERE showtime_id = ? FOR UPDATE`, [showtimeId]);
+      if (rows.length === 0 || rows[0].row_count !== null) return;
+      await writeGeometry(trx, showtimeId, seats);
+    });
+  }
+
+  /** Whether the orphan-seat rule applies to the showtime, and whether its seats have geometry. */
+  async seatingPolicy(
+    showtimeId: string,
+    q: Db = this.db,
+  ): Promise<{ avoidSingleSeats: boolean; rowCount: number | null; maxGap: number } | undefined> {
+    const { rows } = await q.raw(`SELECT avoid_single_seats, row_count, max_gap FROM showtime_inventory WHERE showtime_id = ?`, [
+      showtimeId,
+    ]);
+    const r = rows[0];
+    return r ? { avoidSingleSeats: r.avoid_single_seats, rowCount: r.row_count, maxGap: r.max_gap ?? Infinity } : undefined;
+  }
+
+  /** Switches the orphan-seat rule of a showtime; false when the showtime has no inventory. */
+  async setAvoidSingleSeats(showtimeId: string, on: boolean): Promise<boolean> {
+    const n = await this.db.raw(`UPDATE showtime_inventory SET avoid_single_seats = ? WHERE showtime_id = ?`, [on, showtimeId]);
+    return (n.rowCount ?? 0) > 0;
   }
 
   async inventoryHeader(showtimeId: string, q: Db = this.db): Promise<(InventoryHeader & { totalSeats: number }) | undefined> {
@@ -208,4 +247,18 @@ export class InventoryRepo {
       return r ? [{ showtimeId: id, available: r.total_seats - r.taken, total: r.total_seats }] : [];
     });
   }
+}
+
+/** One statement for every seat's geometry, and the header's row count. */
+async function writeGeometry(trx: Knex.Transaction, showtimeId: string, seats: readonly SeatGeometry[]): Promise<void> {
+  const col = <K extends keyof SeatGeometry>(k: K) => seats.map((s) => s[k]);
+  await trx.raw(
+    `UPDATE inventory_seats s SET section = t.section, row_rank = t.row_rank, pos = t.pos, score = t.score, x = t.x, y = t.y
+     FROM unnest(?::text[], ?::text[], ?::int[], ?::int[], ?::float8[], ?::float8[], ?::float8[])
+          AS t(seat_id, section, row_rank, pos, score, x, y)
+     WHERE s.showtime_id = ? AND s.seat_id = t.seat_id`,
+    [col("seatId"), col("section"), col("rowRank"), col("pos"), col("score"), col("x"), col("y"), showtimeId],
+  );
+  const rowCount = seats.reduce((m, s) => Math.max(m, s.rowRank + 1), 0);
+  await trx.raw(`UPDATE showtime_inventory SET row_count = ?, max_gap = ? WHERE showtime_id = ?`, [rowCount, maxNeighbourGap(seats), showtimeId]);
 }

@@ -172,4 +172,42 @@ export const migrations: Migration[] = [
   },
   // hold requests per user and per showtime (services/booking/hold-limits.ts)
   rateLimitMigration(SCHEMA, "0006_rate_limit_counters"),
+  {
+    // Best-available seating and the orphan-seat rule (docs/adr/0008-best-available-seating.md):
+    // each seat's section, row (its rank: 0 = the row nearest the focal point), place in the row
+    // and distance to the focal point, computed once from the hall's layout at initialisation
+    // (domain/hall-geometry.ts). Inventories initialised before this migration keep NULLs
+    // (`row_count` NULL) until their first best-available request computes them from the
+    // catalog's layout (InventoryRepo.setGeometry); until then the orphan rule skips them.
+    // `avoid_single_seats` is the per-showtime switch of the orphan rule (UpdateSeatingPolicy).
+    name: "0007_seat_geometry",
+    async up(knex) {
+      await knex.raw(`
+        ALTER TABLE ${SCHEMA}.inventory_seats
+          ADD COLUMN section text,
+          ADD COLUMN row_rank integer,
+          ADD COLUMN pos integer,
+          ADD COLUMN score float8,
+          ADD COLUMN x float8,
+          ADD COLUMN y float8`);
+      // the orphan rule reads the rows of the seats it holds; best-available reads runs of rows
+      await knex.raw(`CREATE INDEX inventory_seats_rows ON ${SCHEMA}.inventory_seats (showtime_id, row_rank, pos) WHERE row_rank IS NOT NULL`);
+      // best-available reads the best-scored seats first
+      await knex.raw(`CREATE INDEX inventory_seats_score ON ${SCHEMA}.inventory_seats (showtime_id, score) WHERE score IS NOT NULL`);
+      await knex.raw(`
+        ALTER TABLE ${SCHEMA}.showtime_inventory
+          ADD COLUMN avoid_single_seats boolean NOT NULL DEFAULT true,
+          ADD COLUMN row_count integer,
+          -- the longest distance between neighbours in a row (domain/hall-geometry.ts maxNeighbourGap)
+          ADD COLUMN max_gap float8`);
+    },
+    async down(knex) {
+      await knex.raw(`ALTER TABLE ${SCHEMA}.showtime_inventory DROP COLUMN avoid_single_seats, DROP COLUMN row_count, DROP COLUMN max_gap`);
+      await knex.raw(`DROP INDEX ${SCHEMA}.inventory_seats_rows`);
+      await knex.raw(`DROP INDEX ${SCHEMA}.inventory_seats_score`);
+      await knex.raw(`
+        ALTER TABLE ${SCHEMA}.inventory_seats
+          DROP COLUMN section, DROP COLUMN row_rank, DROP COLUMN pos, DROP COLUMN score, DROP COLUMN x, DROP COLUMN y`);
+    },
+  },
 ];

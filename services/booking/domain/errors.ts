@@ -49,6 +49,8 @@ export class HoldLimitError extends Error {
     readonly alreadyHeld: number,
     readonly requested: number,
     readonly max: number,
+    /** The request field that asked for the seats. */
+    readonly field: "seatIds" | "quantity" = "seatIds",
   ) {
     super(`holds ${alreadyHeld} seats, asks for ${requested}, at most ${max}`);
   }
@@ -58,5 +60,42 @@ export class HoldLimitError extends Error {
 export class UnpricedSeatError extends Error {
   constructor(readonly seatId: string, readonly seatType: string) {
     super(`seat ${seatId} of type ${seatType} has no price`);
+  }
+}
+
+/**
+ * A manual selection would strand single empty seats (`seatIds`, in place order) in a row that
+ * had another choice (domain/best-seats.ts), and the showtime's orphan-seat rule is on.
+ */
+export class SingleSeatError extends Error {
+  constructor(
+    readonly showtimeId: string,
+    readonly seatIds: string[],
+  ) {
+    super(`would leave a single seat: ${seatIds.join(", ")}`);
+  }
+}
+
+/** Best available found fewer than `quantity` eligible seats. */
+export class NotEnoughSeatsError extends Error {
+  constructor(
+    readonly showtimeId: string,
+    readonly quantity: number,
+  ) {
+    super(`not enough available seats for ${quantity}`);
+  }
+}
+
+/** Best available lost every seat it picked to concurrent holds, `attempts` times. */
+export class SeatsContendedError extends Error {
+  constructor(readonly attempts: number) {
+    super(`the picked seats were taken ${attempts} times`);
+  }
+}
+
+/** The showtime's seats have no geometry (an old inventory) and none could be computed. */
+export class NoGeometryError extends Error {
+  constructor(readonly showtimeId: string) {
+    super(`showtime ${showtimeId} has no seat geometry`);
   }
 }

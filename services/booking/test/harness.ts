@@ -13,7 +13,9 @@ import { waitFor } from "../../../test/support/waiting.js";
 import { bookingWorkflowId } from "../../../workflows/booking-types.js";
 import { TASK_QUEUES } from "../../../workflows/task-queues.js";
 import { migrations, SCHEMA } from "../db/migrations.js";
+import type { SeatInit } from "../db/inventory-repo.js";
 import type { BookingRepos } from "../db/repos.js";
+import { hallGeometry } from "../domain/hall-geometry.js";
 import { build, type BookingServer, type BookingServerDeps } from "../server.js";
 
 export type Auth = Awaited<ReturnType<typeof testAuth>>;
@@ -123,22 +125,39 @@ export async function startBooking(
   };
 }
 
-/** `R<row>S<seat>` ids of a grid hall, in layout order; the first `premiumRows` rows are premium. */
-export function gridSeats(rows: number, perRow: number, premiumRows = 0) {
-  return Array.from({ length: rows * perRow }, (_, i) => ({
+/**
+ * `R<row>S<seat>` ids of a grid hall, in layout order; the first `premiumRows` rows are premium.
+ * Each seat has its geometry as initialisation computes it (row 1 nearest the stage), unless
+ * `geometry` is false (an inventory initialised before seats had one).
+ */
+export function gridSeats(rows: number, perRow: number, premiumRows = 0, geometry = true): SeatInit[] {
+  const seats = Array.from({ length: rows * perRow }, (_, i) => ({
     seatId: `R${Math.floor(i / perRow) + 1}S${(i % perRow) + 1}`,
     seatType: Math.floor(i / perRow) < premiumRows ? "premium" : "standard",
+    section: "main",
+    row: Math.floor(i / perRow),
+    index: i % perRow,
+    x: i % perRow,
+    y: Math.floor(i / perRow),
   }));
+  if (!geometry) return seats.map(({ seatId, seatType }) => ({ seatId, seatType }));
+  return hallGeometry(seats).map(({ seatId, seatType, ...g }) => ({ seatId, seatType, geometry: g }));
 }
 
-/** A showtime's inventory written directly (what initializeInventory writes). */
+/**
+ * A showtime's inventory written directly (what initializeInventory writes). The orphan-seat
+ * rule (on by default in production) is off unless `avoidSingleSeats`: the suites written before
+ * it choose seats for what they test (timers, workflows, streams), not for their neighbours;
+ * best-available.test.ts and the RPC tests of the rule switch it on.
+ */
 export async function seedInventory(
   repo: BookingRepos,
-  opts: { rows?: number; perRow?: number; premiumRows?: number; startsAt?: Date; currency?: string; eventId?: string } = {},
+  opts: { rows?: number; perRow?: number; premiumRows?: number; startsAt?: Date; currency?: string; eventId?: string; geometry?: boolean;
+    avoidSingleSeats?: boolean } = {},
 ): Promise<{ showtimeId: string; eventId: string; seatIds: string[] }> {
   const showtimeId = randomUUID();
   const eventId = opts.eventId ?? randomUUID();
-  const seats = gridSeats(opts.rows ?? 4, opts.perRow ?? 10, opts.premiumRows ?? 1);
+  const seats = gridSeats(opts.rows ?? 4, opts.perRow ?? 10, opts.premiumRows ?? 1, opts.geometry ?? true);
   await repo.inventory.createInventory(
     {
       showtimeId,
@@ -151,6 +170,7 @@ export async function seedInventory(
     },
     seats,
   );
+  if (!opts.avoidSingleSeats) await repo.inventory.setAvoidSingleSeats(showtimeId, false);
   return { showtimeId, eventId, seatIds: seats.map((s) => s.seatId) };
 }
 

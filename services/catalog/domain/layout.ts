@@ -10,6 +10,7 @@ const MAX_PROBLEMS = 10;
 
 /** The layout as it arrives (the generated SeatLayout message satisfies this). */
 export interface SeatLayoutInput {
+  focalPoint?: { x: number; y: number };
   sections: ReadonlyArray<{
     id: string;
     name: string;
@@ -30,6 +31,8 @@ export interface StoredSeat {
 /** The layout as stored (JSONB) and returned: the seeds' shape with every `seatType` filled in. */
 export interface StoredLayout {
   sections: Array<{ id: string; name: string; rows: Array<{ label: string; seats: StoredSeat[] }> }>;
+  /** The stage or screen, when the hall says where (best-available seating scores from it). */
+  focalPoint?: { x: number; y: number };
 }
 
 export interface NormalizedLayout {
@@ -102,6 +105,12 @@ export function normalizeLayout(input: SeatLayoutInput, field = "seatLayout"): N
     }
     sections[s] = { id: section.id.trim(), name: section.name.trim(), rows };
   }
+  const layout: StoredLayout = { sections };
+  if (input.focalPoint) {
+    const { x, y } = input.focalPoint;
+    if (!Number.isFinite(x) || !Number.isFinite(y)) problems.push(`${field}.focalPoint: x and y must be finite numbers`);
+    layout.focalPoint = { x, y };
+  }
   if (problems.length) throw new AppError(Code.InvalidArgument, problems.join("; "));
-  return { layout: { sections }, capacity: total, seatTypes: [...seatTypes].sort() };
+  return { layout, capacity: total, seatTypes: [...seatTypes].sort() };
 }

@@ -45,6 +45,13 @@ describe("normalizeLayout", () => {
     expect(seeds.layout).toEqual(SEEDS_LAYOUT);
   });
 
+  it("keeps the hall's focal point (the stage) and refuses one that is not finite", () => {
+    const sections = [{ id: "", name: "", rows: [{ label: "A", seats: [{ id: "A1", label: "", seatType: "" }] }] }];
+    expect(normalizeLayout({ focalPoint: { x: 5, y: -3 }, sections }).layout.focalPoint).toEqual({ x: 5, y: -3 });
+    expect(normalizeLayout({ sections }).layout).not.toHaveProperty("focalPoint");
+    expect(problem(() => normalizeLayout({ focalPoint: { x: NaN, y: 0 }, sections }))).toBe("seatLayout.focalPoint: x and y must be finite numbers");
+  });
+
   it("reports every problem (up to ten) with its JSON path", () => {
     const layout = gridLayout(2, 2);
     layout.sections[0].rows[1].seats[0].id = "R1S1";

@@ -67,7 +67,11 @@ describe("REST through the gateway", () => {
     const halls = await call("GET", `/api/v1/venue/${venueId}/halls`);
     // the list leaves the layout out unless asked for (null, as every unset optional value)
     expect(halls.body.halls).toEqual([{ hallId, venueId, hallName: "Screen 1", capacity: 6, seatLayout: null }]);
-    expect((await call("GET", `/api/v1/venue/${venueId}/halls?includeSeatLayout=true`)).body.halls[0].seatLayout).toEqual(SEEDS_LAYOUT);
+    // a hall without a focal point (the stage) says so with null, as every unset optional value
+    expect((await call("GET", `/api/v1/venue/${venueId}/halls?includeSeatLayout=true`)).body.halls[0].seatLayout).toEqual({
+      ...SEEDS_LAYOUT,
+      focalPoint: null,
+    });
 
     const event = await call("POST", "/api/v1/events", {
       name: "The Dark Knight Rises",

@@ -42,6 +42,8 @@ describe("REST routes of the real contracts", () => {
     ["GET", "/api/v1/events", "CatalogService.ListEvents 200"],
     ["GET", `/api/v1/showtimes/${id}/inventory`, "BookingService.GetInventory 200"],
     ["POST", `/api/v1/showtimes/${id}/seats/reserve`, "BookingService.ReserveSeats 201"],
+    ["POST", `/api/v1/showtimes/${id}/seats/best`, "BookingService.ReserveBestSeats 201"],
+    ["PUT", `/api/v1/showtimes/${id}/seating-policy`, "BookingService.UpdateSeatingPolicy 200"],
     ["POST", `/api/v1/bookings/${id}/preparePayment`, "BookingService.PreparePayment 200"],
     ["POST", "/api/v1/payments/simulate", "PaymentsService.SimulatePayment 202"],
     ["PUT", `/api/v1/bookings/${id}/confirm`, "BookingService.ConfirmBooking 200"],

@@ -1,7 +1,8 @@
 /**
  * A showtime's seat map: the hall drawn from its layout, other buyers' holds and bookings live
  * from the WatchInventory stream, a selection of up to the per-hold limit, and "Hold seats",
- * which holds them all or none and goes on to checkout.
+ * which holds them all or none and goes on to checkout; or "Best available", which lets the
+ * server pick and hold the seats.
  */
 import { useMutation } from "@connectrpc/connect-query";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
@@ -10,6 +11,7 @@ import { Link, useLocation } from "wouter";
 import { BookingService } from "../../../gen/ticketing/booking/v1/booking_pb";
 import { useAdmissionToken, useWaitingRoom } from "../api/admission";
 import { useShowtimeInfo } from "../api/catalog";
+import { BestAvailable } from "./best-available";
 import { ErrorNote, Loading } from "../components/status";
 import { formatDateTime, formatMoney, plural } from "../lib/format";
 import { LiveStatus } from "../seatmap/live-status";
@@ -137,6 +139,12 @@ function SelectionPanel({ store, showtimeId, currency, prices, maxSeats, signedI
         <p>
           <Link href={`/login?next=${next}`}>Log in to hold seats</Link>
         </p>
+      )}
+      {signedIn && !needsTurn && (
+        <>
+          <p className="muted">Or let us pick the best seats together:</p>
+          <BestAvailable showtimeId={showtimeId} maxSeats={maxSeats} disabled={disabled} admissionToken={admission.token} />
+        </>
       )}
       {myBookingId && (
         <p className="notice">

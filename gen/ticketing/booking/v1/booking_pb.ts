@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ticketing/booking/v1/booking.proto.
  */
 export const file_ticketing_booking_v1_booking: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0aWNrZXRpbmcvYm9va2luZy92MS9ib29raW5nLnByb3RvEhR0aWNrZXRpbmcuYm9va2luZy52MSI9CgdTZWF0TWFwEjIKBXNlYXRzGAEgAygLMiMudGlja2V0aW5nLmJvb2tpbmcudjEuSW52ZW50b3J5U2VhdCLOAQoNSW52ZW50b3J5U2VhdBIPCgdzZWF0X2lkGAEgASgJEi4KBnN0YXR1cxgCIAEoCUIeukgbchlSCWF2YWlsYWJsZVIEaGVsZFIGYm9va2VkEhYKCWhvbGRlcl9pZBgDIAEoCUgAiAEBEi4KCmhlbGRfdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKCmJvb2tpbmdfaWQYBSABKAlIAYgBAUIMCgpfaG9sZGVyX2lkQg0KC19ib29raW5nX2lkIjQKE0dldEludmVudG9yeVJlcXVlc3QSHQoLc2hvd3RpbWVfaWQYASABKAlCCLpIBXIDsAEBIqoBChRHZXRJbnZlbnRvcnlSZXNwb25zZRITCgtzaG93dGltZV9pZBgBIAEoCRIwCgxsYXN0X3VwZGF0ZWQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KCHNlYXRfbWFwGAMgASgLMh0udGlja2V0aW5nLmJvb2tpbmcudjEuU2VhdE1hcBIaChJtYXhfc2VhdHNfcGVyX2hvbGQYBCABKAUiNgoVV2F0Y2hJbnZlbnRvcnlSZXF1ZXN0Eh0KC3Nob3d0aW1lX2lkGAEgASgJQgi6SAVyA7ABASLBAQoWV2F0Y2hJbnZlbnRvcnlSZXNwb25zZRITCgtzaG93dGltZV9pZBgBIAEoCRIwCgxsYXN0X3VwZGF0ZWQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHNuYXBzaG90GAMgASgIEjIKBXNlYXRzGAQgAygLMiMudGlja2V0aW5nLmJvb2tpbmcudjEuSW52ZW50b3J5U2VhdBIaChJtYXhfc2VhdHNfcGVyX2hvbGQYBSABKAUiyAEKE1Jlc2VydmVTZWF0c1JlcXVlc3QSHQoLc2hvd3RpbWVfaWQYASABKAlCCLpIBXIDsAEBEiQKCHNlYXRfaWRzGAIgAygJQhK6SA+SAQwIARBkIgZyBBABGEASKwoUaG9sZF90aW1lb3V0X3NlY29uZHMYAyABKAVCDbpICtgBARoFGIgOKDwSHAoHdXNlcl9pZBgEIAEoCUILukgI2AEBcgOwAQESIQoPYWRtaXNzaW9uX3Rva2VuGAUgASgJQgi6SAVyAxiAECK5AQoUUmVzZXJ2ZVNlYXRzUmVzcG9uc2USEgoKYm9va2luZ19pZBgBIAEoCRITCgtzaG93dGltZV9pZBgCIAEoCRIQCghzZWF0X2lkcxgDIAMoCRIOCgZzdGF0dXMYBCABKAkSLgoKaGVsZF91bnRpbBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMZmluYWxfYW1vdW50GAYgASgBEhAKCGN1cnJlbmN5GAcgASgJIuUBChdSZXNlcnZlQmVzdFNlYXRzUmVxdWVzdBIdCgtzaG93dGltZV9pZBgBIAEoCUIIukgFcgOwAQESGwoIcXVhbnRpdHkYAiABKAVCCbpIBhoEGGQoARIkCgpzZWF0X3R5cGVzGAMgAygJQhC6SA2SAQoQFCIGcgQQARhAEhgKB3NlY3Rpb24YBCABKAlCB7pIBHICGGQSKwoUaG9sZF90aW1lb3V0X3NlY29uZHMYBSABKAVCDbpICtgBARoFGIgOKDwSIQoPYWRtaXNzaW9uX3Rva2VuGAYgASgJQgi6SAVyAxiAECK9AQoYUmVzZXJ2ZUJlc3RTZWF0c1Jlc3BvbnNlEhIKCmJvb2tpbmdfaWQYASABKAkSEwoLc2hvd3RpbWVfaWQYAiABKAkSEAoIc2VhdF9pZHMYAyADKAkSDgoGc3RhdHVzGAQgASgJEi4KCmhlbGRfdW50aWwYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDGZpbmFsX2Ftb3VudBgGIAEoARIQCghjdXJyZW5jeRgHIAEoCSJGCg1TZWF0c1JlamVjdGVkEhMKC3Nob3d0aW1lX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCRIQCghzZWF0X2lkcxgDIAMoCSKiAQoVUHJlcGFyZVBheW1lbnRSZXF1ZXN0EhwKCmJvb2tpbmdfaWQYASABKAlCCLpIBXIDsAEBEjIKDGZpbmFsX2Ftb3VudBgCIAEoAUIXukgUEhIZAAAAAITXl0EpAAAAAAAAAABIAIgBARImCghjdXJyZW5jeRgDIAEoCUIUukgR2AEBcgwyCl5bQS1aXXszfSRCDwoNX2ZpbmFsX2Ftb3VudCKRAQoWUHJlcGFyZVBheW1lbnRSZXNwb25zZRISCgpib29raW5nX2lkGAEgASgJEhkKEXBheW1lbnRfaW50ZW50X2lkGAIgASgJEhUKDWNsaWVudF9zZWNyZXQYAyABKAkSDgoGYW1vdW50GAQgASgBEhAKCGN1cnJlbmN5GAUgASgJEg8KB2dhdGV3YXkYBiABKAkifwoVQ29uZmlybUJvb2tpbmdSZXF1ZXN0EhwKCmJvb2tpbmdfaWQYASABKAlCCLpIBXIDsAEBEiMKDnBheW1lbnRfc3RhdHVzGAIgASgJQgu6SAhyBlIEcGFpZBIjChFwYXltZW50X2ludGVudF9pZBgDIAEoCUIIukgFcgMY/wEiSAoWQ29uZmlybUJvb2tpbmdSZXNwb25zZRIuCgdib29raW5nGAEgASgLMh0udGlja2V0aW5nLmJvb2tpbmcudjEuQm9va2luZyJvChRDcmVhdGVCb29raW5nUmVxdWVzdBIcCgpib29raW5nX2lkGAEgASgJQgi6SAVyA7ABARI5ChFwYXltZW50X21ldGhvZF9pZBgCIAEoCUIeukgbchkQARj/ATISXnBtX1tBLVphLXowLTlfXSskIkcKFUNyZWF0ZUJvb2tpbmdSZXNwb25zZRIuCgdib29raW5nGAEgASgLMh0udGlja2V0aW5nLmJvb2tpbmcudjEuQm9va2luZyKcAwoHQm9va2luZxISCgpib29raW5nX2lkGAEgASgJEhMKC3Nob3d0aW1lX2lkGAIgASgJEg8KB3VzZXJfaWQYAyABKAkSFAoMYm9va2VkX3NlYXRzGAQgAygJEhQKDHRvdGFsX2Ftb3VudBgFIAEoARIQCghjdXJyZW5jeRgGIAEoCRJKCgZzdGF0dXMYByABKAlCOrpIN3I1UgRoZWxkUgljb25maXJtZWRSB2V4cGlyZWRSCWNhbmNlbGxlZFIOcGF5bWVudF9mYWlsZWQSPgoOcGF5bWVudF9zdGF0dXMYCCABKAlCJrpII3IhUgdwZW5kaW5nUgRwYWlkUgZmYWlsZWRSCHJlZnVuZGVkEi4KCmhlbGRfdW50aWwYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCXRpbWVzdGFtcBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKY3JlYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiMQoRR2V0Qm9va2luZ1JlcXVlc3QSHAoKYm9va2luZ19pZBgBIAEoCUIIukgFcgOwAQEiRAoSR2V0Qm9va2luZ1Jlc3BvbnNlEi4KB2Jvb2tpbmcYASABKAsyHS50aWNrZXRpbmcuYm9va2luZy52MS5Cb29raW5nIk4KFENhbmNlbEJvb2tpbmdSZXF1ZXN0EhwKCmJvb2tpbmdfaWQYASABKAlCCLpIBXIDsAEBEhgKBnJlYXNvbhgCIAEoCUIIukgFcgMY9AMiRwoVQ2FuY2VsQm9va2luZ1Jlc3BvbnNlEi4KB2Jvb2tpbmcYASABKAsyHS50aWNrZXRpbmcuYm9va2luZy52MS5Cb29raW5nIk8KFUxpc3RNeUJvb2tpbmdzUmVxdWVzdBIYCgRwYWdlGAEgASgFQgq6SAcaBRiQTigAEhwKCXBhZ2Vfc2l6ZRgCIAEoBUIJukgGGgQYZCgAIlgKFkxpc3RNeUJvb2tpbmdzUmVzcG9uc2USLwoIYm9va2luZ3MYASADKAsyHS50aWNrZXRpbmcuYm9va2luZy52MS5Cb29raW5nEg0KBXRvdGFsGAIgASgFIkgKGkdldFNlYXRBdmFpbGFiaWxpdHlSZXF1ZXN0EioKDHNob3d0aW1lX2lkcxgBIAMoCUIUukgRkgEOCAEQyAEYASIFcgOwAQEiXAobR2V0U2VhdEF2YWlsYWJpbGl0eVJlc3BvbnNlEj0KCXNob3d0aW1lcxgBIAMoCzIqLnRpY2tldGluZy5ib29raW5nLnYxLlNob3d0aW1lQXZhaWxhYmlsaXR5IlkKFFNob3d0aW1lQXZhaWxhYmlsaXR5EhMKC3Nob3d0aW1lX2lkGAEgASgJEhcKD2F2YWlsYWJsZV9zZWF0cxgCIAEoBRITCgt0b3RhbF9zZWF0cxgDIAEoBSJUChtDaGVja0V2ZW50QXR0ZW5kYW5jZVJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgOwAQESGgoIZXZlbnRfaWQYAiABKAlCCLpIBXIDsAEBIkQKHENoZWNrRXZlbnRBdHRlbmRhbmNlUmVzcG9uc2USEAoIYXR0ZW5kZWQYASABKAgSEgoKYm9va2luZ19pZBgCIAEoCSJrChtTZXRBZG1pc3Npb25SZXF1aXJlZFJlcXVlc3QSHQoLc2hvd3RpbWVfaWQYASABKAlCCLpIBXIDsAEBEhAKCHJlcXVpcmVkGAIgASgIEhsKCmdlbmVyYXRpb24YAyABKANCB7pIBCICKAAiRAocU2V0QWRtaXNzaW9uUmVxdWlyZWRSZXNwb25zZRIQCghyZXF1aXJlZBgBIAEoCBISCgpnZW5lcmF0aW9uGAIgASgDMtYPCg5Cb29raW5nU2VydmljZRKfAQoMR2V0SW52ZW50b3J5EikudGlja2V0aW5nLmJvb2tpbmcudjEuR2V0SW52ZW50b3J5UmVxdWVzdBoqLnRpY2tldGluZy5ib29raW5nLnYxLkdldEludmVudG9yeVJlc3BvbnNlIjiQAgHI8xgBgtPkkwIrEikvYXBpL3YxL3Nob3d0aW1lcy97c2hvd3RpbWVfaWR9L2ludmVudG9yeRJzCg5XYXRjaEludmVudG9yeRIrLnRpY2tldGluZy5ib29raW5nLnYxLldhdGNoSW52ZW50b3J5UmVxdWVzdBosLnRpY2tldGluZy5ib29raW5nLnYxLldhdGNoSW52ZW50b3J5UmVzcG9uc2UiBMjzGAEwARKoAQoMUmVzZXJ2ZVNlYXRzEikudGlja2V0aW5nLmJvb2tpbmcudjEuUmVzZXJ2ZVNlYXRzUmVxdWVzdBoqLnRpY2tldGluZy5ib29raW5nLnYxLlJlc2VydmVTZWF0c1Jlc3BvbnNlIkHI8xgC0PMYyQGC0+STAjI6ASoiLS9hcGkvdjEvc2hvd3RpbWVzL3tzaG93dGltZV9pZH0vc2VhdHMvcmVzZXJ2ZRKxAQoQUmVzZXJ2ZUJlc3RTZWF0cxItLnRpY2tldGluZy5ib29raW5nLnYxLlJlc2VydmVCZXN0U2VhdHNSZXF1ZXN0Gi4udGlja2V0aW5nLmJvb2tpbmcudjEuUmVzZXJ2ZUJlc3RTZWF0c1Jlc3BvbnNlIj7I8xgC0PMYyQGC0+STAi86ASoiKi9hcGkvdjEvc2hvd3RpbWVzL3tzaG93dGltZV9pZH0vc2VhdHMvYmVzdBKoAQoOUHJlcGFyZVBheW1lbnQSKy50aWNrZXRpbmcuYm9va2luZy52MS5QcmVwYXJlUGF5bWVudFJlcXVlc3QaLC50aWNrZXRpbmcuYm9va2luZy52MS5QcmVwYXJlUGF5bWVudFJlc3BvbnNlIjvI8xgCgtPkkwIxOgEqIiwvYXBpL3YxL2Jvb2tpbmdzL3tib29raW5nX2lkfS9wcmVwYXJlUGF5bWVudBKqAQoOQ29uZmlybUJvb2tpbmcSKy50aWNrZXRpbmcuYm9va2luZy52MS5Db25maXJtQm9va2luZ1JlcXVlc3QaLC50aWNrZXRpbmcuYm9va2luZy52MS5Db25maXJtQm9va2luZ1Jlc3BvbnNlIj3I8xgEgtPkkwIzOgEqYgdib29raW5nGiUvYXBpL3YxL2Jvb2tpbmdzL3tib29raW5nX2lkfS9jb25maXJtEpIBCg1DcmVhdGVCb29raW5nEioudGlja2V0aW5nLmJvb2tpbmcudjEuQ3JlYXRlQm9va2luZ1JlcXVlc3QaKy50aWNrZXRpbmcuYm9va2luZy52MS5DcmVhdGVCb29raW5nUmVzcG9uc2UiKMjzGAKC0+STAh46ASpiB2Jvb2tpbmciEC9hcGkvdjEvYm9va2luZ3MSlgEKCkdldEJvb2tpbmcSJy50aWNrZXRpbmcuYm9va2luZy52MS5HZXRCb29raW5nUmVxdWVzdBooLnRpY2tldGluZy5ib29raW5nLnYxLkdldEJvb2tpbmdSZXNwb25zZSI1kAIByPMYAoLT5JMCKGIHYm9va2luZxIdL2FwaS92MS9ib29raW5ncy97Ym9va2luZ19pZH0SpgEKDUNhbmNlbEJvb2tpbmcSKi50aWNrZXRpbmcuYm9va2luZy52MS5DYW5jZWxCb29raW5nUmVxdWVzdBorLnRpY2tldGluZy5ib29raW5nLnYxLkNhbmNlbEJvb2tpbmdSZXNwb25zZSI8yPMYAoLT5JMCMjoBKmIHYm9va2luZxokL2FwaS92MS9ib29raW5ncy97Ym9va2luZ19pZH0vY2FuY2VsEo8BCg5MaXN0TXlCb29raW5ncxIrLnRpY2tldGluZy5ib29raW5nLnYxLkxpc3RNeUJvb2tpbmdzUmVxdWVzdBosLnRpY2tldGluZy5ib29raW5nLnYxLkxpc3RNeUJvb2tpbmdzUmVzcG9uc2UiIpACAcjzGAKC0+STAhUSEy9hcGkvdjEvbWUvYm9va2luZ3MSgAEKE0dldFNlYXRBdmFpbGFiaWxpdHkSMC50aWNrZXRpbmcuYm9va2luZy52MS5HZXRTZWF0QXZhaWxhYmlsaXR5UmVxdWVzdBoxLnRpY2tldGluZy5ib29raW5nLnYxLkdldFNlYXRBdmFpbGFiaWxpdHlSZXNwb25zZSIEyPMYBBKDAQoUQ2hlY2tFdmVudEF0dGVuZGFuY2USMS50aWNrZXRpbmcuYm9va2luZy52MS5DaGVja0V2ZW50QXR0ZW5kYW5jZVJlcXVlc3QaMi50aWNrZXRpbmcuYm9va2luZy52MS5DaGVja0V2ZW50QXR0ZW5kYW5jZVJlc3BvbnNlIgTI8xgEEoMBChRTZXRBZG1pc3Npb25SZXF1aXJlZBIxLnRpY2tldGluZy5ib29raW5nLnYxLlNldEFkbWlzc2lvblJlcXVpcmVkUmVxdWVzdBoyLnRpY2tldGluZy5ib29raW5nLnYxLlNldEFkbWlzc2lvblJlcXVpcmVkUmVzcG9uc2UiBMjzGARiBnByb3RvMw", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp, file_ticketing_common_v1_auth, file_ticketing_common_v1_http]);
+  fileDesc("CiJ0aWNrZXRpbmcvYm9va2luZy92MS9ib29raW5nLnByb3RvEhR0aWNrZXRpbmcuYm9va2luZy52MSI9CgdTZWF0TWFwEjIKBXNlYXRzGAEgAygLMiMudGlja2V0aW5nLmJvb2tpbmcudjEuSW52ZW50b3J5U2VhdCLOAQoNSW52ZW50b3J5U2VhdBIPCgdzZWF0X2lkGAEgASgJEi4KBnN0YXR1cxgCIAEoCUIeukgbchlSCWF2YWlsYWJsZVIEaGVsZFIGYm9va2VkEhYKCWhvbGRlcl9pZBgDIAEoCUgAiAEBEi4KCmhlbGRfdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKCmJvb2tpbmdfaWQYBSABKAlIAYgBAUIMCgpfaG9sZGVyX2lkQg0KC19ib29raW5nX2lkIjQKE0dldEludmVudG9yeVJlcXVlc3QSHQoLc2hvd3RpbWVfaWQYASABKAlCCLpIBXIDsAEBIsYBChRHZXRJbnZlbnRvcnlSZXNwb25zZRITCgtzaG93dGltZV9pZBgBIAEoCRIwCgxsYXN0X3VwZGF0ZWQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KCHNlYXRfbWFwGAMgASgLMh0udGlja2V0aW5nLmJvb2tpbmcudjEuU2VhdE1hcBIaChJtYXhfc2VhdHNfcGVyX2hvbGQYBCABKAUSGgoSYXZvaWRfc2luZ2xlX3NlYXRzGAUgASgIIjYKFVdhdGNoSW52ZW50b3J5UmVxdWVzdBIdCgtzaG93dGltZV9pZBgBIAEoCUIIukgFcgOwAQEiwQEKFldhdGNoSW52ZW50b3J5UmVzcG9uc2USEwoLc2hvd3RpbWVfaWQYASABKAkSMAoMbGFzdF91cGRhdGVkGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghzbmFwc2hvdBgDIAEoCBIyCgVzZWF0cxgEIAMoCzIjLnRpY2tldGluZy5ib29raW5nLnYxLkludmVudG9yeVNlYXQSGgoSbWF4X3NlYXRzX3Blcl9ob2xkGAUgASgFIsgBChNSZXNlcnZlU2VhdHNSZXF1ZXN0Eh0KC3Nob3d0aW1lX2lkGAEgASgJQgi6SAVyA7ABARIkCghzZWF0X2lkcxgCIAMoCUISukgPkgEMCAEQZCIGcgQQARhAEisKFGhvbGRfdGltZW91dF9zZWNvbmRzGAMgASgFQg26SArYAQEaBRiIDig8EhwKB3VzZXJfaWQYBCABKAlCC7pICNgBAXIDsAEBEiEKD2FkbWlzc2lvbl90b2tlbhgFIAEoCUIIukgFcgMYgBAiuQEKFFJlc2VydmVTZWF0c1Jlc3BvbnNlEhIKCmJvb2tpbmdfaWQYASABKAkSEwoLc2hvd3RpbWVfaWQYAiABKAkSEAoIc2VhdF9pZHMYAyADKAkSDgoGc3RhdHVzGAQgASgJEi4KCmhlbGRfdW50aWwYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDGZpbmFsX2Ftb3VudBgGIAEoARIQCghjdXJyZW5jeRgHIAEoCSLlAQoXUmVzZXJ2ZUJlc3RTZWF0c1JlcXVlc3QSHQoLc2hvd3RpbWVfaWQYASABKAlCCLpIBXIDsAEBEhsKCHF1YW50aXR5GAIgASgFQgm6SAYaBBhkKAESJAoKc2VhdF90eXBlcxgDIAMoCUIQukgNkgEKEBQiBnIEEAEYQBIYCgdzZWN0aW9uGAQgASgJQge6SARyAhhkEisKFGhvbGRfdGltZW91dF9zZWNvbmRzGAUgASgFQg26SArYAQEaBRiIDig8EiEKD2FkbWlzc2lvbl90b2tlbhgGIAEoCUIIukgFcgMYgBAivQEKGFJlc2VydmVCZXN0U2VhdHNSZXNwb25zZRISCgpib29raW5nX2lkGAEgASgJEhMKC3Nob3d0aW1lX2lkGAIgASgJEhAKCHNlYXRfaWRzGAMgAygJEg4KBnN0YXR1cxgEIAEoCRIuCgpoZWxkX3VudGlsGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxmaW5hbF9hbW91bnQYBiABKAESEAoIY3VycmVuY3kYByABKAkiRgoNU2VhdHNSZWplY3RlZBITCgtzaG93dGltZV9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkSEAoIc2VhdF9pZHMYAyADKAkiVwoaVXBkYXRlU2VhdGluZ1BvbGljeVJlcXVlc3QSHQoLc2hvd3RpbWVfaWQYASABKAlCCLpIBXIDsAEBEhoKEmF2b2lkX3NpbmdsZV9zZWF0cxgCIAEoCCJOChtVcGRhdGVTZWF0aW5nUG9saWN5UmVzcG9uc2USEwoLc2hvd3RpbWVfaWQYASABKAkSGgoSYXZvaWRfc2luZ2xlX3NlYXRzGAIgASgIIqIBChVQcmVwYXJlUGF5bWVudFJlcXVlc3QSHAoKYm9va2luZ19pZBgBIAEoCUIIukgFcgOwAQESMgoMZmluYWxfYW1vdW50GAIgASgBQhe6SBQSEhkAAAAAhNeXQSkAAAAAAAAAAEgAiAEBEiYKCGN1cnJlbmN5GAMgASgJQhS6SBHYAQFyDDIKXltBLVpdezN9JEIPCg1fZmluYWxfYW1vdW50IpEBChZQcmVwYXJlUGF5bWVudFJlc3BvbnNlEhIKCmJvb2tpbmdfaWQYASABKAkSGQoRcGF5bWVudF9pbnRlbnRfaWQYAiABKAkSFQoNY2xpZW50X3NlY3JldBgDIAEoCRIOCgZhbW91bnQYBCABKAESEAoIY3VycmVuY3kYBSABKAkSDwoHZ2F0ZXdheRgGIAEoCSJ/ChVDb25maXJtQm9va2luZ1JlcXVlc3QSHAoKYm9va2luZ19pZBgBIAEoCUIIukgFcgOwAQESIwoOcGF5bWVudF9zdGF0dXMYAiABKAlCC7pICHIGUgRwYWlkEiMKEXBheW1lbnRfaW50ZW50X2lkGAMgASgJQgi6SAVyAxj/ASJIChZDb25maXJtQm9va2luZ1Jlc3BvbnNlEi4KB2Jvb2tpbmcYASABKAsyHS50aWNrZXRpbmcuYm9va2luZy52MS5Cb29raW5nIm8KFENyZWF0ZUJvb2tpbmdSZXF1ZXN0EhwKCmJvb2tpbmdfaWQYASABKAlCCLpIBXIDsAEBEjkKEXBheW1lbnRfbWV0aG9kX2lkGAIgASgJQh66SBtyGRABGP8BMhJecG1fW0EtWmEtejAtOV9dKyQiRwoVQ3JlYXRlQm9va2luZ1Jlc3BvbnNlEi4KB2Jvb2tpbmcYASABKAsyHS50aWNrZXRpbmcuYm9va2luZy52MS5Cb29raW5nIpwDCgdCb29raW5nEhIKCmJvb2tpbmdfaWQYASABKAkSEwoLc2hvd3RpbWVfaWQYAiABKAkSDwoHdXNlcl9pZBgDIAEoCRIUCgxib29rZWRfc2VhdHMYBCADKAkSFAoMdG90YWxfYW1vdW50GAUgASgBEhAKCGN1cnJlbmN5GAYgASgJEkoKBnN0YXR1cxgHIAEoCUI6ukg3cjVSBGhlbGRSCWNvbmZpcm1lZFIHZXhwaXJlZFIJY2FuY2VsbGVkUg5wYXltZW50X2ZhaWxlZBI+Cg5wYXltZW50X3N0YXR1cxgIIAEoCUImukgjciFSB3BlbmRpbmdSBHBhaWRSBmZhaWxlZFIIcmVmdW5kZWQSLgoKaGVsZF91bnRpbBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJdGltZXN0YW1wGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIxChFHZXRCb29raW5nUmVxdWVzdBIcCgpib29raW5nX2lkGAEgASgJQgi6SAVyA7ABASJEChJHZXRCb29raW5nUmVzcG9uc2USLgoHYm9va2luZxgBIAEoCzIdLnRpY2tldGluZy5ib29raW5nLnYxLkJvb2tpbmciTgoUQ2FuY2VsQm9va2luZ1JlcXVlc3QSHAoKYm9va2luZ19pZBgBIAEoCUIIukgFcgOwAQESGAoGcmVhc29uGAIgASgJQgi6SAVyAxj0AyJHChVDYW5jZWxCb29raW5nUmVzcG9uc2USLgoHYm9va2luZxgBIAEoCzIdLnRpY2tldGluZy5ib29raW5nLnYxLkJvb2tpbmciTwoVTGlzdE15Qm9va2luZ3NSZXF1ZXN0EhgKBHBhZ2UYASABKAVCCrpIBxoFGJBOKAASHAoJcGFnZV9zaXplGAIgASgFQgm6SAYaBBhkKAAiWAoWTGlzdE15Qm9va2luZ3NSZXNwb25zZRIvCghib29raW5ncxgBIAMoCzIdLnRpY2tldGluZy5ib29raW5nLnYxLkJvb2tpbmcSDQoFdG90YWwYAiABKAUiSAoaR2V0U2VhdEF2YWlsYWJpbGl0eVJlcXVlc3QSKgoMc2hvd3RpbWVfaWRzGAEgAygJQhS6SBGSAQ4IARDIARgBIgVyA7ABASJcChtHZXRTZWF0QXZhaWxhYmlsaXR5UmVzcG9uc2USPQoJc2hvd3RpbWVzGAEgAygLMioudGlja2V0aW5nLmJvb2tpbmcudjEuU2hvd3RpbWVBdmFpbGFiaWxpdHkiWQoUU2hvd3RpbWVBdmFpbGFiaWxpdHkSEwoLc2hvd3RpbWVfaWQYASABKAkSFwoPYXZhaWxhYmxlX3NlYXRzGAIgASgFEhMKC3RvdGFsX3NlYXRzGAMgASgFIlQKG0NoZWNrRXZlbnRBdHRlbmRhbmNlUmVxdWVzdBIZCgd1c2VyX2lkGAEgASgJQgi6SAVyA7ABARIaCghldmVudF9pZBgCIAEoCUIIukgFcgOwAQEiRAocQ2hlY2tFdmVudEF0dGVuZGFuY2VSZXNwb25zZRIQCghhdHRlbmRlZBgBIAEoCBISCgpib29raW5nX2lkGAIgASgJImsKG1NldEFkbWlzc2lvblJlcXVpcmVkUmVxdWVzdBIdCgtzaG93dGltZV9pZBgBIAEoCUIIukgFcgOwAQESEAoIcmVxdWlyZWQYAiABKAgSGwoKZ2VuZXJhdGlvbhgDIAEoA0IHukgEIgIoACJEChxTZXRBZG1pc3Npb25SZXF1aXJlZFJlc3BvbnNlEhAKCHJlcXVpcmVkGAEgASgIEhIKCmdlbmVyYXRpb24YAiABKAMykhEKDkJvb2tpbmdTZXJ2aWNlEp8BCgxHZXRJbnZlbnRvcnkSKS50aWNrZXRpbmcuYm9va2luZy52MS5HZXRJbnZlbnRvcnlSZXF1ZXN0GioudGlja2V0aW5nLmJvb2tpbmcudjEuR2V0SW52ZW50b3J5UmVzcG9uc2UiOJACAcjzGAGC0+STAisSKS9hcGkvdjEvc2hvd3RpbWVzL3tzaG93dGltZV9pZH0vaW52ZW50b3J5EnMKDldhdGNoSW52ZW50b3J5EisudGlja2V0aW5nLmJvb2tpbmcudjEuV2F0Y2hJbnZlbnRvcnlSZXF1ZXN0GiwudGlja2V0aW5nLmJvb2tpbmcudjEuV2F0Y2hJbnZlbnRvcnlSZXNwb25zZSIEyPMYATABEqgBCgxSZXNlcnZlU2VhdHMSKS50aWNrZXRpbmcuYm9va2luZy52MS5SZXNlcnZlU2VhdHNSZXF1ZXN0GioudGlja2V0aW5nLmJvb2tpbmcudjEuUmVzZXJ2ZVNlYXRzUmVzcG9uc2UiQcjzGALQ8xjJAYLT5JMCMjoBKiItL2FwaS92MS9zaG93dGltZXMve3Nob3d0aW1lX2lkfS9zZWF0cy9yZXNlcnZlErEBChBSZXNlcnZlQmVzdFNlYXRzEi0udGlja2V0aW5nLmJvb2tpbmcudjEuUmVzZXJ2ZUJlc3RTZWF0c1JlcXVlc3QaLi50aWNrZXRpbmcuYm9va2luZy52MS5SZXNlcnZlQmVzdFNlYXRzUmVzcG9uc2UiPsjzGALQ8xjJAYLT5JMCLzoBKiIqL2FwaS92MS9zaG93dGltZXMve3Nob3d0aW1lX2lkfS9zZWF0cy9iZXN0ErkBChNVcGRhdGVTZWF0aW5nUG9saWN5EjAudGlja2V0aW5nLmJvb2tpbmcudjEuVXBkYXRlU2VhdGluZ1BvbGljeVJlcXVlc3QaMS50aWNrZXRpbmcuYm9va2luZy52MS5VcGRhdGVTZWF0aW5nUG9saWN5UmVzcG9uc2UiPcjzGAOC0+STAjM6ASoaLi9hcGkvdjEvc2hvd3RpbWVzL3tzaG93dGltZV9pZH0vc2VhdGluZy1wb2xpY3kSqAEKDlByZXBhcmVQYXltZW50EisudGlja2V0aW5nLmJvb2tpbmcudjEuUHJlcGFyZVBheW1lbnRSZXF1ZXN0GiwudGlja2V0aW5nLmJvb2tpbmcudjEuUHJlcGFyZVBheW1lbnRSZXNwb25zZSI7yPMYAoLT5JMCMToBKiIsL2FwaS92MS9ib29raW5ncy97Ym9va2luZ19pZH0vcHJlcGFyZVBheW1lbnQSqgEKDkNvbmZpcm1Cb29raW5nEisudGlja2V0aW5nLmJvb2tpbmcudjEuQ29uZmlybUJvb2tpbmdSZXF1ZXN0GiwudGlja2V0aW5nLmJvb2tpbmcudjEuQ29uZmlybUJvb2tpbmdSZXNwb25zZSI9yPMYBILT5JMCMzoBKmIHYm9va2luZxolL2FwaS92MS9ib29raW5ncy97Ym9va2luZ19pZH0vY29uZmlybRKSAQoNQ3JlYXRlQm9va2luZxIqLnRpY2tldGluZy5ib29raW5nLnYxLkNyZWF0ZUJvb2tpbmdSZXF1ZXN0GisudGlja2V0aW5nLmJvb2tpbmcudjEuQ3JlYXRlQm9va2luZ1Jlc3BvbnNlIijI8xgCgtPkkwIeOgEqYgdib29raW5nIhAvYXBpL3YxL2Jvb2tpbmdzEpYBCgpHZXRCb29raW5nEicudGlja2V0aW5nLmJvb2tpbmcudjEuR2V0Qm9va2luZ1JlcXVlc3QaKC50aWNrZXRpbmcuYm9va2luZy52MS5HZXRCb29raW5nUmVzcG9uc2UiNZACAcjzGAKC0+STAihiB2Jvb2tpbmcSHS9hcGkvdjEvYm9va2luZ3Mve2Jvb2tpbmdfaWR9EqYBCg1DYW5jZWxCb29raW5nEioudGlja2V0aW5nLmJvb2tpbmcudjEuQ2FuY2VsQm9va2luZ1JlcXVlc3QaKy50aWNrZXRpbmcuYm9va2luZy52MS5DYW5jZWxCb29raW5nUmVzcG9uc2UiPMjzGAKC0+STAjI6ASpiB2Jvb2tpbmcaJC9hcGkvdjEvYm9va2luZ3Mve2Jvb2tpbmdfaWR9L2NhbmNlbBKPAQoOTGlzdE15Qm9va2luZ3MSKy50aWNrZXRpbmcuYm9va2luZy52MS5MaXN0TXlCb29raW5nc1JlcXVlc3QaLC50aWNrZXRpbmcuYm9va2luZy52MS5MaXN0TXlCb29raW5nc1Jlc3BvbnNlIiKQAgHI8xgCgtPkkwIVEhMvYXBpL3YxL21lL2Jvb2tpbmdzEoABChNHZXRTZWF0QXZhaWxhYmlsaXR5EjAudGlja2V0aW5nLmJvb2tpbmcudjEuR2V0U2VhdEF2YWlsYWJpbGl0eVJlcXVlc3QaMS50aWNrZXRpbmcuYm9va2luZy52MS5HZXRTZWF0QXZhaWxhYmlsaXR5UmVzcG9uc2UiBMjzGAQSgwEKFENoZWNrRXZlbnRBdHRlbmRhbmNlEjEudGlja2V0aW5nLmJvb2tpbmcudjEuQ2hlY2tFdmVudEF0dGVuZGFuY2VSZXF1ZXN0GjIudGlja2V0aW5nLmJvb2tpbmcudjEuQ2hlY2tFdmVudEF0dGVuZGFuY2VSZXNwb25zZSIEyPMYBBKDAQoUU2V0QWRtaXNzaW9uUmVxdWlyZWQSMS50aWNrZXRpbmcuYm9va2luZy52MS5TZXRBZG1pc3Npb25SZXF1aXJlZFJlcXVlc3QaMi50aWNrZXRpbmcuYm9va2luZy52MS5TZXRBZG1pc3Npb25SZXF1aXJlZFJlc3BvbnNlIgTI8xgEYgZwcm90bzM", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp, file_ticketing_common_v1_auth, file_ticketing_common_v1_http]);
 
 /**
  * SeatMap is the live state of every seat of a showtime (the seeds' `seatMap` JSONB document).
@@ -203,6 +203,14 @@ export type GetInventoryResponse = Message<"ticketing.booking.v1.GetInventoryRes
    * @generated from field: int32 max_seats_per_hold = 4;
    */
   maxSeatsPerHold: number;
+
+  /**
+   * Whether the showtime's orphan-seat rule is on (UpdateSeatingPolicy), so a seat picker can
+   * warn before ReserveSeats refuses a selection that leaves a single seat.
+   *
+   * @generated from field: bool avoid_single_seats = 5;
+   */
+  avoidSingleSeats: boolean;
 };
 
 /**
@@ -233,6 +241,14 @@ export type GetInventoryResponseJson = {
    * @generated from field: int32 max_seats_per_hold = 4;
    */
   maxSeatsPerHold?: number;
+
+  /**
+   * Whether the showtime's orphan-seat rule is on (UpdateSeatingPolicy), so a seat picker can
+   * warn before ReserveSeats refuses a selection that leaves a single seat.
+   *
+   * @generated from field: bool avoid_single_seats = 5;
+   */
+  avoidSingleSeats?: boolean;
 };
 
 /**
@@ -735,9 +751,9 @@ export const ReserveBestSeatsResponseSchema: GenMessage<ReserveBestSeatsResponse
   messageDesc(file_ticketing_booking_v1_booking, 9);
 
 /**
- * SeatsRejected is the error detail of a ReserveSeats refusal about particular seats: which of
- * the requested seat ids, and why. Sent with 409 (`aborted`) for "unavailable" and with 400
- * (`invalid_argument`) for "unknown" and "duplicate".
+ * SeatsRejected is the error detail of a ReserveSeats refusal about particular seats: which
+ * seat ids, and why. Sent with 409 (`aborted`) for "unavailable" and "single_seat", and with
+ * 400 (`invalid_argument`) for "unknown" and "duplicate".
  *
  * @generated from message ticketing.booking.v1.SeatsRejected
  */
@@ -749,14 +765,15 @@ export type SeatsRejected = Message<"ticketing.booking.v1.SeatsRejected"> & {
 
   /**
    * "unavailable": held (until later) or booked by somebody else; "unknown": not a seat of the
-   * showtime's hall; "duplicate": named more than once in the request.
+   * showtime's hall; "duplicate": named more than once in the request; "single_seat": the
+   * selection would leave these (unrequested) seats as single empty seats (orphan-seat rule).
    *
    * @generated from field: string reason = 2;
    */
   reason: string;
 
   /**
-   * In the order of the request.
+   * In the order of the request; for "single_seat", the stranded seats in row order.
    *
    * @generated from field: repeated string seat_ids = 3;
    */
@@ -764,9 +781,9 @@ export type SeatsRejected = Message<"ticketing.booking.v1.SeatsRejected"> & {
 };
 
 /**
- * SeatsRejected is the error detail of a ReserveSeats refusal about particular seats: which of
- * the requested seat ids, and why. Sent with 409 (`aborted`) for "unavailable" and with 400
- * (`invalid_argument`) for "unknown" and "duplicate".
+ * SeatsRejected is the error detail of a ReserveSeats refusal about particular seats: which
+ * seat ids, and why. Sent with 409 (`aborted`) for "unavailable" and "single_seat", and with
+ * 400 (`invalid_argument`) for "unknown" and "duplicate".
  *
  * @generated from message ticketing.booking.v1.SeatsRejected
  */
@@ -778,14 +795,15 @@ export type SeatsRejectedJson = {
 
   /**
    * "unavailable": held (until later) or booked by somebody else; "unknown": not a seat of the
-   * showtime's hall; "duplicate": named more than once in the request.
+   * showtime's hall; "duplicate": named more than once in the request; "single_seat": the
+   * selection would leave these (unrequested) seats as single empty seats (orphan-seat rule).
    *
    * @generated from field: string reason = 2;
    */
   reason?: string;
 
   /**
-   * In the order of the request.
+   * In the order of the request; for "single_seat", the stranded seats in row order.
    *
    * @generated from field: repeated string seat_ids = 3;
    */
@@ -798,6 +816,84 @@ export type SeatsRejectedJson = {
  */
 export const SeatsRejectedSchema: GenMessage<SeatsRejected, {jsonType: SeatsRejectedJson}> = /*@__PURE__*/
   messageDesc(file_ticketing_booking_v1_booking, 10);
+
+/**
+ * @generated from message ticketing.booking.v1.UpdateSeatingPolicyRequest
+ */
+export type UpdateSeatingPolicyRequest = Message<"ticketing.booking.v1.UpdateSeatingPolicyRequest"> & {
+  /**
+   * @generated from field: string showtime_id = 1;
+   */
+  showtimeId: string;
+
+  /**
+   * On: a manual selection may not strand a single empty seat (see UpdateSeatingPolicy).
+   *
+   * @generated from field: bool avoid_single_seats = 2;
+   */
+  avoidSingleSeats: boolean;
+};
+
+/**
+ * @generated from message ticketing.booking.v1.UpdateSeatingPolicyRequest
+ */
+export type UpdateSeatingPolicyRequestJson = {
+  /**
+   * @generated from field: string showtime_id = 1;
+   */
+  showtimeId?: string;
+
+  /**
+   * On: a manual selection may not strand a single empty seat (see UpdateSeatingPolicy).
+   *
+   * @generated from field: bool avoid_single_seats = 2;
+   */
+  avoidSingleSeats?: boolean;
+};
+
+/**
+ * Describes the message ticketing.booking.v1.UpdateSeatingPolicyRequest.
+ * Use `create(UpdateSeatingPolicyRequestSchema)` to create a new message.
+ */
+export const UpdateSeatingPolicyRequestSchema: GenMessage<UpdateSeatingPolicyRequest, {jsonType: UpdateSeatingPolicyRequestJson}> = /*@__PURE__*/
+  messageDesc(file_ticketing_booking_v1_booking, 11);
+
+/**
+ * @generated from message ticketing.booking.v1.UpdateSeatingPolicyResponse
+ */
+export type UpdateSeatingPolicyResponse = Message<"ticketing.booking.v1.UpdateSeatingPolicyResponse"> & {
+  /**
+   * @generated from field: string showtime_id = 1;
+   */
+  showtimeId: string;
+
+  /**
+   * @generated from field: bool avoid_single_seats = 2;
+   */
+  avoidSingleSeats: boolean;
+};
+
+/**
+ * @generated from message ticketing.booking.v1.UpdateSeatingPolicyResponse
+ */
+export type UpdateSeatingPolicyResponseJson = {
+  /**
+   * @generated from field: string showtime_id = 1;
+   */
+  showtimeId?: string;
+
+  /**
+   * @generated from field: bool avoid_single_seats = 2;
+   */
+  avoidSingleSeats?: boolean;
+};
+
+/**
+ * Describes the message ticketing.booking.v1.UpdateSeatingPolicyResponse.
+ * Use `create(UpdateSeatingPolicyResponseSchema)` to create a new message.
+ */
+export const UpdateSeatingPolicyResponseSchema: GenMessage<UpdateSeatingPolicyResponse, {jsonType: UpdateSeatingPolicyResponseJson}> = /*@__PURE__*/
+  messageDesc(file_ticketing_booking_v1_booking, 12);
 
 /**
  * PreparePaymentRequest's body is optional. When the client sends the amount it expects to pay,
@@ -860,7 +956,7 @@ export type PreparePaymentRequestJson = {
  * Use `create(PreparePaymentRequestSchema)` to create a new message.
  */
 export const PreparePaymentRequestSchema: GenMessage<PreparePaymentRequest, {jsonType: PreparePaymentRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 11);
+  messageDesc(file_ticketing_booking_v1_booking, 13);
 
 /**
  * @generated from message ticketing.booking.v1.PreparePaymentResponse
@@ -955,7 +1051,7 @@ export type PreparePaymentResponseJson = {
  * Use `create(PreparePaymentResponseSchema)` to create a new message.
  */
 export const PreparePaymentResponseSchema: GenMessage<PreparePaymentResponse, {jsonType: PreparePaymentResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 12);
+  messageDesc(file_ticketing_booking_v1_booking, 14);
 
 /**
  * @generated from message ticketing.booking.v1.ConfirmBookingRequest
@@ -1012,7 +1108,7 @@ export type ConfirmBookingRequestJson = {
  * Use `create(ConfirmBookingRequestSchema)` to create a new message.
  */
 export const ConfirmBookingRequestSchema: GenMessage<ConfirmBookingRequest, {jsonType: ConfirmBookingRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 13);
+  messageDesc(file_ticketing_booking_v1_booking, 15);
 
 /**
  * @generated from message ticketing.booking.v1.ConfirmBookingResponse
@@ -1039,7 +1135,7 @@ export type ConfirmBookingResponseJson = {
  * Use `create(ConfirmBookingResponseSchema)` to create a new message.
  */
 export const ConfirmBookingResponseSchema: GenMessage<ConfirmBookingResponse, {jsonType: ConfirmBookingResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 14);
+  messageDesc(file_ticketing_booking_v1_booking, 16);
 
 /**
  * @generated from message ticketing.booking.v1.CreateBookingRequest
@@ -1084,7 +1180,7 @@ export type CreateBookingRequestJson = {
  * Use `create(CreateBookingRequestSchema)` to create a new message.
  */
 export const CreateBookingRequestSchema: GenMessage<CreateBookingRequest, {jsonType: CreateBookingRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 15);
+  messageDesc(file_ticketing_booking_v1_booking, 17);
 
 /**
  * @generated from message ticketing.booking.v1.CreateBookingResponse
@@ -1111,7 +1207,7 @@ export type CreateBookingResponseJson = {
  * Use `create(CreateBookingResponseSchema)` to create a new message.
  */
 export const CreateBookingResponseSchema: GenMessage<CreateBookingResponse, {jsonType: CreateBookingResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 16);
+  messageDesc(file_ticketing_booking_v1_booking, 18);
 
 /**
  * Booking is a hold and, once paid, a ticket.
@@ -1274,7 +1370,7 @@ export type BookingJson = {
  * Use `create(BookingSchema)` to create a new message.
  */
 export const BookingSchema: GenMessage<Booking, {jsonType: BookingJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 17);
+  messageDesc(file_ticketing_booking_v1_booking, 19);
 
 /**
  * @generated from message ticketing.booking.v1.GetBookingRequest
@@ -1301,7 +1397,7 @@ export type GetBookingRequestJson = {
  * Use `create(GetBookingRequestSchema)` to create a new message.
  */
 export const GetBookingRequestSchema: GenMessage<GetBookingRequest, {jsonType: GetBookingRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 18);
+  messageDesc(file_ticketing_booking_v1_booking, 20);
 
 /**
  * @generated from message ticketing.booking.v1.GetBookingResponse
@@ -1328,7 +1424,7 @@ export type GetBookingResponseJson = {
  * Use `create(GetBookingResponseSchema)` to create a new message.
  */
 export const GetBookingResponseSchema: GenMessage<GetBookingResponse, {jsonType: GetBookingResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 19);
+  messageDesc(file_ticketing_booking_v1_booking, 21);
 
 /**
  * @generated from message ticketing.booking.v1.CancelBookingRequest
@@ -1369,7 +1465,7 @@ export type CancelBookingRequestJson = {
  * Use `create(CancelBookingRequestSchema)` to create a new message.
  */
 export const CancelBookingRequestSchema: GenMessage<CancelBookingRequest, {jsonType: CancelBookingRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 20);
+  messageDesc(file_ticketing_booking_v1_booking, 22);
 
 /**
  * @generated from message ticketing.booking.v1.CancelBookingResponse
@@ -1396,7 +1492,7 @@ export type CancelBookingResponseJson = {
  * Use `create(CancelBookingResponseSchema)` to create a new message.
  */
 export const CancelBookingResponseSchema: GenMessage<CancelBookingResponse, {jsonType: CancelBookingResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 21);
+  messageDesc(file_ticketing_booking_v1_booking, 23);
 
 /**
  * @generated from message ticketing.booking.v1.ListMyBookingsRequest
@@ -1441,7 +1537,7 @@ export type ListMyBookingsRequestJson = {
  * Use `create(ListMyBookingsRequestSchema)` to create a new message.
  */
 export const ListMyBookingsRequestSchema: GenMessage<ListMyBookingsRequest, {jsonType: ListMyBookingsRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 22);
+  messageDesc(file_ticketing_booking_v1_booking, 24);
 
 /**
  * @generated from message ticketing.booking.v1.ListMyBookingsResponse
@@ -1486,7 +1582,7 @@ export type ListMyBookingsResponseJson = {
  * Use `create(ListMyBookingsResponseSchema)` to create a new message.
  */
 export const ListMyBookingsResponseSchema: GenMessage<ListMyBookingsResponse, {jsonType: ListMyBookingsResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 23);
+  messageDesc(file_ticketing_booking_v1_booking, 25);
 
 /**
  * @generated from message ticketing.booking.v1.GetSeatAvailabilityRequest
@@ -1513,7 +1609,7 @@ export type GetSeatAvailabilityRequestJson = {
  * Use `create(GetSeatAvailabilityRequestSchema)` to create a new message.
  */
 export const GetSeatAvailabilityRequestSchema: GenMessage<GetSeatAvailabilityRequest, {jsonType: GetSeatAvailabilityRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 24);
+  messageDesc(file_ticketing_booking_v1_booking, 26);
 
 /**
  * @generated from message ticketing.booking.v1.GetSeatAvailabilityResponse
@@ -1540,7 +1636,7 @@ export type GetSeatAvailabilityResponseJson = {
  * Use `create(GetSeatAvailabilityResponseSchema)` to create a new message.
  */
 export const GetSeatAvailabilityResponseSchema: GenMessage<GetSeatAvailabilityResponse, {jsonType: GetSeatAvailabilityResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 25);
+  messageDesc(file_ticketing_booking_v1_booking, 27);
 
 /**
  * ShowtimeAvailability counts a showtime's seats.
@@ -1591,7 +1687,7 @@ export type ShowtimeAvailabilityJson = {
  * Use `create(ShowtimeAvailabilitySchema)` to create a new message.
  */
 export const ShowtimeAvailabilitySchema: GenMessage<ShowtimeAvailability, {jsonType: ShowtimeAvailabilityJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 26);
+  messageDesc(file_ticketing_booking_v1_booking, 28);
 
 /**
  * @generated from message ticketing.booking.v1.CheckEventAttendanceRequest
@@ -1628,7 +1724,7 @@ export type CheckEventAttendanceRequestJson = {
  * Use `create(CheckEventAttendanceRequestSchema)` to create a new message.
  */
 export const CheckEventAttendanceRequestSchema: GenMessage<CheckEventAttendanceRequest, {jsonType: CheckEventAttendanceRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 27);
+  messageDesc(file_ticketing_booking_v1_booking, 29);
 
 /**
  * @generated from message ticketing.booking.v1.CheckEventAttendanceResponse
@@ -1673,7 +1769,7 @@ export type CheckEventAttendanceResponseJson = {
  * Use `create(CheckEventAttendanceResponseSchema)` to create a new message.
  */
 export const CheckEventAttendanceResponseSchema: GenMessage<CheckEventAttendanceResponse, {jsonType: CheckEventAttendanceResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 28);
+  messageDesc(file_ticketing_booking_v1_booking, 30);
 
 /**
  * @generated from message ticketing.booking.v1.SetAdmissionRequiredRequest
@@ -1730,7 +1826,7 @@ export type SetAdmissionRequiredRequestJson = {
  * Use `create(SetAdmissionRequiredRequestSchema)` to create a new message.
  */
 export const SetAdmissionRequiredRequestSchema: GenMessage<SetAdmissionRequiredRequest, {jsonType: SetAdmissionRequiredRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 29);
+  messageDesc(file_ticketing_booking_v1_booking, 31);
 
 /**
  * @generated from message ticketing.booking.v1.SetAdmissionRequiredResponse
@@ -1771,7 +1867,7 @@ export type SetAdmissionRequiredResponseJson = {
  * Use `create(SetAdmissionRequiredResponseSchema)` to create a new message.
  */
 export const SetAdmissionRequiredResponseSchema: GenMessage<SetAdmissionRequiredResponse, {jsonType: SetAdmissionRequiredResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_booking_v1_booking, 30);
+  messageDesc(file_ticketing_booking_v1_booking, 32);
 
 /**
  * BookingService is the Booking & Inventory service: the live seat map of every showtime,
@@ -1841,7 +1937,10 @@ export const BookingService: GenService<{
    * step, with the same all-or-nothing hold, limits and response as ReserveSeats. It prefers
    * adjacent seats in one row that leave no single empty seat, then adjacent seats that do,
    * then the closest seats together; "best" is scored from the hall's focal point (the stage
-   * or screen). 409 when not enough seats are available. REST: 201 Created.
+   * or screen), computed once per inventory (docs/adr/0008-best-available-seating.md). 409 when
+   * not enough matching seats are available; 503 while the seat geometry of an inventory
+   * initialised before best-available existed cannot be computed (the catalog is unreachable).
+   * REST: 201 Created.
    *
    * @generated from rpc ticketing.booking.v1.BookingService.ReserveBestSeats
    */
@@ -1849,6 +1948,19 @@ export const BookingService: GenService<{
     methodKind: "unary";
     input: typeof ReserveBestSeatsRequestSchema;
     output: typeof ReserveBestSeatsResponseSchema;
+  },
+  /**
+   * UpdateSeatingPolicy switches a showtime's orphan-seat rule (on by default): while on,
+   * ReserveSeats answers 409 `would leave a single seat` to a selection that strands one empty
+   * seat between taken seats or at a row's edge, unless that row offers no other choice of as
+   * many adjacent seats; best-available always prefers seats that strand none. Admins only.
+   *
+   * @generated from rpc ticketing.booking.v1.BookingService.UpdateSeatingPolicy
+   */
+  updateSeatingPolicy: {
+    methodKind: "unary";
+    input: typeof UpdateSeatingPolicyRequestSchema;
+    output: typeof UpdateSeatingPolicyResponseSchema;
   },
   /**
    * PreparePayment creates (or, when repeated, returns the same) payment intent for a held
