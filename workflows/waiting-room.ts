@@ -1,9 +1,9 @@
 /**
  * The gate workflow of a waiting room: one per on-sale, id `waiting-room-<showtimeId>`, run by
  * the admission service's own worker on its own queue, its activities local to that worker (next
- * to the room's rows, as booking runs its workflow: docs/adr/0005). Every buyer's place is in Postgres, not here: the workflow only moves the
- * room's serving number, so its history does not grow with the crowd and no buyer ever signals
- * it (docs/adr/0007-waiting-room.md).
+ * to the room's rows, as booking runs its workflow: docs/adr/0005). Every buyer's place is in
+ * Postgres, not here: the workflow only moves the room's serving number, so its history does not
+ * grow with the crowd and no buyer ever signals it (docs/adr/0007-waiting-room.md).
  *
  *   start ──▶ gate on (booking needs tokens) ──timer: on-sale time──▶ open (shuffle the pre-queue)
  *     ──▶ every tick: advance the serving number (rate: from workflow time; cap: free slots)

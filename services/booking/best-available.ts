@@ -52,7 +52,7 @@ export async function holdBest(trx: Knex.Transaction, deps: BestDeps, req: BestR
     // once per old inventory (a catalog call inside the transaction, which locks nothing yet)
     const geometry = await deps.geometryOf(req.showtimeId).catch(() => []);
     if (geometry.length === 0) throw new NoGeometryError(req.showtimeId);
-    await deps.inventory.setGeometry(req.showtimeId, geometry);
+    await deps.inventory.setGeometry(req.showtimeId, geometry, trx);
     policy = await deps.inventory.seatingPolicy(req.showtimeId, trx);
     if (!policy || policy.rowCount === null) throw new NoGeometryError(req.showtimeId);
   }

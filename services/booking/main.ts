@@ -17,7 +17,7 @@ const { logger, verifier, client } = bootService("booking", config, { temporalWo
 runMain(logger, async () => {
   const queues = bookingQueues(config.taskQueueSuffix);
   const db = await openDatabase({ url: config.databaseUrl, schema: SCHEMA, migrations, poolMax: config.databasePoolMax });
-  // the hold-rate checks' own few connections (BookingServerDeps.limitsDb)
+  // the few connections of a hold's checks: rate limits, the waiting room's gate (BookingServerDeps.limitsDb)
   const limitsDb = openSidePool({ url: config.databaseUrl, schema: SCHEMA, poolMax: 4 });
   try {
     // Lazy: the service starts, serves seat maps and takes holds while Temporal is down (their

@@ -40,9 +40,10 @@ export interface BookingServerDeps {
   port: number;
   limits?: Partial<BookingLimits>;
   /**
-   * The pool the hold-rate checks use (default `db`): main.ts gives them a small one of their
-   * own, because with an Idempotency-Key a hold runs in a transaction holding a connection of
-   * `db` while it checks, and with every connection so held a check on `db` would never get one.
+   * The pool of a hold's checks before it holds, the hold-rate limits and the waiting room's gate
+   * (default `db`): main.ts gives them a small one of their own, because with an Idempotency-Key
+   * a hold runs in a transaction holding a connection of `db` while it checks, and with every
+   * connection so held a check on `db` would never get one.
    */
   limitsDb?: Knex;
   /** Hold requests per user and per showtime; unset ones take the config defaults. */
@@ -109,7 +110,7 @@ export async function build(deps: BookingServerDeps): Promise<BookingServer> {
           holdLimits,
           confirmWaitMs: deps.confirmWaitMs,
           payments: deps.payments,
-          admission: new AdmissionGate(deps.db, deps.admissionTokens ?? new AdmissionTokens(DEV_ADMISSION_TOKEN_SECRET)),
+          admission: new AdmissionGate(deps.limitsDb ?? deps.db, deps.admissionTokens ?? new AdmissionTokens(DEV_ADMISSION_TOKEN_SECRET)),
           geometryOf: deps.geometryOf,
         }),
       ),

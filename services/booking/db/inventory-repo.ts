@@ -125,8 +125,10 @@ export class InventoryRepo {
    * Stores the seats' geometry of an inventory that has none yet (initialised before it was
    * computed); a no-op when it has some (concurrent callers: the first wins, the same result).
    */
-  async setGeometry(showtimeId: string, seats: readonly SeatGeometry[]): Promise<void> {
-    await this.db.transaction(async (trx) => {
+  async setGeometry(showtimeId: string, seats: readonly SeatGeometry[], q: Db = this.db): Promise<void> {
+    // in the caller's transaction when given (a savepoint): a request that already holds a
+    // connection must not wait for a second one of the same pool
+    await q.transaction(async (trx) => {
       const { rows } = await trx.raw(`SELECT row_count FROM showtime_inventory WHERE showtime_id = ? FOR UPDATE`, [showtimeId]);
       if (rows.length === 0 || rows[0].row_count !== null) return;
       await writeGeometry(trx, showtimeId, seats);
