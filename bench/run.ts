@@ -38,10 +38,12 @@ const isStandalone = (b: Benchmark | StandaloneBenchmark): b is StandaloneBenchm
 
 function usage(): string {
   return [
-    "npm run bench [-- <name filter>]   (npx tsx bench/run.ts [<name filter>])",
+    "npm run bench [-- <name filter>[,<name filter>...]] [--update]   (npx tsx bench/run.ts ...)",
     "",
-    "Starts the platform as `npm start` does, runs the benchmarks whose name contains the filter",
-    "(all without one) and rewrites docs/benchmarks.md. Benchmarks:",
+    "Starts the platform as `npm start` does, runs the benchmarks whose name contains one of the",
+    "filters (all without one) in one run and rewrites docs/benchmarks.md with them; with --update",
+    "it replaces only their sections of the report and keeps the others (each section says which",
+    "run it comes from). Benchmarks:",
     ...BENCHMARKS.map((b) => `  ${b.name}`),
     "",
     "On its own, with only Postgres: npx tsx bench/seat-storage.ts --help",
@@ -50,18 +52,21 @@ function usage(): string {
 }
 
 async function main(): Promise<void> {
-  const filter = process.argv[2];
-  if (filter === "--help" || filter === "-h") {
+  const args = process.argv.slice(2);
+  if (args.includes("--help") || args.includes("-h")) {
     process.stdout.write(usage());
     return;
   }
-  const selected = BENCHMARKS.filter((b) => !filter || b.name.includes(filter));
+  const update = args.includes("--update");
+  const filters = args.filter((a) => !a.startsWith("--")).flatMap((a) => a.split(",")).filter(Boolean);
+  const selected = BENCHMARKS.filter((b) => !filters.length || filters.some((f) => b.name.includes(f)));
+  const runDate = new Date().toISOString();
   const sections = new Map<Benchmark | StandaloneBenchmark, string>();
   const runOne = async (bench: Benchmark | StandaloneBenchmark, run: () => Promise<string>) => {
     process.stdout.write(`running: ${bench.name}\n`);
     const started = Date.now();
     const body = await run();
-    sections.set(bench, `## ${bench.name}\n\n${body}\n\n_(took ${((Date.now() - started) / 1000).toFixed(0)} s)_`);
+    sections.set(bench, `## ${bench.name}\n\n${body}\n\n_(took ${((Date.now() - started) / 1000).toFixed(0)} s${update ? `; run of ${runDate}` : ""})_`);
     process.stdout.write(`${body}\n\n`);
   };
   const shared = selected.filter((b): b is Benchmark => !isStandalone(b));
@@ -88,6 +93,12 @@ async function main(): Promise<void> {
   }
   // each stops its own stacks on Ctrl-C
   for (const bench of selected.filter(isStandalone)) await runOne(bench, () => bench.run());
+  const file = path.join(__dirname, "..", "docs", "benchmarks.md");
+  if (update && fs.existsSync(file)) {
+    fs.writeFileSync(file, updatedReport(fs.readFileSync(file, "utf8"), sections, runDate));
+    process.stdout.write("updated docs/benchmarks.md\n");
+    return;
+  }
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
   const report = [
     "# Benchmarks",
@@ -107,6 +118,21 @@ async function main(): Promise<void> {
   fs.mkdirSync(path.join(__dirname, "..", "docs"), { recursive: true });
   fs.writeFileSync(path.join(__dirname, "..", "docs", "benchmarks.md"), report);
   process.stdout.write("wrote docs/benchmarks.md\n");
+}
+
+/**
+ * The report with the sections of this run in place of their old ones (a new benchmark's section
+ * goes where BENCHMARKS puts it) and a line under the header naming the run.
+ */
+function updatedReport(old: string, sections: Map<Benchmark | StandaloneBenchmark, string>, runDate: string): string {
+  const parts = old.split(/^(?=## )/m);
+  const header = parts.shift() ?? "";
+  const byName = new Map(parts.map((p) => [p.slice(3, p.indexOf("\n")).trim(), p.trimEnd()]));
+  for (const [bench, text] of sections) byName.set(bench.name, text);
+  const order = [...BENCHMARKS.map((b) => b.name).filter((n) => byName.has(n)), ...[...byName.keys()].filter((n) => !BENCHMARKS.some((b) => b.name === n))];
+  const ran = [...sections.keys()].map((b) => b.name.split(":")[0]).join(", ");
+  const note = `- ${runDate}: re-ran ${ran} alone (\`--update\`); those sections say so, the others are from the run above`;
+  return [header.trimEnd(), note, "", ...order.map((n) => byName.get(n)!), ""].join("\n\n").replace(/\n{3,}/g, "\n\n");
 }
 
 main().catch((err: unknown) => {

@@ -12,6 +12,7 @@
  *   buyers hold with theirs;
  * - the cost of a join, in CPU-ms across the stack.
  */
+import { setMaxListeners } from "node:events";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import knexFactory from "knex";
@@ -36,11 +37,12 @@ const AFTER_SECONDS = 45;
 const ROOM_CHANNEL = "admission_rooms";
 
 export const waitingRoomBench: Benchmark = {
-  name: "waiting-room",
+  name: "waiting-room: 20,000 buyers in one minute for 2,000 seats",
   async run(ctx: BenchContext): Promise<string> {
     const db = knexFactory({ client: "pg", connection: ctx.stack.databaseUrl, pool: { min: 0, max: 4 } });
     const listener = new pg.Client({ connectionString: ctx.stack.databaseUrl });
     const streams = new AbortController();
+    setMaxListeners(WATCHERS + 50, streams.signal);
     try {
       const admin = await adminSession(ctx.rest);
       const st = await createShowtime(ctx.rest, admin, "Waiting room", 40, 50);
@@ -52,8 +54,9 @@ export const waitingRoomBench: Benchmark = {
       await listener.connect();
       listener.on("notification", (n) => {
         if (n.channel !== ROOM_CHANNEL || !n.payload) return;
-        const m = JSON.parse(n.payload) as { showtimeId: string; servingNumber: number };
-        if (m.showtimeId === st.showtimeId && !servedAt.has(m.servingNumber)) servedAt.set(m.servingNumber, performance.now());
+        const m = JSON.parse(n.payload) as { showtimeId: string; servingNumber: number; state: string };
+        // only the open room's moves: the configuration's message also says serving number 0
+        if (m.showtimeId === st.showtimeId && m.state === "open" && !servedAt.has(m.servingNumber)) servedAt.set(m.servingNumber, performance.now());
       });
       await listener.query(`LISTEN ${ROOM_CHANNEL}`);
 
@@ -104,6 +107,7 @@ export const waitingRoomBench: Benchmark = {
 
       // the arrivals
       let tokenless = 0;
+      let shed = 0;
       let tokenlessRefused = 0;
       let tokenlessAccepted = 0;
       const joinStatus = new Map<number, number>();
@@ -115,7 +119,13 @@ export const waitingRoomBench: Benchmark = {
         seed: 16,
         op: async (i) => {
           const buyer = buyers[i % buyers.length];
-          const r = await ctx.rest("POST", `/api/v1/showtimes/${st.showtimeId}/waiting-room/entries`, {}, buyer.token);
+          // as the queue page does: a join the room sheds (429) knocks again after its Retry-After
+          let r = await ctx.rest("POST", `/api/v1/showtimes/${st.showtimeId}/waiting-room/entries`, {}, buyer.token);
+          for (let knock = 1; r.status === 429 && knock < 60; knock++) {
+            shed++;
+            await sleep((r.retryAfterSeconds ?? 2) * 1000 * (0.8 + Math.random() * 0.4));
+            r = await ctx.rest("POST", `/api/v1/showtimes/${st.showtimeId}/waiting-room/entries`, {}, buyer.token);
+          }
           joinStatus.set(r.status, (joinStatus.get(r.status) ?? 0) + 1);
           if (r.status !== 200) return `join ${r.status}`;
           if (i < WATCHERS) watching.push(watch(buyer));
@@ -169,7 +179,7 @@ export const waitingRoomBench: Benchmark = {
         "| measure | value | target |",
         "|---|---:|---|",
         `| arrivals | ${scheduleText(arrivals)} | 20,000 in a minute |`,
-        `| joins answered 200 | ${joins.toLocaleString("en")} (p50 ${ms(arrivals.out.p(50, "joined"))}, p99 ${ms(arrivals.out.p(99, "joined"))})${[...joinStatus].filter(([s]) => s !== 200).map(([s, n]) => `; ${n} × ${s}`).join("")} | all |`,
+        `| joins answered 200 (time from arrival to the place, knocks again after a 429 included) | ${joins.toLocaleString("en")} (p50 ${ms(arrivals.out.p(50, "joined"))}, p99 ${ms(arrivals.out.p(99, "joined"))})${[...joinStatus].filter(([s]) => s !== 200).map(([s, n]) => `; ${n} × ${s}`).join("")}; the door shed ${shed.toLocaleString("en")} knocks with 429 + Retry-After | all |`,
         `| places in the pre-queue at opening (shuffled) | ${prequeued.toLocaleString("en")} | |`,
         `| admitted in the first minute after opening (from 5 s to 65 s) | ${minute.toLocaleString("en")} = **${(ratio * 100).toFixed(1)} %** of the configured ${RATE_PER_MINUTE.toLocaleString("en")} | within ±10 % |`,
         `| position-stream update lag (serving number's NOTIFY → the watcher has the update), ${lags.length.toLocaleString("en")} updates | p50 ${ms(percentile(lags, 50))}, p99 **${ms(percentile(lags, 99))}**, max ${ms(lags[lags.length - 1] ?? NaN)}; ${streamErrors} streams broke | |`,

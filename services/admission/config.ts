@@ -26,6 +26,12 @@ export const admissionVars = {
     max: 10_000,
     doc: "admission: admission steps after which a waiting room's workflow continues as new (keeps its history short)",
   }),
+  maxJoinsInFlight: int("ADMISSION_MAX_JOINS_IN_FLIGHT", {
+    default: "64",
+    min: 1,
+    max: 100_000,
+    doc: "admission: most joins one admission process works on at once; past it a join answers 429 with Retry-After 2 s (the queue page tries again), so a rush is shed at once instead of queueing until it times out",
+  }),
   taskQueueSuffix: optionalStr("ADMISSION_TASK_QUEUE_SUFFIX", {
     doc: "admission: suffix of its task queue (`admission-workflows-<suffix>`, the gate workflows and their activities); tests only",
   }),

@@ -13,6 +13,7 @@ import type { CatalogService } from "../../gen/ticketing/catalog/v1/catalog_pb.j
 import type { AdmissionTokens } from "../../lib/admission-tokens.js";
 import { callerOf } from "../../lib/context.js";
 import { AppError, conflict, failedPrecondition, invalidArgument, notFound, permissionDenied } from "../../lib/errors.js";
+import { JoinGate } from "./domain/join-gate.js";
 import type { Logger } from "../../lib/logger.js";
 import { roomChangedSignal, WAITING_ROOM_WORKFLOW, waitingRoomWorkflowId, type WaitingRoomInput } from "../../workflows/waiting-room-types.js";
 import { OnSaleTimeFixedError, type AdmissionRepo } from "./db/repo.js";
@@ -36,6 +37,8 @@ export interface AdmissionDeps {
   workflow: { taskQueue: string; tickMs: number; stepsPerRun: number };
   logger: Logger;
   now?: () => Date;
+  /** Most joins this process works on at once (ADMISSION_MAX_JOINS_IN_FLIGHT); past it 429. */
+  maxJoinsInFlight?: number;
 }
 
 export function roomOut(room: Room): MessageInitShape<typeof WaitingRoomSchema> {
@@ -55,6 +58,7 @@ export function roomOut(room: Room): MessageInitShape<typeof WaitingRoomSchema> 
 export function admissionHandlers(deps: AdmissionDeps): ServiceImpl<typeof AdmissionService> {
   const { repo, hub, tokens, logger } = deps;
   const now = deps.now ?? (() => new Date());
+  const door = new JoinGate(deps.maxJoinsInFlight ?? 64);
 
   /** The entry as sent, with a freshly signed token while the buyer's window is open. */
   async function entryOut(room: Room, entry: Entry): Promise<MessageInitShape<typeof QueueEntrySchema>> {
@@ -72,6 +76,16 @@ export function admissionHandlers(deps: AdmissionDeps): ServiceImpl<typeof Admis
       admissionExpiresAt: v.admissionExpiresAt && timestampFromDate(v.admissionExpiresAt),
       joinedAt: timestampFromDate(entry.joinedAt),
     };
+  }
+
+  async function join(showtimeId: string, userId: string): Promise<{ entry: MessageInitShape<typeof QueueEntrySchema> }> {
+    // a repeated join (another tab, a refresh) reads its place without locking the room
+    const known = await repo.getEntry(showtimeId, userId);
+    if (known) return { entry: await entryOut(await roomOrNotFound(showtimeId), known) };
+    const joined = await repo.join(showtimeId, userId);
+    if (!joined) throw notFound("waiting room of showtime", showtimeId);
+    if (!joined.entry) throw conflict(`the waiting room of showtime ${showtimeId} is off: reserve seats without an admission token`);
+    return { entry: await entryOut(joined.room, joined.entry) };
   }
 
   function buyerOf(ctx: HandlerContext): string {
@@ -163,13 +177,7 @@ export function admissionHandlers(deps: AdmissionDeps): ServiceImpl<typeof Admis
 
     async joinWaitingRoom(req, ctx) {
       const userId = buyerOf(ctx);
-      // a repeated join (another tab, a refresh) reads its place without locking the room
-      const known = await repo.getEntry(req.showtimeId, userId);
-      if (known) return { entry: await entryOut(await roomOrNotFound(req.showtimeId), known) };
-      const joined = await repo.join(req.showtimeId, userId);
-      if (!joined) throw notFound("waiting room of showtime", req.showtimeId);
-      if (!joined.entry) throw conflict(`the waiting room of showtime ${req.showtimeId} is off: reserve seats without an admission token`);
-      return { entry: await entryOut(joined.room, joined.entry) };
+      return door.run(() => join(req.showtimeId, userId));
     },
 
     async getMyQueueEntry(req, ctx) {

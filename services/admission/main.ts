@@ -31,6 +31,7 @@ runMain(logger, async () => {
       logger,
       host: config.host,
       port: config.port,
+      maxJoinsInFlight: config.maxJoinsInFlight,
     });
     const activities = createAdmissionActivities({ repo: server.repo, booking: client(BookingService, config.bookingUrl), logger });
     const worker = startAdmissionWorker({ address: config.temporalAddress, namespace: config.temporalNamespace, taskQueue, activities, logger });

@@ -25,6 +25,8 @@ export interface AdmissionServerDeps {
   host: string;
   port: number;
   now?: () => Date;
+  /** Most joins at once (config ADMISSION_MAX_JOINS_IN_FLIGHT); past it 429 with Retry-After. */
+  maxJoinsInFlight?: number;
 }
 
 export interface AdmissionServer extends RunningServer {
@@ -50,7 +52,7 @@ export async function build(deps: AdmissionServerDeps): Promise<AdmissionServer>
     routes: (router) =>
       router.service(
         AdmissionService,
-        admissionHandlers({ repo, hub, tokens: deps.tokens, catalog: deps.catalog, temporal: deps.temporal, workflow: deps.workflow, logger: deps.logger, now: deps.now }),
+        admissionHandlers({ repo, hub, tokens: deps.tokens, catalog: deps.catalog, temporal: deps.temporal, workflow: deps.workflow, logger: deps.logger, now: deps.now, maxJoinsInFlight: deps.maxJoinsInFlight }),
       ),
     healthChecks: { postgres: () => pingDatabase(deps.db), temporal: () => pingTemporal(deps.temporal) },
   });

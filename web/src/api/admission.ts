@@ -44,7 +44,7 @@ export function useAdmissionToken(showtimeId: string, enabled: boolean): { token
 }
 
 export type EntryFeed =
-  | { state: "joining" }
+  | { state: "joining"; retryInSeconds?: number }
   | { state: "live"; entry: QueueEntry }
   | { state: "polling"; entry?: QueueEntry; reason: string }
   | { state: "failed"; error: unknown };
@@ -122,7 +122,16 @@ export function useQueueEntry(showtimeId: string): EntryFeed {
         if (res.entry) show(res.entry, true);
         if (!isFinal(last)) void watch();
       } catch (err) {
-        if (!abort.signal.aborted) setFeed({ state: "failed", error: err });
+        if (abort.signal.aborted) return;
+        const ce = ConnectError.from(err);
+        // the room sheds a rush at its door (429 with Retry-After): knock again when it says
+        if (ce.code === Code.ResourceExhausted) {
+          const seconds = Math.min(30, Math.max(1, Number(ce.metadata.get("retry-after")) || 2));
+          setFeed({ state: "joining", retryInSeconds: seconds });
+          retryTimer = setTimeout(() => void join(), seconds * 1000 * (0.8 + Math.random() * 0.4));
+          return;
+        }
+        setFeed({ state: "failed", error: err });
       }
     };
     void join();

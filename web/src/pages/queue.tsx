@@ -37,7 +37,12 @@ function Queue({ showtimeId }: { showtimeId: string }) {
           </>
         )}
       </p>
-      {feed.state === "joining" && <Loading what="your place in the queue" />}
+      {feed.state === "joining" && !feed.retryInSeconds && <Loading what="your place in the queue" />}
+      {feed.state === "joining" && feed.retryInSeconds && (
+        <p className="notice" role="status">
+          Many people are joining right now. Trying again in a few seconds; keep this page open.
+        </p>
+      )}
       {feed.state === "failed" && <ErrorNote error={feed.error} />}
       {(feed.state === "live" || feed.state === "polling") && <Place entry={feed.entry} seatMap={seatMap} ratePerMinute={room.room?.admissionRatePerMinute} />}
       {feed.state === "polling" && (
