@@ -71,6 +71,7 @@ export function useQueueEntry(showtimeId: string): EntryFeed {
     let pollTimer: ReturnType<typeof setInterval> | undefined;
     let retryTimer: ReturnType<typeof setTimeout> | undefined;
     let backoff = 1_000;
+    let knockWait = 0;
 
     const show = (entry: QueueEntry, live: boolean, reason = "") => {
       last = entry;
@@ -126,7 +127,10 @@ export function useQueueEntry(showtimeId: string): EntryFeed {
         const ce = ConnectError.from(err);
         // the room sheds a rush at its door (429 with Retry-After): knock again when it says
         if (ce.code === Code.ResourceExhausted) {
-          const seconds = Math.min(30, Math.max(1, Number(ce.metadata.get("retry-after")) || 2));
+          // at least what the room asks, doubling with each refusal up to 30 s, so a crowd's
+          // knocks thin out instead of coming back all at once
+          knockWait = Math.min(30, Math.max(Number(ce.metadata.get("retry-after")) || 2, knockWait * 2));
+          const seconds = knockWait;
           setFeed({ state: "joining", retryInSeconds: seconds });
           retryTimer = setTimeout(() => void join(), seconds * 1000 * (0.8 + Math.random() * 0.4));
           return;
