@@ -87,15 +87,8 @@ export function roomFromMessage(m: RoomMessage): Room {
   };
 }
 
-export interface RoomSettings {
-  showtimeId: string;
-  enabled: boolean;
-  onSaleAt: Date;
-  showtimeStartsAt: Date;
-  ratePerMinute: number;
-  maxActiveBuyers: number;
-  windowSeconds: number;
-}
+/** What an admin sets (ConfigureWaitingRoom): the room without its progress. */
+export type RoomSettings = Pick<Room, "showtimeId" | "enabled" | "onSaleAt" | "showtimeStartsAt" | "ratePerMinute" | "maxActiveBuyers" | "windowSeconds">;
 
 /** The on-sale time of a room that has opened cannot move. */
 export class OnSaleTimeFixedError extends Error {}
