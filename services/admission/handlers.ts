@@ -9,6 +9,7 @@ import {
   type WaitingRoomSchema,
   type WatchMyQueueEntryResponseSchema,
 } from "../../gen/ticketing/admission/v1/admission_pb.js";
+import type { BookingService } from "../../gen/ticketing/booking/v1/booking_pb.js";
 import type { CatalogService } from "../../gen/ticketing/catalog/v1/catalog_pb.js";
 import type { AdmissionTokens } from "../../lib/admission-tokens.js";
 import { callerOf } from "../../lib/context.js";
@@ -37,6 +38,11 @@ export interface AdmissionDeps {
   workflow: { taskQueue: string; tickMs: number; stepsPerRun: number };
   logger: Logger;
   now?: () => Date;
+  /**
+   * Booking, told at once when a room is switched on (the gate workflow tells it too, durably):
+   * so that the admin's PUT answers only once holds need a token. Absent in tests of the service alone.
+   */
+  booking?: Pick<Client<typeof BookingService>, "setAdmissionRequired">;
   /** Most joins this process works on at once (ADMISSION_MAX_JOINS_IN_FLIGHT); past it 429. */
   maxJoinsInFlight?: number;
 }
@@ -167,6 +173,13 @@ export function admissionHandlers(deps: AdmissionDeps): ServiceImpl<typeof Admis
       }
       // the off switch goes through the workflow too: it turns booking's gate off, durably
       await kickWorkflow(req.showtimeId);
+      if (room.enabled && deps.booking) {
+        // the workflow sets the gate too, durably (the generation orders the two); this makes the
+        // PUT's answer mean that holds need a token from now on
+        await deps.booking
+          .setAdmissionRequired({ showtimeId: req.showtimeId, required: true, generation: BigInt(room.generation) })
+          .catch((err: unknown) => logger.warn({ err, showtimeId: req.showtimeId }, "booking not told at once; the room's workflow will tell it"));
+      }
       logger.info({ showtimeId: req.showtimeId, enabled: room.enabled, generation: room.generation }, "waiting room configured");
       return { room: roomOut(room) };
     },

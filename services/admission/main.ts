@@ -20,6 +20,7 @@ runMain(logger, async () => {
   try {
     // Lazy: buyers join and read their place while Temporal is down; rooms stand still until it is back
     const temporal = connectTemporal({ address: config.temporalAddress, namespace: config.temporalNamespace });
+    const booking = client(BookingService, config.bookingUrl);
     const server = await build({
       db,
       databaseUrl: config.databaseUrl,
@@ -32,8 +33,9 @@ runMain(logger, async () => {
       host: config.host,
       port: config.port,
       maxJoinsInFlight: config.maxJoinsInFlight,
+      booking,
     });
-    const activities = createAdmissionActivities({ repo: server.repo, booking: client(BookingService, config.bookingUrl), logger });
+    const activities = createAdmissionActivities({ repo: server.repo, booking, logger });
     const worker = startAdmissionWorker({ address: config.temporalAddress, namespace: config.temporalNamespace, taskQueue, activities, logger });
     return {
       async close() {

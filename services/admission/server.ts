@@ -25,6 +25,8 @@ export interface AdmissionServerDeps {
   host: string;
   port: number;
   now?: () => Date;
+  /** Told at once when a room is switched on (AdmissionDeps.booking). */
+  booking?: AdmissionDeps["booking"];
   /** Most joins at once (config ADMISSION_MAX_JOINS_IN_FLIGHT); past it 429 with Retry-After. */
   maxJoinsInFlight?: number;
 }
@@ -52,7 +54,7 @@ export async function build(deps: AdmissionServerDeps): Promise<AdmissionServer>
     routes: (router) =>
       router.service(
         AdmissionService,
-        admissionHandlers({ repo, hub, tokens: deps.tokens, catalog: deps.catalog, temporal: deps.temporal, workflow: deps.workflow, logger: deps.logger, now: deps.now, maxJoinsInFlight: deps.maxJoinsInFlight }),
+        admissionHandlers({ repo, hub, tokens: deps.tokens, catalog: deps.catalog, temporal: deps.temporal, workflow: deps.workflow, logger: deps.logger, now: deps.now, maxJoinsInFlight: deps.maxJoinsInFlight, booking: deps.booking }),
       ),
     healthChecks: { postgres: () => pingDatabase(deps.db), temporal: () => pingTemporal(deps.temporal) },
   });

@@ -210,6 +210,16 @@ describe("booking's gate", () => {
     expect(await codeOf(s.client.joinWaitingRoom({ showtimeId }, c))).toBe(Code.Aborted);
   });
 
+  it("the admin's switch answers once booking refuses holds without a token (no window between the two)", async () => {
+    const { showtimeId, seatIds } = await s.showtime();
+    await configure(showtimeId, { onSaleAt: new Date(Date.now() + HOUR), rate: 600 });
+    // no wait: the PUT told booking before it answered (the gate workflow tells it too)
+    expect(await gate(showtimeId)).toBe(true);
+    const buyer = await s.user();
+    const refused = await errorOf(s.booking.client.reserveSeats({ showtimeId, seatIds: [seatIds[0]] }, buyer));
+    expect(refused.code).toBe(Code.PermissionDenied);
+  });
+
   it("SetAdmissionRequired is internal and ignores a call older than the setting in force", async () => {
     const showtimeId = randomUUID();
     const user = await s.user();

@@ -66,6 +66,7 @@ export async function startAdmissionStack(name: string): Promise<AdmissionStack>
   const tokens = new AdmissionTokens(DEV_ADMISSION_TOKEN_SECRET);
   const queue = admissionQueue(`${name}-${randomUUID().slice(0, 8)}`);
   const logger = silentLogger();
+  const bookingClient = createServiceClient(BookingService, booking.url, credential);
   const server = await build({
     db,
     databaseUrl: database.url,
@@ -77,8 +78,9 @@ export async function startAdmissionStack(name: string): Promise<AdmissionStack>
     logger,
     host: "127.0.0.1",
     port: 0,
+    booking: bookingClient,
   });
-  const activities = createAdmissionActivities({ repo: server.repo, booking: createServiceClient(BookingService, booking.url, credential), logger });
+  const activities = createAdmissionActivities({ repo: server.repo, booking: bookingClient, logger });
   const workers: ActivityWorker[] = [];
   let shows = 0;
   const showtimeIds: string[] = [];
