@@ -170,6 +170,15 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
       });
   }
 
+  /**
+   * Both holds' checks before they hold: the waiting room's token while the showtime has a room
+   * on, then the hold-rate limits (a hold let in by a token counts per user only).
+   */
+  async function mayHold(caller: Caller, userId: string, showtimeId: string, token: string): Promise<void> {
+    const admitted = await admission.require(caller, userId, showtimeId, token);
+    await deps.holdLimits.checkHold(userId, showtimeId, { admitted });
+  }
+
   /** Whom a hold is for: the caller, or (admins and services only) the user named in the body. */
   function holderOf(caller: Caller, requested: string): string {
     if (caller.kind === "user") {
@@ -227,7 +236,7 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
     // ─── inventory ───
 
     async getInventory(req, ctx) {
-      const [map, policy] = await Promise.all([repo.inventory.seatMap(req.showtimeId), repo.inventory.seatingPolicy(req.showtimeId)]);
+      const map = await repo.inventory.seatMap(req.showtimeId);
       if (!map) throw new InventoryMissingError(req.showtimeId);
       const viewer = viewerOf(callerOf(ctx));
       const seats = new Array<MessageInitShape<typeof InventorySeatSchema>>(map.seats.length);
@@ -237,7 +246,7 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
         lastUpdated: timestampFromMs(map.lastUpdatedMs),
         seatMap: { seats },
         maxSeatsPerHold: limits.maxSeatsPerHold,
-        avoidSingleSeats: policy?.avoidSingleSeats ?? true,
+        avoidSingleSeats: map.avoidSingleSeats ?? true,
       };
     },
 
@@ -272,8 +281,7 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
       if (req.quantity > limits.maxSeatsPerHold) {
         throw invalidArgument("quantity", `at most ${limits.maxSeatsPerHold} seats per reservation, got ${req.quantity}`);
       }
-      const admitted = await admission.require(caller, userId, req.showtimeId, req.admissionToken);
-      await deps.holdLimits.checkHold(userId, req.showtimeId, { admitted });
+      await mayHold(caller, userId, req.showtimeId, req.admissionToken);
       const holdSeconds = holdSecondsOf(req.holdTimeoutSeconds);
       return held(ctx, req.showtimeId, (t, bookingId) =>
         holdBest(t, { holds: repo.holds, inventory: repo.inventory, geometryOf: deps.geometryOf }, {
@@ -292,8 +300,7 @@ export function bookingHandlers(deps: BookingDeps): ServiceImpl<typeof BookingSe
     async reserveSeats(req, ctx) {
       const caller = callerOf(ctx);
       const userId = holderOf(caller, req.userId);
-      const admitted = await admission.require(caller, userId, req.showtimeId, req.admissionToken);
-      await deps.holdLimits.checkHold(userId, req.showtimeId, { admitted });
+      await mayHold(caller, userId, req.showtimeId, req.admissionToken);
       const { duplicates, tooMany } = checkSeatIds(req.seatIds, limits.maxSeatsPerHold);
       if (duplicates.length) {
         throw new AppError(

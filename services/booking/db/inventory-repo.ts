@@ -31,6 +31,8 @@ export interface SeatInit {
 export interface SeatRead {
   seats: SeatView[];
   lastUpdatedMs: number;
+  /** The showtime's orphan-seat rule (seatMap only, read in the same statement). */
+  avoidSingleSeats?: boolean;
 }
 
 /**
@@ -191,9 +193,10 @@ export class InventoryRepo {
                                     floor(extract(epoch FROM held_until) * 1000)::bigint) END,
                 E'\\n' ORDER BY ordinal) AS seats,
               floor(extract(epoch FROM greatest(max(changed_at),
-                 max(held_until) FILTER (WHERE status = 'held' AND held_until <= now()))) * 1000)::float8 AS last_ms
+                 max(held_until) FILTER (WHERE status = 'held' AND held_until <= now()))) * 1000)::float8 AS last_ms,
+              (SELECT avoid_single_seats FROM showtime_inventory WHERE showtime_id = ?) AS avoid_single_seats
        FROM inventory_seats WHERE showtime_id = ?`,
-      [showtimeId],
+      [showtimeId, showtimeId],
     );
     const packed = rows[0]?.seats as string | null;
     if (packed === null || packed === undefined) return undefined;
@@ -215,7 +218,7 @@ export class InventoryRepo {
         heldUntilMs: until === undefined ? undefined : Number(until),
       };
     }
-    return { seats, lastUpdatedMs: rows[0].last_ms as number };
+    return { seats, lastUpdatedMs: rows[0].last_ms as number, avoidSingleSeats: rows[0].avoid_single_seats ?? true };
   }
 
   /** Some seats of a showtime, in layout order, expired holds read as available. */
