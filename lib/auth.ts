@@ -14,7 +14,7 @@ import {
   type JWTVerifyGetKey,
 } from "jose";
 import { Access, access } from "../gen/ticketing/common/v1/auth_pb.js";
-import { ANONYMOUS, callerKey, type Caller } from "./context.js";
+import { ANONYMOUS, ROLES, callerKey, type Caller, type Role } from "./context.js";
 import { AppError, permissionDenied, unauthenticated } from "./errors.js";
 
 /** User access tokens: asymmetric signatures only. */
@@ -26,7 +26,7 @@ export const SERVICE_TOKEN_AUDIENCE = "ticketing-internal";
 
 export interface UserClaims {
   userId: string;
-  role: "user" | "admin";
+  role: Role;
   sessionId: string;
 }
 
@@ -164,8 +164,8 @@ export class TokenVerifier {
         audience: this.opts.audience,
         requiredClaims: ["exp", "sub", "sid", "role"],
       });
-      const role = payload.role;
-      if (role !== "user" && role !== "admin") throw unauthenticated("token has an unknown role");
+      const role = payload.role as Role;
+      if (!ROLES.includes(role)) throw unauthenticated("token has an unknown role");
       return {
         caller: { kind: "user", userId: String(payload.sub), role, sessionId: String(payload.sid) },
         expiresAtMs: Number(payload.exp) * 1000,
@@ -249,6 +249,10 @@ export function authorize(level: Access, caller: Caller): void {
       if (caller.kind === "anonymous") throw unauthenticated("sign in required");
       if (caller.role === "admin") return;
       throw permissionDenied("admin role required");
+    case Access.DOOR:
+      if (caller.kind === "anonymous") throw unauthenticated("sign in required");
+      if (caller.role === "door" || caller.role === "admin") return;
+      throw permissionDenied("door or admin role required");
     default:
       if (caller.kind === "anonymous") throw unauthenticated("internal endpoint: service credential required");
       throw permissionDenied("internal endpoint");

@@ -2,10 +2,17 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { createContextKey, type HandlerContext } from "@connectrpc/connect";
 import { CLIENT_ADDRESS_HEADER, normaliseAddress } from "./client-address.js";
 
+/**
+ * The roles of accounts: buyers, door staff (check tickets in at the entrance; otherwise what a
+ * user may do) and admins.
+ */
+export const ROLES = ["user", "door", "admin"] as const;
+export type Role = (typeof ROLES)[number];
+
 /** Who is calling, as established by the auth interceptor. */
 export type Caller =
   | { kind: "anonymous" }
-  | { kind: "user"; userId: string; role: "user" | "admin"; sessionId: string }
+  | { kind: "user"; userId: string; role: Role; sessionId: string }
   | { kind: "service"; service: string };
 
 export const ANONYMOUS: Caller = { kind: "anonymous" };

@@ -11,6 +11,8 @@ export type BookingNotificationKind =
   | "refund_issued"
   | "show_reminder";
 
+import type { IssuedTicket } from "./ticket-types";
+
 export interface BookingNotification {
   kind: BookingNotificationKind;
   bookingId: string;
@@ -19,6 +21,8 @@ export interface BookingNotification {
   seatIds: string[];
   amountMinor: number;
   currency: string;
+  /** booking_confirmed: the booking's tickets, whose QR codes the email carries. */
+  tickets?: IssuedTicket[];
   /** `<bookingId>:<kind>`: a retried activity (or a replayed workflow) never sends twice. */
   idempotencyKey: string;
 }

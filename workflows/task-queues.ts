@@ -15,6 +15,7 @@ export const TASK_QUEUES = {
   payments: "payments-activities",
   search: "search-activities",
   notifications: "notifications-activities",
+  tickets: "tickets-activities",
 } as const;
 
 /** Outbox event types and the workflow each one starts. */

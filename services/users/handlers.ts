@@ -2,9 +2,9 @@ import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { UsersService } from "../../gen/ticketing/users/v1/users_pb.js";
 import type { TokenIssuer } from "../../lib/auth.js";
 import { callerOf, clientAddressOf } from "../../lib/context.js";
-import { alreadyExists, notFound, unauthenticated } from "../../lib/errors.js";
+import { alreadyExists, invalidArgument, notFound, unauthenticated } from "../../lib/errors.js";
 import type { Logger } from "../../lib/logger.js";
-import { EmailTakenError, type Account, type UsersRepo } from "./db/repo.js";
+import { EmailTakenError, type Account, type Role, type UsersRepo } from "./db/repo.js";
 import type { UsersLimits } from "./limits.js";
 import { decoyHash, hashPassword, verifyPassword } from "./domain/passwords.js";
 import { hashRefreshToken, newRefreshToken, normalizeEmail } from "./domain/tokens.js";
@@ -113,6 +113,14 @@ export function usersHandlers(deps: UsersDeps): ServiceImpl<typeof UsersService>
       });
       if (!account) throw notFound("user", id);
       return profile(account);
+    },
+
+    async setUserRole(req, ctx) {
+      if (userIdOf(ctx) === req.userId) throw invalidArgument("userId", "an admin cannot change their own role");
+      const account = await repo.setRole(req.userId, req.role as Role);
+      if (!account) throw notFound("user", req.userId);
+      deps.logger.info({ userId: account.id, role: account.role }, "role changed");
+      return { userId: account.id, email: account.email, displayName: account.displayName, role: account.role };
     },
 
     async getUser(req) {

@@ -45,4 +45,26 @@ export const migrations: Migration[] = [
   // sign-in lock-outs per account and per client address, registrations per client address
   lockoutMigration(SCHEMA, "0002_lockouts"),
   rateLimitMigration(SCHEMA, "0003_rate_limit_counters"),
+  {
+    // door staff check tickets in (SetUserRole); the first migration's check allowed two roles
+    name: "0004_door_role",
+    async up(knex) {
+      await replaceRoleCheck(knex, ["user", "door", "admin"]);
+    },
+    async down(knex) {
+      await knex.withSchema(SCHEMA).table("accounts").where({ role: "door" }).update({ role: "user" });
+      await replaceRoleCheck(knex, ["user", "admin"]);
+    },
+  },
 ];
+
+/** Drops whatever check constraint guards accounts.role (knex named the first) and adds `roles`. */
+async function replaceRoleCheck(knex: Parameters<Migration["up"]>[0], roles: string[]): Promise<void> {
+  const { rows } = await knex.raw<{ rows: { conname: string }[] }>(
+    `SELECT c.conname FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+      WHERE n.nspname = ? AND t.relname = 'accounts' AND c.contype = 'c' AND pg_get_constraintdef(c.oid) LIKE '%role%'`,
+    [SCHEMA],
+  );
+  for (const { conname } of rows) await knex.raw(`ALTER TABLE ??.accounts DROP CONSTRAINT ??`, [SCHEMA, conname]);
+  await knex.raw(`ALTER TABLE ??.accounts ADD CONSTRAINT accounts_role_check CHECK (role IN (${roles.map(() => "?").join(", ")}))`, [SCHEMA, ...roles]);
+}

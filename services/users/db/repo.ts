@@ -3,7 +3,9 @@ import type { Knex } from "../../../lib/db.js";
 import { isUniqueViolation } from "../../../lib/db.js";
 import { notifySessionRevoked } from "../../../lib/session-revocations.js";
 
-export type Role = "user" | "admin";
+import type { Role } from "../../../lib/context.js";
+
+export type { Role };
 
 export interface Account {
   id: string;
@@ -69,6 +71,12 @@ export class UsersRepo {
     } catch (err) {
       if (!(err instanceof EmailTakenError)) throw err; // another replica created it meanwhile
     }
+  }
+
+  /** Sets an account's role; undefined for an unknown account. */
+  async setRole(id: string, role: Role): Promise<Account | undefined> {
+    const [row] = await this.db("accounts").where({ id }).update({ role, updated_at: this.db.fn.now() }).returning("*");
+    return row ? toAccount(row as AccountRow) : undefined;
   }
 
   async findByEmail(email: string): Promise<Account | undefined> {

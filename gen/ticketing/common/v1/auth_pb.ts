@@ -11,7 +11,7 @@ import { file_google_protobuf_descriptor } from "@bufbuild/protobuf/wkt";
  * Describes the file ticketing/common/v1/auth.proto.
  */
 export const file_ticketing_common_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("Ch50aWNrZXRpbmcvY29tbW9uL3YxL2F1dGgucHJvdG8SE3RpY2tldGluZy5jb21tb24udjEqawoGQWNjZXNzEhYKEkFDQ0VTU19VTlNQRUNJRklFRBAAEhEKDUFDQ0VTU19QVUJMSUMQARIPCgtBQ0NFU1NfVVNFUhACEhAKDEFDQ0VTU19BRE1JThADEhMKD0FDQ0VTU19JTlRFUk5BTBAEOlUKBmFjY2VzcxIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGLmOAyABKA4yGy50aWNrZXRpbmcuY29tbW9uLnYxLkFjY2Vzc1IGYWNjZXNzYgZwcm90bzM", [file_google_protobuf_descriptor]);
+  fileDesc("Ch50aWNrZXRpbmcvY29tbW9uL3YxL2F1dGgucHJvdG8SE3RpY2tldGluZy5jb21tb24udjEqfAoGQWNjZXNzEhYKEkFDQ0VTU19VTlNQRUNJRklFRBAAEhEKDUFDQ0VTU19QVUJMSUMQARIPCgtBQ0NFU1NfVVNFUhACEhAKDEFDQ0VTU19BRE1JThADEhMKD0FDQ0VTU19JTlRFUk5BTBAEEg8KC0FDQ0VTU19ET09SEAU6VQoGYWNjZXNzEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMYuY4DIAEoDjIbLnRpY2tldGluZy5jb21tb24udjEuQWNjZXNzUgZhY2Nlc3NiBnByb3RvMw", [file_google_protobuf_descriptor]);
 
 /**
  * Access says who may call an RPC. Every RPC of every service declares it with the `access`
@@ -36,7 +36,7 @@ export enum Access {
   PUBLIC = 1,
 
   /**
-   * Any signed-in user or admin.
+   * Any signed-in account (user, door or admin).
    *
    * @generated from enum value: ACCESS_USER = 2;
    */
@@ -55,6 +55,13 @@ export enum Access {
    * @generated from enum value: ACCESS_INTERNAL = 4;
    */
   INTERNAL = 4,
+
+  /**
+   * Door staff (the `door` role) and admins: checking tickets in at the entrance.
+   *
+   * @generated from enum value: ACCESS_DOOR = 5;
+   */
+  DOOR = 5,
 }
 
 /**
@@ -65,7 +72,7 @@ export enum Access {
  *
  * @generated from enum ticketing.common.v1.Access
  */
-export type AccessJson = "ACCESS_UNSPECIFIED" | "ACCESS_PUBLIC" | "ACCESS_USER" | "ACCESS_ADMIN" | "ACCESS_INTERNAL";
+export type AccessJson = "ACCESS_UNSPECIFIED" | "ACCESS_PUBLIC" | "ACCESS_USER" | "ACCESS_ADMIN" | "ACCESS_INTERNAL" | "ACCESS_DOOR";
 
 /**
  * Describes the enum ticketing.common.v1.Access.

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ticketing/users/v1/users.proto.
  */
 export const file_ticketing_users_v1_users: GenFile = /*@__PURE__*/
-  fileDesc("Ch50aWNrZXRpbmcvdXNlcnMvdjEvdXNlcnMucHJvdG8SEnRpY2tldGluZy51c2Vycy52MSJZCgRVc2VyEg8KB3VzZXJfaWQYASABKAkSDQoFZW1haWwYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEg0KBXBob25lGAQgASgJEgwKBHJvbGUYBSABKAkimgEKD1JlZ2lzdGVyUmVxdWVzdBIZCgVlbWFpbBgBIAEoCUIKukgHcgUY/gFgARIcCghwYXNzd29yZBgCIAEoCUIKukgHcgUQCBiAAhIfCgxkaXNwbGF5X25hbWUYAyABKAlCCbpIBnIEEAEYZBItCgVwaG9uZRgEIAEoCUIeukgbchkyF14oXCtbMS05XVswLTldezYsMTR9KT8kIlYKEFJlZ2lzdGVyUmVzcG9uc2USDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSDAoEcm9sZRgEIAEoCSJHCgxMb2dpblJlcXVlc3QSGQoFZW1haWwYASABKAlCCrpIB3IFEAEY/gESHAoIcGFzc3dvcmQYAiABKAlCCrpIB3IFEAEYgAIigwEKDUxvZ2luUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEhIKCnRva2VuX3R5cGUYAiABKAkSEgoKZXhwaXJlc19pbhgDIAEoBRIVCg1yZWZyZXNoX3Rva2VuGAQgASgJEg8KB3VzZXJfaWQYBSABKAkSDAoEcm9sZRgGIAEoCSIzCg5SZWZyZXNoUmVxdWVzdBIhCg1yZWZyZXNoX3Rva2VuGAEgASgJQgq6SAdyBRABGIAEIoUBCg9SZWZyZXNoUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEhIKCnRva2VuX3R5cGUYAiABKAkSEgoKZXhwaXJlc19pbhgDIAEoBRIVCg1yZWZyZXNoX3Rva2VuGAQgASgJEg8KB3VzZXJfaWQYBSABKAkSDAoEcm9sZRgGIAEoCSIPCg1Mb2dvdXRSZXF1ZXN0IhAKDkxvZ291dFJlc3BvbnNlIg4KDEdldE1lUmVxdWVzdCJiCg1HZXRNZVJlc3BvbnNlEg8KB3VzZXJfaWQYASABKAkSDQoFZW1haWwYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEg0KBXBob25lGAQgASgJEgwKBHJvbGUYBSABKAkihgEKD1VwZGF0ZU1lUmVxdWVzdBIkCgxkaXNwbGF5X25hbWUYASABKAlCCbpIBnIEEAEYZEgAiAEBEjIKBXBob25lGAIgASgJQh66SBtyGTIXXihcK1sxLTldWzAtOV17NiwxNH0pPyRIAYgBAUIPCg1fZGlzcGxheV9uYW1lQggKBl9waG9uZSJlChBVcGRhdGVNZVJlc3BvbnNlEg8KB3VzZXJfaWQYASABKAkSDQoFZW1haWwYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEg0KBXBob25lGAQgASgJEgwKBHJvbGUYBSABKAkiKwoOR2V0VXNlclJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgOwAQEiOQoPR2V0VXNlclJlc3BvbnNlEiYKBHVzZXIYASABKAsyGC50aWNrZXRpbmcudXNlcnMudjEuVXNlciI2ChZJc1Nlc3Npb25BY3RpdmVSZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBIikKF0lzU2Vzc2lvbkFjdGl2ZVJlc3BvbnNlEg4KBmFjdGl2ZRgBIAEoCDKXBwoMVXNlcnNTZXJ2aWNlEoABCghSZWdpc3RlchIjLnRpY2tldGluZy51c2Vycy52MS5SZWdpc3RlclJlcXVlc3QaJC50aWNrZXRpbmcudXNlcnMudjEuUmVnaXN0ZXJSZXNwb25zZSIpyPMYAdDzGMkBgtPkkwIaOgEqIhUvYXBpL3YxL2F1dGgvcmVnaXN0ZXISbwoFTG9naW4SIC50aWNrZXRpbmcudXNlcnMudjEuTG9naW5SZXF1ZXN0GiEudGlja2V0aW5nLnVzZXJzLnYxLkxvZ2luUmVzcG9uc2UiIcjzGAGC0+STAhc6ASoiEi9hcGkvdjEvYXV0aC9sb2dpbhJ3CgdSZWZyZXNoEiIudGlja2V0aW5nLnVzZXJzLnYxLlJlZnJlc2hSZXF1ZXN0GiMudGlja2V0aW5nLnVzZXJzLnYxLlJlZnJlc2hSZXNwb25zZSIjyPMYAYLT5JMCGToBKiIUL2FwaS92MS9hdXRoL3JlZnJlc2gScwoGTG9nb3V0EiEudGlja2V0aW5nLnVzZXJzLnYxLkxvZ291dFJlcXVlc3QaIi50aWNrZXRpbmcudXNlcnMudjEuTG9nb3V0UmVzcG9uc2UiIsjzGAKC0+STAhg6ASoiEy9hcGkvdjEvYXV0aC9sb2dvdXQSZwoFR2V0TWUSIC50aWNrZXRpbmcudXNlcnMudjEuR2V0TWVSZXF1ZXN0GiEudGlja2V0aW5nLnVzZXJzLnYxLkdldE1lUmVzcG9uc2UiGZACAcjzGAKC0+STAgwSCi9hcGkvdjEvbWUScAoIVXBkYXRlTWUSIy50aWNrZXRpbmcudXNlcnMudjEuVXBkYXRlTWVSZXF1ZXN0GiQudGlja2V0aW5nLnVzZXJzLnYxLlVwZGF0ZU1lUmVzcG9uc2UiGcjzGAKC0+STAg86ASoyCi9hcGkvdjEvbWUSWAoHR2V0VXNlchIiLnRpY2tldGluZy51c2Vycy52MS5HZXRVc2VyUmVxdWVzdBojLnRpY2tldGluZy51c2Vycy52MS5HZXRVc2VyUmVzcG9uc2UiBMjzGAQScAoPSXNTZXNzaW9uQWN0aXZlEioudGlja2V0aW5nLnVzZXJzLnYxLklzU2Vzc2lvbkFjdGl2ZVJlcXVlc3QaKy50aWNrZXRpbmcudXNlcnMudjEuSXNTZXNzaW9uQWN0aXZlUmVzcG9uc2UiBMjzGARiBnByb3RvMw", [file_buf_validate_validate, file_google_api_annotations, file_ticketing_common_v1_auth, file_ticketing_common_v1_http]);
+  fileDesc("Ch50aWNrZXRpbmcvdXNlcnMvdjEvdXNlcnMucHJvdG8SEnRpY2tldGluZy51c2Vycy52MSJZCgRVc2VyEg8KB3VzZXJfaWQYASABKAkSDQoFZW1haWwYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEg0KBXBob25lGAQgASgJEgwKBHJvbGUYBSABKAkimgEKD1JlZ2lzdGVyUmVxdWVzdBIZCgVlbWFpbBgBIAEoCUIKukgHcgUY/gFgARIcCghwYXNzd29yZBgCIAEoCUIKukgHcgUQCBiAAhIfCgxkaXNwbGF5X25hbWUYAyABKAlCCbpIBnIEEAEYZBItCgVwaG9uZRgEIAEoCUIeukgbchkyF14oXCtbMS05XVswLTldezYsMTR9KT8kIlYKEFJlZ2lzdGVyUmVzcG9uc2USDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSDAoEcm9sZRgEIAEoCSJHCgxMb2dpblJlcXVlc3QSGQoFZW1haWwYASABKAlCCrpIB3IFEAEY/gESHAoIcGFzc3dvcmQYAiABKAlCCrpIB3IFEAEYgAIigwEKDUxvZ2luUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEhIKCnRva2VuX3R5cGUYAiABKAkSEgoKZXhwaXJlc19pbhgDIAEoBRIVCg1yZWZyZXNoX3Rva2VuGAQgASgJEg8KB3VzZXJfaWQYBSABKAkSDAoEcm9sZRgGIAEoCSIzCg5SZWZyZXNoUmVxdWVzdBIhCg1yZWZyZXNoX3Rva2VuGAEgASgJQgq6SAdyBRABGIAEIoUBCg9SZWZyZXNoUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEhIKCnRva2VuX3R5cGUYAiABKAkSEgoKZXhwaXJlc19pbhgDIAEoBRIVCg1yZWZyZXNoX3Rva2VuGAQgASgJEg8KB3VzZXJfaWQYBSABKAkSDAoEcm9sZRgGIAEoCSIPCg1Mb2dvdXRSZXF1ZXN0IhAKDkxvZ291dFJlc3BvbnNlIg4KDEdldE1lUmVxdWVzdCJiCg1HZXRNZVJlc3BvbnNlEg8KB3VzZXJfaWQYASABKAkSDQoFZW1haWwYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEg0KBXBob25lGAQgASgJEgwKBHJvbGUYBSABKAkihgEKD1VwZGF0ZU1lUmVxdWVzdBIkCgxkaXNwbGF5X25hbWUYASABKAlCCbpIBnIEEAEYZEgAiAEBEjIKBXBob25lGAIgASgJQh66SBtyGTIXXihcK1sxLTldWzAtOV17NiwxNH0pPyRIAYgBAUIPCg1fZGlzcGxheV9uYW1lQggKBl9waG9uZSJlChBVcGRhdGVNZVJlc3BvbnNlEg8KB3VzZXJfaWQYASABKAkSDQoFZW1haWwYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEg0KBXBob25lGAQgASgJEgwKBHJvbGUYBSABKAkiVwoSU2V0VXNlclJvbGVSZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDsAEBEiYKBHJvbGUYAiABKAlCGLpIFXITUgR1c2VyUgRkb29yUgVhZG1pbiJZChNTZXRVc2VyUm9sZVJlc3BvbnNlEg8KB3VzZXJfaWQYASABKAkSDQoFZW1haWwYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEgwKBHJvbGUYBCABKAkiKwoOR2V0VXNlclJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgOwAQEiOQoPR2V0VXNlclJlc3BvbnNlEiYKBHVzZXIYASABKAsyGC50aWNrZXRpbmcudXNlcnMudjEuVXNlciI2ChZJc1Nlc3Npb25BY3RpdmVSZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBIikKF0lzU2Vzc2lvbkFjdGl2ZVJlc3BvbnNlEg4KBmFjdGl2ZRgBIAEoCDKlCAoMVXNlcnNTZXJ2aWNlEoABCghSZWdpc3RlchIjLnRpY2tldGluZy51c2Vycy52MS5SZWdpc3RlclJlcXVlc3QaJC50aWNrZXRpbmcudXNlcnMudjEuUmVnaXN0ZXJSZXNwb25zZSIpyPMYAdDzGMkBgtPkkwIaOgEqIhUvYXBpL3YxL2F1dGgvcmVnaXN0ZXISbwoFTG9naW4SIC50aWNrZXRpbmcudXNlcnMudjEuTG9naW5SZXF1ZXN0GiEudGlja2V0aW5nLnVzZXJzLnYxLkxvZ2luUmVzcG9uc2UiIcjzGAGC0+STAhc6ASoiEi9hcGkvdjEvYXV0aC9sb2dpbhJ3CgdSZWZyZXNoEiIudGlja2V0aW5nLnVzZXJzLnYxLlJlZnJlc2hSZXF1ZXN0GiMudGlja2V0aW5nLnVzZXJzLnYxLlJlZnJlc2hSZXNwb25zZSIjyPMYAYLT5JMCGToBKiIUL2FwaS92MS9hdXRoL3JlZnJlc2gScwoGTG9nb3V0EiEudGlja2V0aW5nLnVzZXJzLnYxLkxvZ291dFJlcXVlc3QaIi50aWNrZXRpbmcudXNlcnMudjEuTG9nb3V0UmVzcG9uc2UiIsjzGAKC0+STAhg6ASoiEy9hcGkvdjEvYXV0aC9sb2dvdXQSZwoFR2V0TWUSIC50aWNrZXRpbmcudXNlcnMudjEuR2V0TWVSZXF1ZXN0GiEudGlja2V0aW5nLnVzZXJzLnYxLkdldE1lUmVzcG9uc2UiGZACAcjzGAKC0+STAgwSCi9hcGkvdjEvbWUScAoIVXBkYXRlTWUSIy50aWNrZXRpbmcudXNlcnMudjEuVXBkYXRlTWVSZXF1ZXN0GiQudGlja2V0aW5nLnVzZXJzLnYxLlVwZGF0ZU1lUmVzcG9uc2UiGcjzGAKC0+STAg86ASoyCi9hcGkvdjEvbWUSiwEKC1NldFVzZXJSb2xlEiYudGlja2V0aW5nLnVzZXJzLnYxLlNldFVzZXJSb2xlUmVxdWVzdBonLnRpY2tldGluZy51c2Vycy52MS5TZXRVc2VyUm9sZVJlc3BvbnNlIivI8xgDgtPkkwIhOgEqGhwvYXBpL3YxL3VzZXJzL3t1c2VyX2lkfS9yb2xlElgKB0dldFVzZXISIi50aWNrZXRpbmcudXNlcnMudjEuR2V0VXNlclJlcXVlc3QaIy50aWNrZXRpbmcudXNlcnMudjEuR2V0VXNlclJlc3BvbnNlIgTI8xgEEnAKD0lzU2Vzc2lvbkFjdGl2ZRIqLnRpY2tldGluZy51c2Vycy52MS5Jc1Nlc3Npb25BY3RpdmVSZXF1ZXN0GisudGlja2V0aW5nLnVzZXJzLnYxLklzU2Vzc2lvbkFjdGl2ZVJlc3BvbnNlIgTI8xgEYgZwcm90bzM", [file_buf_validate_validate, file_google_api_annotations, file_ticketing_common_v1_auth, file_ticketing_common_v1_http]);
 
 /**
  * User is an account's public profile.
@@ -680,6 +680,100 @@ export const UpdateMeResponseSchema: GenMessage<UpdateMeResponse, {jsonType: Upd
   messageDesc(file_ticketing_users_v1_users, 12);
 
 /**
+ * @generated from message ticketing.users.v1.SetUserRoleRequest
+ */
+export type SetUserRoleRequest = Message<"ticketing.users.v1.SetUserRoleRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string role = 2;
+   */
+  role: string;
+};
+
+/**
+ * @generated from message ticketing.users.v1.SetUserRoleRequest
+ */
+export type SetUserRoleRequestJson = {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId?: string;
+
+  /**
+   * @generated from field: string role = 2;
+   */
+  role?: string;
+};
+
+/**
+ * Describes the message ticketing.users.v1.SetUserRoleRequest.
+ * Use `create(SetUserRoleRequestSchema)` to create a new message.
+ */
+export const SetUserRoleRequestSchema: GenMessage<SetUserRoleRequest, {jsonType: SetUserRoleRequestJson}> = /*@__PURE__*/
+  messageDesc(file_ticketing_users_v1_users, 13);
+
+/**
+ * @generated from message ticketing.users.v1.SetUserRoleResponse
+ */
+export type SetUserRoleResponse = Message<"ticketing.users.v1.SetUserRoleResponse"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string email = 2;
+   */
+  email: string;
+
+  /**
+   * @generated from field: string display_name = 3;
+   */
+  displayName: string;
+
+  /**
+   * @generated from field: string role = 4;
+   */
+  role: string;
+};
+
+/**
+ * @generated from message ticketing.users.v1.SetUserRoleResponse
+ */
+export type SetUserRoleResponseJson = {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId?: string;
+
+  /**
+   * @generated from field: string email = 2;
+   */
+  email?: string;
+
+  /**
+   * @generated from field: string display_name = 3;
+   */
+  displayName?: string;
+
+  /**
+   * @generated from field: string role = 4;
+   */
+  role?: string;
+};
+
+/**
+ * Describes the message ticketing.users.v1.SetUserRoleResponse.
+ * Use `create(SetUserRoleResponseSchema)` to create a new message.
+ */
+export const SetUserRoleResponseSchema: GenMessage<SetUserRoleResponse, {jsonType: SetUserRoleResponseJson}> = /*@__PURE__*/
+  messageDesc(file_ticketing_users_v1_users, 14);
+
+/**
  * @generated from message ticketing.users.v1.GetUserRequest
  */
 export type GetUserRequest = Message<"ticketing.users.v1.GetUserRequest"> & {
@@ -704,7 +798,7 @@ export type GetUserRequestJson = {
  * Use `create(GetUserRequestSchema)` to create a new message.
  */
 export const GetUserRequestSchema: GenMessage<GetUserRequest, {jsonType: GetUserRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_users_v1_users, 13);
+  messageDesc(file_ticketing_users_v1_users, 15);
 
 /**
  * @generated from message ticketing.users.v1.GetUserResponse
@@ -731,7 +825,7 @@ export type GetUserResponseJson = {
  * Use `create(GetUserResponseSchema)` to create a new message.
  */
 export const GetUserResponseSchema: GenMessage<GetUserResponse, {jsonType: GetUserResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_users_v1_users, 14);
+  messageDesc(file_ticketing_users_v1_users, 16);
 
 /**
  * @generated from message ticketing.users.v1.IsSessionActiveRequest
@@ -762,7 +856,7 @@ export type IsSessionActiveRequestJson = {
  * Use `create(IsSessionActiveRequestSchema)` to create a new message.
  */
 export const IsSessionActiveRequestSchema: GenMessage<IsSessionActiveRequest, {jsonType: IsSessionActiveRequestJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_users_v1_users, 15);
+  messageDesc(file_ticketing_users_v1_users, 17);
 
 /**
  * @generated from message ticketing.users.v1.IsSessionActiveResponse
@@ -789,7 +883,7 @@ export type IsSessionActiveResponseJson = {
  * Use `create(IsSessionActiveResponseSchema)` to create a new message.
  */
 export const IsSessionActiveResponseSchema: GenMessage<IsSessionActiveResponse, {jsonType: IsSessionActiveResponseJson}> = /*@__PURE__*/
-  messageDesc(file_ticketing_users_v1_users, 16);
+  messageDesc(file_ticketing_users_v1_users, 18);
 
 /**
  * UsersService owns accounts, credentials and sessions. It issues short-lived JWT access tokens
@@ -862,6 +956,19 @@ export const UsersService: GenService<{
     methodKind: "unary";
     input: typeof UpdateMeRequestSchema;
     output: typeof UpdateMeResponseSchema;
+  },
+  /**
+   * SetUserRole gives an account a role: "user", "door" (checks tickets in at the entrance) or
+   * "admin". Takes effect at the account's next login or refresh; its current access tokens keep
+   * their old role until they expire. 404 for an unknown account; an admin cannot change their
+   * own role (400), so the platform never loses its last admin by accident.
+   *
+   * @generated from rpc ticketing.users.v1.UsersService.SetUserRole
+   */
+  setUserRole: {
+    methodKind: "unary";
+    input: typeof SetUserRoleRequestSchema;
+    output: typeof SetUserRoleResponseSchema;
   },
   /**
    * GetUser returns any user's contact details, for other services (e.g. notifications).
