@@ -4,8 +4,10 @@
  * only the exact token text that was verified is remembered.
  */
 import { generateKeyPairSync, randomUUID } from "node:crypto";
-import { ConnectError } from "@connectrpc/connect";
-import { TokenIssuer, TokenVerifier } from "../lib/auth.js";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { Access } from "../gen/ticketing/common/v1/auth_pb.js";
+import { TokenIssuer, TokenVerifier, authorize } from "../lib/auth.js";
+import { ANONYMOUS, type Caller, type Role } from "../lib/context.js";
 import { AppError } from "../lib/errors.js";
 
 async function setup() {
@@ -29,7 +31,7 @@ async function setup() {
   });
   const sessionId = randomUUID();
   const { token } = await issuer.issue({ userId: randomUUID(), role: "user", sessionId });
-  return { verifier, token, sessionId, ended, checks: () => sessionChecks };
+  return { verifier, issuer, token, sessionId, ended, checks: () => sessionChecks };
 }
 
 const refusal = (p: Promise<unknown>) =>
@@ -66,4 +68,29 @@ it("only the exact token is remembered: one changed character is verified, and r
   const payload = token.indexOf(".") + 5;
   const altered = token.slice(0, payload) + (token[payload] === "A" ? "B" : "A") + token.slice(payload + 1);
   expect(await refusal(verifier.verify(altered))).toMatch(/^(invalid token|malformed)/);
+});
+
+it("verifies each role's token, and the door level admits door staff and admins only", async () => {
+  const { verifier, issuer } = await setup();
+  for (const role of ["user", "door", "admin"] as const) {
+    const { token } = await issuer.issue({ userId: randomUUID(), role, sessionId: randomUUID() });
+    expect(await verifier.verify(token)).toMatchObject({ kind: "user", role });
+  }
+  const answer = (caller: Caller) => {
+    try {
+      authorize(Access.DOOR, caller);
+      return "allowed";
+    } catch (err) {
+      return (err as AppError).code;
+    }
+  };
+  const user = (role: Role): Caller => ({ kind: "user", userId: randomUUID(), role, sessionId: randomUUID() });
+  expect(answer(user("door"))).toBe("allowed");
+  expect(answer(user("admin"))).toBe("allowed");
+  expect(answer(user("user"))).toBe(Code.PermissionDenied);
+  expect(answer(ANONYMOUS)).toBe(Code.Unauthenticated);
+  expect(answer({ kind: "service", service: "booking" })).toBe("allowed");
+  // a door account is a signed-in account: user-level RPCs (its profile, logout) let it in, admin ones do not
+  expect(() => authorize(Access.USER, user("door"))).not.toThrow();
+  expect(() => authorize(Access.ADMIN, user("door"))).toThrow("admin role required");
 });

@@ -114,6 +114,10 @@ export async function startBooking(
     async user(userId = randomUUID()) {
       return { ...bearer(await auth.userToken(userId)), userId };
     },
+    /** A door staff account (checks tickets in; no business with bookings). */
+    async door(userId = randomUUID()) {
+      return { ...bearer(await auth.doorToken(userId)), userId };
+    },
     admin: { ...bearer(await auth.adminToken(adminId)), userId: adminId },
     service: bearer(await auth.serviceToken("payments")),
     async close() {

@@ -328,6 +328,19 @@ describe("bookings", () => {
     expect(await codeOf(h.client.getBooking({ bookingId: randomUUID() }, owner))).toBe(Code.NotFound);
   });
 
+  it("a door account reads no bookings: somebody's is 404, its own list is empty, and it cannot cancel or change policy", async () => {
+    const { showtimeId } = await seedInventory(h.repo, { rows: 1, perRow: 10 });
+    const owner = await h.user();
+    const res = await h.client.reserveSeats({ showtimeId, seatIds: ["R1S1"] }, owner);
+    const door = await h.door();
+    expect(await codeOf(h.client.getBooking({ bookingId: res.bookingId }, door))).toBe(Code.NotFound);
+    expect((await h.client.listMyBookings({}, door)).bookings).toEqual([]);
+    expect(await codeOf(h.client.cancelBooking({ bookingId: res.bookingId }, door))).toBe(Code.NotFound);
+    expect(await codeOf(h.client.updateSeatingPolicy({ showtimeId, avoidSingleSeats: false }, door))).toBe(Code.PermissionDenied);
+    // the booking is untouched
+    expect((await h.client.getBooking({ bookingId: res.bookingId }, owner)).booking!.status).toBe("held");
+  });
+
   it("ListMyBookings: the caller's own, newest first, paged, with the total", async () => {
     const { showtimeId } = await seedInventory(h.repo, { rows: 2, perRow: 10 });
     const user = await h.user();

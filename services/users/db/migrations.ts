@@ -66,5 +66,8 @@ async function replaceRoleCheck(knex: Parameters<Migration["up"]>[0], roles: str
     [SCHEMA],
   );
   for (const { conname } of rows) await knex.raw(`ALTER TABLE ??.accounts DROP CONSTRAINT ??`, [SCHEMA, conname]);
-  await knex.raw(`ALTER TABLE ??.accounts ADD CONSTRAINT accounts_role_check CHECK (role IN (${roles.map(() => "?").join(", ")}))`, [SCHEMA, ...roles]);
+  // DDL takes no bind parameters: the roles are this file's own constants, checked to be words
+  if (!roles.every((r) => /^[a-z]+$/.test(r))) throw new Error(`bad role names: ${roles.join(", ")}`);
+  const list = roles.map((r) => `'${r}'`).join(", ");
+  await knex.raw(`ALTER TABLE ??.accounts ADD CONSTRAINT accounts_role_check CHECK (role IN (${list}))`, [SCHEMA]);
 }

@@ -137,6 +137,35 @@ describe("login, me, refresh, logout", () => {
   });
 });
 
+describe("roles", () => {
+  it("an admin makes an account door staff: its next login carries the door role, which a token verifier accepts", async () => {
+    const admin = await h.client.login({ email: "admin@test.local", password: "admin-pass-1" });
+    const user = await registerAndLogin("door-1@example.com");
+    const changed = await h.client.setUserRole({ userId: user.userId, role: "door" }, auth(admin.accessToken));
+    expect(changed).toMatchObject({ userId: user.userId, email: "door-1@example.com", role: "door" });
+    // the token issued before keeps its role until it expires; the next login has the new one
+    expect((await h.client.getMe({}, auth(user.accessToken))).role).toBe("door");
+    const again = await h.client.login({ email: "door-1@example.com", password: "correct-horse" });
+    expect(again.role).toBe("door");
+    const payload = JSON.parse(Buffer.from(again.accessToken.split(".")[1], "base64url").toString()) as { role: string };
+    expect(payload.role).toBe("door");
+    // and back
+    await h.client.setUserRole({ userId: user.userId, role: "user" }, auth(admin.accessToken));
+    expect((await h.client.login({ email: "door-1@example.com", password: "correct-horse" })).role).toBe("user");
+  });
+
+  it("only admins change roles; not their own; an unknown account is 404 and an unknown role 400", async () => {
+    const admin = await h.client.login({ email: "admin@test.local", password: "admin-pass-1" });
+    const user = await registerAndLogin("door-2@example.com");
+    expect(await codeOf(h.client.setUserRole({ userId: user.userId, role: "admin" }, auth(user.accessToken)))).toBe(Code.PermissionDenied);
+    expect(await codeOf(h.client.setUserRole({ userId: user.userId, role: "door" }))).toBe(Code.Unauthenticated);
+    expect(await codeOf(h.client.setUserRole({ userId: admin.userId, role: "user" }, auth(admin.accessToken)))).toBe(Code.InvalidArgument);
+    expect(await codeOf(h.client.setUserRole({ userId: "00000000-0000-4000-8000-000000000000", role: "door" }, auth(admin.accessToken)))).toBe(Code.NotFound);
+    expect(await codeOf(h.client.setUserRole({ userId: user.userId, role: "superuser" }, auth(admin.accessToken)))).toBe(Code.InvalidArgument);
+    expect((await h.client.login({ email: "door-2@example.com", password: "correct-horse" })).role).toBe("user");
+  });
+});
+
 describe("token verification", () => {
   let valid: LoginResponse;
   let claims: { sub: string; sid: string };
