@@ -66,6 +66,8 @@ export interface BookingHarness {
   queues: ReturnType<typeof suiteQueues>;
   /** Call options of a (new or given) user; returns the user id too. */
   user(userId?: string): Promise<CallOptions & { userId: string }>;
+  /** Call options of a door staff account (checks tickets in; no business with bookings). */
+  door(userId?: string): Promise<CallOptions & { userId: string }>;
   admin: CallOptions & { userId: string };
   service: CallOptions;
   close(): Promise<void>;
