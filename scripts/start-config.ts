@@ -10,6 +10,9 @@ const REPO_ROOT = path.resolve(__dirname, "..");
 /** Development defaults of the bootstrap admin (shared/spec/rest-api.md); printed at start. */
 const DEV_ADMIN_EMAIL = "admin@ticketing.local";
 const DEV_ADMIN_PASSWORD = "change-me-admin";
+/** Development defaults of a door staff account, for trying the scanner page (/door); printed at start. */
+const DEV_DOOR_EMAIL = "door@ticketing.local";
+const DEV_DOOR_PASSWORD = "change-me-door";
 
 /** What `npm start` can run several replicas of: the gateway, the balanced services, the workflow worker. */
 export const SCALED_TIERS = ["gateway", ...BALANCED_SERVICES, "workflows"] as const;
@@ -55,6 +58,8 @@ export interface StartConfig {
   /** Where services fetch the users service's public keys; follows USERS_URL unless set. */
   jwksUrl: string;
   admin: { email: string; password: string; passwordFromEnv: boolean };
+  /** The development door staff account (scanner page); BOOTSTRAP_DOOR_EMAIL/PASSWORD override it. */
+  door: { email: string; password: string; passwordFromEnv: boolean };
   nodeEnv: string;
   /** How long the gateway may take to report healthy (first start compiles every service through tsx). */
   healthTimeoutMs: number;
@@ -117,6 +122,11 @@ export function startConfigFrom(env: NodeJS.ProcessEnv): StartConfig {
       email: text("BOOTSTRAP_ADMIN_EMAIL") ?? DEV_ADMIN_EMAIL,
       password: text("BOOTSTRAP_ADMIN_PASSWORD") ?? DEV_ADMIN_PASSWORD,
       passwordFromEnv: text("BOOTSTRAP_ADMIN_PASSWORD") !== undefined,
+    },
+    door: {
+      email: text("BOOTSTRAP_DOOR_EMAIL") ?? DEV_DOOR_EMAIL,
+      password: text("BOOTSTRAP_DOOR_PASSWORD") ?? DEV_DOOR_PASSWORD,
+      passwordFromEnv: text("BOOTSTRAP_DOOR_PASSWORD") !== undefined,
     },
     nodeEnv: text("NODE_ENV") ?? "development",
     healthTimeoutMs: 1000 * positiveNumber("START_HEALTH_TIMEOUT_SECONDS", text("START_HEALTH_TIMEOUT_SECONDS"), 180),

@@ -244,6 +244,8 @@ class Stack {
       JWT_JWKS_URL: config.jwksUrl,
       BOOTSTRAP_ADMIN_EMAIL: config.admin.email,
       BOOTSTRAP_ADMIN_PASSWORD: config.admin.password,
+      BOOTSTRAP_DOOR_EMAIL: config.door.email,
+      BOOTSTRAP_DOOR_PASSWORD: config.door.password,
       [portEnvVar("gateway")]: String(config.gatewayPort),
       // the gateway's /healthz waits for the backends that exist in this checkout
       GATEWAY_SERVICES:
@@ -333,6 +335,7 @@ class Stack {
       ["Temporal", `${temporal}, namespace ${config.temporalNamespace}`],
       ["Postgres", database],
       ["Admin login", `${config.admin.email} / ${password}`],
+      ["Door login", `${config.door.email} / ${config.door.passwordFromEnv ? "(BOOTSTRAP_DOOR_PASSWORD)" : config.door.password}`],
       ["Services", this.specs.map((spec) => spec.name).join(", ") || "none yet"],
     ];
     const rule = "─".repeat(72);

@@ -71,6 +71,12 @@ export const usersVars = {
     devDefault: true,
     doc: "users: password of that admin account (only used when creating it)",
   }),
+  bootstrapDoorEmail: optionalStr("BOOTSTRAP_DOOR_EMAIL", {
+    doc: "users: a door staff account (checks tickets in at /door) created at start-up when missing, with BOOTSTRAP_DOOR_PASSWORD; `npm start` sets door@ticketing.local (development only)",
+  }),
+  bootstrapDoorPassword: optionalStr("BOOTSTRAP_DOOR_PASSWORD", {
+    doc: "users: password of that door account (only used when creating it); `npm start` sets change-me-door (development only)",
+  }),
 };
 
 export type UsersConfig = ReturnType<typeof readUsersConfig>;

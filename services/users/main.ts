@@ -27,11 +27,12 @@ runMain(logger, async () => {
     ttlSeconds: config.accessTokenTtlSeconds,
   });
   const db = await openDatabase({ url: config.databaseUrl, schema: SCHEMA, migrations, poolMax: config.databasePoolMax });
-  await new UsersRepo(db).ensureAdmin(
-    normalizeEmail(config.bootstrapAdminEmail),
-    () => hashPassword(config.bootstrapAdminPassword),
-    "Administrator",
-  );
+  const repo = new UsersRepo(db);
+  await repo.ensureAccount(normalizeEmail(config.bootstrapAdminEmail), "admin", () => hashPassword(config.bootstrapAdminPassword), "Administrator");
+  if (config.bootstrapDoorEmail && config.bootstrapDoorPassword) {
+    const { bootstrapDoorEmail: email, bootstrapDoorPassword: password } = config;
+    await repo.ensureAccount(normalizeEmail(email), "door", () => hashPassword(password), "Door staff");
+  }
   const server = await build({
     db,
     issuer,

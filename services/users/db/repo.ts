@@ -59,15 +59,18 @@ export class UsersRepo {
     }
   }
 
-  /** Creates the bootstrap admin when no account has that email; an existing one is made admin. */
-  async ensureAdmin(email: string, passwordHash: () => Promise<string>, displayName: string): Promise<void> {
+  /**
+   * Creates a bootstrap account (the admin, the development door account) when no account has
+   * that email; an existing one is given the role.
+   */
+  async ensureAccount(email: string, role: Role, passwordHash: () => Promise<string>, displayName: string): Promise<void> {
     const existing = await this.findByEmail(email);
     if (existing) {
-      if (existing.role !== "admin") await this.db("accounts").where({ id: existing.id }).update({ role: "admin" });
+      if (existing.role !== role) await this.db("accounts").where({ id: existing.id }).update({ role });
       return;
     }
     try {
-      await this.createAccount({ email, passwordHash: await passwordHash(), displayName, phone: "", role: "admin" });
+      await this.createAccount({ email, passwordHash: await passwordHash(), displayName, phone: "", role });
     } catch (err) {
       if (!(err instanceof EmailTakenError)) throw err; // another replica created it meanwhile
     }

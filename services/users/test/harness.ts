@@ -30,7 +30,7 @@ export interface UsersHarness {
 export async function startUsers(): Promise<UsersHarness> {
   const database = await createTestDatabase("users");
   const db = await openDatabase({ url: database.url, schema: SCHEMA, migrations });
-  await new UsersRepo(db).ensureAdmin("admin@test.local", () => hashPassword("admin-pass-1"), "Admin");
+  await new UsersRepo(db).ensureAccount("admin@test.local", "admin", () => hashPassword("admin-pass-1"), "Admin");
   const privateKey = generateKeyPairSync("ed25519").privateKey;
   const issuer = await TokenIssuer.create({ privateKey, issuer: ISSUER, audience: AUDIENCE, ttlSeconds: 900 });
   const server = await build({
