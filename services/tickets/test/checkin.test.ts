@@ -24,7 +24,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function issue(seatIds: string[], showtimeId = randomUUID()): Promise<{ bookingId: string; showtimeId: string; tickets: Ticket[] }> {
+async function issue(seatIds: string[], showtimeId: string = randomUUID()): Promise<{ bookingId: string; showtimeId: string; tickets: Ticket[] }> {
   const u = await h.user("Edsger Wybe Dijkstra");
   const bookingId = randomUUID();
   const { tickets } = await h.grpc.issueTickets({ bookingId, showtimeId, userId: u.userId, seatIds }, h.service);
