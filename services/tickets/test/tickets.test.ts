@@ -8,7 +8,9 @@ import type { Ticket } from "../../../gen/ticketing/tickets/v1/tickets_pb.js";
 import { silentLogger } from "../../../lib/logger.js";
 import { parsePayload } from "../../../lib/ticket-payload.js";
 import { TASK_QUEUES } from "../../../workflows/task-queues.js";
+import { TicketsService } from "../../../gen/ticketing/tickets/v1/tickets_pb.js";
 import { quietTemporal } from "../../booking/test/harness.js";
+import { build as buildGateway } from "../../gateway/server.js";
 import { createTicketActivities } from "../activities.js";
 import { ticketsTaskQueue, startTicketsWorker } from "../worker.js";
 import { decodeSvg } from "./qr.js";
@@ -171,6 +173,61 @@ describe("signing keys", () => {
     const keys = (await h.client.listSigningKeys({})).keys;
     expect(keys.filter((k) => k.active).map((k) => k.keyId)).toHaveLength(1);
     expect(both.map((r) => r.key!.keyId)).toContain(keys.find((k) => k.active)!.keyId);
+  });
+});
+
+describe("REST through the gateway", () => {
+  it("serves the routes of the contract: tickets of a booking, check-ins, uploads, counts, signing keys", async () => {
+    const gateway = await buildGateway({
+      host: "127.0.0.1",
+      port: 0,
+      logger: silentLogger(),
+      upstreams: [{ service: TicketsService, backend: "tickets" }],
+      urls: { tickets: h.url },
+      corsOrigins: "*",
+      maxBodyBytes: 64 * 1024,
+      upstreamTimeoutMs: 5_000,
+      serviceCredential: () => h.auth.serviceToken("gateway"),
+    });
+    const base = `http://127.0.0.1:${gateway.port}`;
+    const rest = async (method: string, path: string, who: CallOptions | undefined, body?: unknown) => {
+      const r = await fetch(base + path, { method, headers: { ...who?.headers, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+      return { status: r.status, json: (await r.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    };
+    try {
+      const owner = await h.user("Katherine Johnson");
+      const door = await h.as("door");
+      const bookingId = randomUUID();
+      const showtimeId = randomUUID();
+      const [t] = await issue(owner.userId, ["R9S9"], { bookingId, showtimeId });
+
+      const mine = await rest("GET", `/api/v1/bookings/${bookingId}/tickets`, owner);
+      expect(mine.status).toBe(200);
+      expect(mine.json.tickets).toEqual([expect.objectContaining({ ticketId: t.ticketId, seatId: "R9S9", payload: t.payload, status: "valid", holder: "KJ", qrSvg: expect.stringMatching(/^<svg /) })]);
+      expect((await rest("GET", `/api/v1/bookings/${bookingId}/tickets`, await h.user())).status).toBe(404);
+
+      const admitted = await rest("POST", "/api/v1/checkins", door, { payload: t.payload, gate: "west-1", showtimeId });
+      expect(admitted).toMatchObject({ status: 200, json: { result: { result: "admitted", ticketId: t.ticketId, firstScan: { gate: "west-1" } } } });
+      const again = await rest("POST", "/api/v1/checkins", door, { payload: t.payload, gate: "west-2" });
+      expect(again).toMatchObject({ status: 200, json: { result: { result: "already_used", firstScan: admitted.json.result.firstScan } } });
+      const bogus = await rest("POST", "/api/v1/checkins", door, { payload: "TK1:XYZ" });
+      expect(bogus).toMatchObject({ status: 200, json: { result: { result: "invalid" } } });
+      const empty = await rest("POST", "/api/v1/checkins", door, {});
+      expect(empty.status).toBe(400);
+      expect(empty.json.message).toContain("payload");
+      expect((await rest("POST", "/api/v1/checkins", owner, { payload: t.payload })).status).toBe(403);
+
+      const batch = await rest("POST", "/api/v1/checkins/batch", door, { scans: [{ payload: t.payload, gate: "east", scannedAt: "2020-01-01T19:00:00Z" }] });
+      expect(batch).toMatchObject({ status: 200, json: { results: [{ result: "admitted", supersededScan: { gate: "west-1" } }] } });
+      const counts = await rest("GET", `/api/v1/showtimes/${showtimeId}/checkins`, door);
+      expect(counts).toMatchObject({ status: 200, json: { showtimeId, sold: "1", admitted: "1", duplicateEntries: "1" } });
+
+      const keys = await rest("GET", "/api/v1/tickets/signing-keys", undefined);
+      expect(keys.status).toBe(200);
+      expect(keys.json.keys.filter((k: { active: boolean }) => k.active)).toHaveLength(1);
+    } finally {
+      await gateway.close();
+    }
   });
 });
 
