@@ -12,6 +12,9 @@ import { TicketsService } from "../../../gen/ticketing/tickets/v1/tickets_pb.js"
 import { quietTemporal } from "../../booking/test/harness.js";
 import { build as buildGateway } from "../../gateway/server.js";
 import { createTicketActivities } from "../activities.js";
+import { SigningKeysRepo } from "../db/keys.js";
+import { generateSigningKey, signPayload } from "../domain/signing.js";
+import { Keyring, UNKNOWN_KEY_RELOAD_INTERVAL_MS } from "../keyring.js";
 import { ticketsTaskQueue, startTicketsWorker } from "../worker.js";
 import { decodeSvg } from "./qr.js";
 import { codeOf, errorOf, startTickets, type CallOptions, type TicketsHarness } from "./harness.js";
@@ -165,6 +168,28 @@ describe("signing keys", () => {
     expect(keys.filter((k) => k.active).map((k) => k.keyId)).toEqual([rotated.keyId]);
     expect(keys.map((k) => k.keyId)).toEqual(expect.arrayContaining([oldKey, rotated.keyId]));
     expect(Buffer.from(rotated.publicKey, "base64url")).toHaveLength(32);
+  });
+
+  it("a key id this process does not know reloads the keys, at most once per interval however many scans name one", async () => {
+    let clock = 0;
+    const repo = new SigningKeysRepo(h.db);
+    const keyring = new Keyring(repo, () => clock);
+    await keyring.start();
+    const loads = jest.spyOn(repo, "all");
+    const forger = generateSigningKey();
+    const forged = signPayload({ keyId: forger.keyId, ticketId: randomUUID(), showtimeId: randomUUID(), seatId: "X1", holder: "" }, forger);
+    for (let i = 0; i < 5; i++) expect(await keyring.verify(forged)).toMatchObject({ ok: false, reason: "unknown_key" });
+    expect(loads).toHaveBeenCalledTimes(1);
+
+    // another replica rotates; within the interval this one does not look again...
+    await h.client.rotateSigningKey({}, await h.as("admin"));
+    const [fresh] = await issue((await h.user()).userId, ["L1"]);
+    expect(await keyring.verify(fresh.payload)).toMatchObject({ ok: false, reason: "unknown_key" });
+    // ...after it, the first scan naming the new key loads it
+    clock += UNKNOWN_KEY_RELOAD_INTERVAL_MS;
+    expect(await keyring.verify(fresh.payload)).toMatchObject({ ok: true });
+    expect(await keyring.verify(fresh.payload)).toMatchObject({ ok: true });
+    expect(loads).toHaveBeenCalledTimes(2);
   });
 
   it("two rotations at once leave exactly one active key", async () => {
