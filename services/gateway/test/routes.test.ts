@@ -65,6 +65,7 @@ describe("REST routes of the real contracts", () => {
     ["GET", `/api/v1/showtimes/${id}/checkins`, "TicketsService.GetCheckInStats 200"],
     ["GET", "/api/v1/tickets/signing-keys", "TicketsService.ListSigningKeys 200"],
     ["POST", "/api/v1/tickets/signing-keys", "TicketsService.RotateSigningKey 201"],
+    ["PUT", `/api/v1/users/${id}/role`, "UsersService.SetUserRole 200"],
   ])("%s %s → %s", (method, path, expected) => {
     expect(rpc(method, path)).toBe(expected);
   });
