@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { bestBench } from "./best.bench";
 import { catalogBench } from "./catalog.bench";
+import { checkinsBench } from "./checkins.bench";
 import { bookingsBench } from "./bookings.bench";
 import { BENCH_LIMITS, restClient, type Benchmark, type StandaloneBenchmark } from "./context";
 import { holdsBench } from "./holds.bench";
@@ -28,6 +29,7 @@ const BENCHMARKS: Array<Benchmark | StandaloneBenchmark> = [
   bookingsBench,
   waitingRoomBench,
   bestBench,
+  checkinsBench,
   searchBench,
   webBench,
   scaleOutBench,

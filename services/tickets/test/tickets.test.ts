@@ -232,11 +232,11 @@ describe("REST through the gateway", () => {
       expect((await rest("GET", `/api/v1/bookings/${bookingId}/tickets`, await h.user())).status).toBe(404);
 
       const admitted = await rest("POST", "/api/v1/checkins", door, { payload: t.payload, gate: "west-1", showtimeId });
-      expect(admitted).toMatchObject({ status: 200, json: { result: { result: "admitted", ticketId: t.ticketId, firstScan: { gate: "west-1" } } } });
+      expect(admitted).toMatchObject({ status: 200, json: { result: "admitted", ticketId: t.ticketId, firstScan: { gate: "west-1" } } });
       const again = await rest("POST", "/api/v1/checkins", door, { payload: t.payload, gate: "west-2" });
-      expect(again).toMatchObject({ status: 200, json: { result: { result: "already_used", firstScan: admitted.json.result.firstScan } } });
+      expect(again).toMatchObject({ status: 200, json: { result: "already_used", firstScan: admitted.json.firstScan } });
       const bogus = await rest("POST", "/api/v1/checkins", door, { payload: "TK1:XYZ" });
-      expect(bogus).toMatchObject({ status: 200, json: { result: { result: "invalid" } } });
+      expect(bogus).toMatchObject({ status: 200, json: { result: "invalid" } });
       const empty = await rest("POST", "/api/v1/checkins", door, {});
       expect(empty.status).toBe(400);
       expect(empty.json.message).toContain("payload");
