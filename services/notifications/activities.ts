@@ -2,7 +2,9 @@ import { Code } from "@connectrpc/connect";
 import { ApplicationFailure } from "@temporalio/common";
 import { AppError } from "../../lib/errors.js";
 import type { Logger } from "../../lib/logger.js";
+import { MAX_PAYLOAD_LENGTH } from "../../lib/ticket-payload.js";
 import type { BookingNotification, NotificationActivities } from "../../workflows/notification-types.js";
+import type { IssuedTicket } from "../../workflows/ticket-types.js";
 import { kindFromWorkflow } from "./domain/kinds.js";
 import type { Notifier } from "./notifier.js";
 
@@ -14,7 +16,8 @@ import type { Notifier } from "./notifier.js";
  * delivery failure never fails it. It throws only when it could not record anything:
  *   - a transient fault (users service, catalog or Postgres down): a plain error, retried by
  *     Temporal under the workflow's retry policy;
- *   - a bug (unknown kind, an idempotency key reused for another user or kind): non-retryable.
+ *   - a bug (unknown kind, malformed tickets, an idempotency key reused for another user or
+ *     kind): non-retryable.
  * A user that no longer exists is not an error: nothing to send, no message ids.
  */
 export function createNotificationActivities(deps: { notifier: Notifier; logger: Logger }): NotificationActivities {
@@ -22,6 +25,8 @@ export function createNotificationActivities(deps: { notifier: Notifier; logger:
     async notifyBooking(input: BookingNotification) {
       const kind = kindFromWorkflow(input.kind);
       if (!kind) throw ApplicationFailure.nonRetryable(`unknown notification kind ${JSON.stringify(input.kind)}`, "UnknownKind");
+      const bad = input.tickets === undefined ? undefined : badTickets(input.tickets);
+      if (bad) throw ApplicationFailure.nonRetryable(`tickets: ${bad}`, "BadTickets");
       try {
         const { notifications } = await deps.notifier.notify({
           idempotencyKey: input.idempotencyKey,
@@ -35,6 +40,7 @@ export function createNotificationActivities(deps: { notifier: Notifier; logger:
             amountMinor: input.amountMinor,
             currency: input.currency,
           },
+          tickets: input.tickets,
         });
         return { messageIds: notifications.map((n) => n.id) };
       } catch (err) {
@@ -49,4 +55,18 @@ export function createNotificationActivities(deps: { notifier: Notifier; logger:
       }
     },
   };
+}
+
+/** What is wrong with the tickets the workflow passed (undefined: nothing); the signature is not ours to check. */
+function badTickets(tickets: unknown): string | undefined {
+  if (!Array.isArray(tickets)) return "must be a list";
+  const ok = (t: Partial<IssuedTicket>) =>
+    typeof t.ticketId === "string" &&
+    t.ticketId !== "" &&
+    typeof t.seatId === "string" &&
+    typeof t.payload === "string" &&
+    t.payload !== "" &&
+    t.payload.length <= MAX_PAYLOAD_LENGTH;
+  const i = tickets.findIndex((t: unknown) => typeof t !== "object" || t === null || !ok(t));
+  return i >= 0 ? `[${i}] needs a ticketId, a seatId and a payload of at most ${MAX_PAYLOAD_LENGTH} characters` : undefined;
 }

@@ -1,7 +1,8 @@
 import { PolledWorker } from "../../lib/poll-loop.js";
 import type { Logger } from "../../lib/logger.js";
-import { DeliveryError, type EmailTransport, type SmsProvider } from "./channels/types.js";
+import { DeliveryError, type EmailTransport, type OutgoingMessage, type SmsProvider } from "./channels/types.js";
 import type { NotificationRecord, NotificationsRepo } from "./db/repo.js";
+import { ticketImages } from "./ticket-images.js";
 
 export interface RetryPolicy {
   /** Attempts in all, the first included (then the message is `failed`). */
@@ -30,6 +31,20 @@ export interface DeliveryOptions {
 export function backoffMs(attempt: number, policy: Pick<RetryPolicy, "baseDelayMs" | "maxDelayMs">, random = Math.random): number {
   const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(exp * (0.8 + 0.4 * random()));
+}
+
+/** The message as its channel sends it: an email with tickets gets its HTML part and the QR images. */
+async function outgoing(n: NotificationRecord): Promise<OutgoingMessage> {
+  const message: OutgoingMessage = { notificationId: n.id, to: n.recipient, subject: n.subject, text: n.body };
+  if (n.channel !== "email" || !n.html) return message;
+  let images;
+  try {
+    images = await ticketImages(n.tickets ?? []);
+  } catch (err) {
+    // a payload no QR code can hold now never will
+    throw new DeliveryError(`ticket QR code: ${err instanceof Error ? err.message : String(err)}`, true);
+  }
+  return { ...message, html: n.html, images };
 }
 
 /**
@@ -67,7 +82,7 @@ export class DeliveryLoop extends PolledWorker {
     const channel = n.channel === "email" ? this.opts.email : this.opts.sms;
     const log = logger.child({ notificationId: n.id, channel: n.channel, kind: n.kind, attempt: n.attempts });
     try {
-      const delivered = await channel.send({ notificationId: n.id, to: n.recipient, subject: n.subject, text: n.body });
+      const delivered = await channel.send(await outgoing(n));
       await repo.markSent(n.id, n.attempts, delivered);
       log.info({ transport: delivered.transport }, "notification sent");
     } catch (err) {

@@ -6,6 +6,7 @@ import type { UsersService } from "../../gen/ticketing/users/v1/users_pb.js";
 import type { Knex } from "../../lib/db.js";
 import { AppError, alreadyExists, notFound } from "../../lib/errors.js";
 import type { Logger } from "../../lib/logger.js";
+import type { IssuedTicket } from "../../workflows/ticket-types.js";
 import type { NewNotification, NotificationRecord, NotificationsRepo } from "./db/repo.js";
 import { maskEmail, maskPhone } from "./domain/format.js";
 import { ShowtimeDetailsCache } from "./showtime-details-cache.js";
@@ -33,6 +34,8 @@ export interface NotifyRequest {
   channels: Channel[];
   bookingId?: string;
   facts: BookingFacts;
+  /** booking_confirmed: the tickets, whose QR codes the email carries (never the SMS). */
+  tickets?: IssuedTicket[];
 }
 
 export interface NotifyResult {
@@ -107,6 +110,7 @@ export class Notifier {
       amountMinor: facts.amountMinor,
       currency: facts.currency,
       timeZone: this.deps.timeZone,
+      tickets: req.tickets,
     };
 
     const wanted: Channel[] = req.channels.length > 0 ? req.channels : ["email", "sms"];
@@ -114,7 +118,9 @@ export class Notifier {
     const base = { idempotencyKey: req.idempotencyKey, userId: req.userId, kind: req.kind, bookingId: req.bookingId ?? null };
     if (wanted.includes("email") && user.email) {
       const m = renderEmail(ctx);
-      rows.push({ ...base, id: randomUUID(), channel: "email", recipient: user.email, recipientMasked: maskEmail(user.email), subject: m.subject, body: m.text });
+      const email = { id: randomUUID(), channel: "email" as const, recipient: user.email, recipientMasked: maskEmail(user.email), subject: m.subject, body: m.text };
+      // the tickets go with the message: delivery (and every retry of it) draws their QR codes
+      rows.push({ ...base, ...email, ...(m.html ? { html: m.html, tickets: ctx.tickets } : {}) });
     }
     if (wanted.includes("sms") && user.phone) {
       const m = renderSms(ctx);

@@ -60,6 +60,19 @@ export class SmtpEmailTransport implements EmailTransport {
         to: message.to,
         subject: message.subject,
         text: message.text,
+        // text and HTML as alternatives; the images inline (multipart/related) for the HTML's cid: references
+        ...(message.html ? { html: message.html } : {}),
+        ...(message.images?.length
+          ? {
+              attachments: message.images.map((i) => ({
+                cid: i.cid,
+                filename: i.filename,
+                contentType: i.contentType,
+                content: i.content,
+                contentDisposition: "inline" as const,
+              })),
+            }
+          : {}),
         messageId: `<${message.notificationId}@${this.domain}>`,
         headers: { "X-Ticketing-Notification-Id": message.notificationId },
       });
@@ -88,7 +101,7 @@ export class LogEmailTransport implements EmailTransport {
 
   async send(message: OutgoingMessage): Promise<Delivered> {
     this.logger.info(
-      { notificationId: message.notificationId, to: maskEmail(message.to), subject: message.subject, text: message.text },
+      { notificationId: message.notificationId, to: maskEmail(message.to), subject: message.subject, text: message.text, images: message.images?.length },
       "email not sent: no SMTP_URL (development log transport)",
     );
     return { transport: this.name };

@@ -11,6 +11,18 @@ export interface OutgoingMessage {
   to: string;
   subject: string;
   text: string;
+  /** Email: an HTML part besides the text, whose `cid:` images are `images`. */
+  html?: string;
+  images?: InlineImage[];
+}
+
+/** An image shown inside an email's HTML (`<img src="cid:...">`). */
+export interface InlineImage {
+  /** The Content-ID, without angle brackets. */
+  cid: string;
+  filename: string;
+  contentType: string;
+  content: Buffer;
 }
 
 export interface Delivered {

@@ -60,4 +60,22 @@ export const migrations: Migration[] = [
       await knex.schema.withSchema(SCHEMA).dropTable("notifications");
     },
   },
+  {
+    name: "0002_ticket_emails",
+    async up(knex) {
+      await knex.schema.withSchema(SCHEMA).alterTable("notifications", (t) => {
+        // an email with tickets also has an HTML part, whose QR images (cid:) are drawn at
+        // delivery from the tickets' payloads kept here: every retry sends the same message
+        t.text("html");
+        // [{ticketId, seatId, payload}] (workflows/ticket-types.ts IssuedTicket)
+        t.jsonb("tickets");
+      });
+    },
+    async down(knex) {
+      await knex.schema.withSchema(SCHEMA).alterTable("notifications", (t) => {
+        t.dropColumn("html");
+        t.dropColumn("tickets");
+      });
+    },
+  },
 ];

@@ -1,4 +1,5 @@
 import type { Knex } from "../../../lib/db.js";
+import type { IssuedTicket } from "../../../workflows/ticket-types.js";
 import type { Channel, NotificationKind, NotificationStatus } from "../domain/kinds.js";
 
 type Db = Knex | Knex.Transaction;
@@ -13,7 +14,12 @@ export interface NotificationRecord {
   recipient: string;
   recipientMasked: string;
   subject: string;
+  /** The text (the email's text part, or the SMS). */
   body: string;
+  /** An email's HTML part, when it has one (an email with tickets). */
+  html: string | null;
+  /** The tickets whose QR codes the email carries (drawn at delivery). */
+  tickets: IssuedTicket[] | null;
   status: NotificationStatus;
   attempts: number;
   nextAttemptAt: Date;
@@ -28,7 +34,8 @@ export interface NotificationRecord {
 export type NewNotification = Pick<
   NotificationRecord,
   "id" | "idempotencyKey" | "channel" | "userId" | "kind" | "bookingId" | "recipient" | "recipientMasked" | "subject" | "body"
->;
+> &
+  Partial<Pick<NotificationRecord, "html" | "tickets">>;
 
 interface Row {
   id: string;
@@ -41,6 +48,8 @@ interface Row {
   recipient_masked: string;
   subject: string;
   body: string;
+  html: string | null;
+  tickets: IssuedTicket[] | null;
   status: NotificationStatus;
   attempts: number;
   next_attempt_at: Date;
@@ -63,6 +72,8 @@ const toRecord = (r: Row): NotificationRecord => ({
   recipientMasked: r.recipient_masked,
   subject: r.subject,
   body: r.body,
+  html: r.html,
+  tickets: r.tickets,
   status: r.status,
   attempts: r.attempts,
   nextAttemptAt: r.next_attempt_at,
@@ -110,6 +121,9 @@ export class NotificationsRepo {
           recipient_masked: r.recipientMasked,
           subject: r.subject,
           body: r.body,
+          html: r.html ?? null,
+          // jsonb: pg would write a JS array as a Postgres array
+          tickets: r.tickets ? JSON.stringify(r.tickets) : null,
         })),
       )
       .onConflict(["idempotency_key", "channel"])

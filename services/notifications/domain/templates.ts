@@ -1,4 +1,5 @@
 import { formatMoney } from "../../../lib/money.js";
+import type { IssuedTicket } from "../../../workflows/ticket-types.js";
 import { formatShowTime, ticketReference } from "./format.js";
 import type { NotificationKind } from "./kinds.js";
 
@@ -7,6 +8,11 @@ import type { NotificationKind } from "./kinds.js";
  * and a short text) per kind, rendered from what the booking, the catalog and the users
  * service know. Pure; a missing detail (e.g. a showtime the catalog no longer knows) leaves
  * its line out rather than failing the message.
+ *
+ * A confirmation with tickets also gets an HTML part: the same message with each ticket's QR
+ * code as an inline image (`cid:`, ticketCid; the delivery draws the images from the payloads),
+ * and the text part lists the payloads, so a reader without images still has them. The SMS
+ * carries neither: a payload is no SMS material.
  */
 
 export interface MessageContext {
@@ -25,12 +31,21 @@ export interface MessageContext {
   currency?: string;
   /** IANA zone the show time is written in (venues carry no zone: the service's, UTC by default). */
   timeZone: string;
+  /** booking_confirmed: the booking's tickets, one per seat. */
+  tickets?: IssuedTicket[];
 }
 
 export interface RenderedMessage {
   /** Email subject; for SMS a one-line summary (what the message log shows). */
   subject: string;
   text: string;
+  /** Email only, when the message has tickets: the HTML part (its images are `cid:` ticketCid). */
+  html?: string;
+}
+
+/** The Content-ID of a ticket's QR image in the email (the HTML refers to it as `cid:...`). */
+export function ticketCid(ticketId: string): string {
+  return `ticket-${ticketId}@ticketing`;
 }
 
 /** Kinds whose messages carry the ticket reference (the booking is confirmed). */
@@ -56,7 +71,7 @@ function facts(ctx: MessageContext): Facts {
   };
 }
 
-function detailLines(ctx: MessageContext, f: Facts, amountLabel: string): string[] {
+function detailRows(ctx: MessageContext, f: Facts, amountLabel: string): Array<[string, string]> {
   const rows: Array<[string, string | undefined]> = [
     ["Event", f.event],
     ["Venue", f.venue],
@@ -66,13 +81,14 @@ function detailLines(ctx: MessageContext, f: Facts, amountLabel: string): string
     ["Ticket", f.ticket],
     ["Booking", ctx.bookingId],
   ];
-  return rows.filter(([, v]) => v).map(([k, v]) => `  ${(k + ":").padEnd(9)} ${v}`);
+  return rows.filter((r): r is [string, string] => Boolean(r[1]));
 }
 
 const SIGNATURE = ["", "Ticketing"];
 
 export function renderEmail(ctx: MessageContext): RenderedMessage {
   const f = facts(ctx);
+  const tickets = ctx.kind === "booking_confirmed" && ctx.tickets?.length ? ctx.tickets : undefined;
   const hello = `Hi ${ctx.displayName.trim() || "there"},`;
   const at = f.when ? `, ${f.when}` : "";
   let subject: string;
@@ -83,7 +99,11 @@ export function renderEmail(ctx: MessageContext): RenderedMessage {
     case "booking_confirmed":
       subject = `Booking confirmed: ${f.event}${at}`;
       intro = ["Your booking is confirmed and paid. Enjoy the show!"];
-      outro = f.ticket ? [`Show your ticket reference ${f.ticket} at the entrance.`] : [];
+      outro = tickets
+        ? ["Show each seat's QR code at the entrance."]
+        : f.ticket
+          ? [`Show your ticket reference ${f.ticket} at the entrance.`]
+          : [];
       amountLabel = "Paid";
       break;
     case "booking_cancelled":
@@ -113,8 +133,50 @@ export function renderEmail(ctx: MessageContext): RenderedMessage {
       amountLabel = "Paid";
       break;
   }
-  const text = [hello, "", ...intro, "", ...detailLines(ctx, f, amountLabel), ...(outro.length ? ["", ...outro] : []), ...SIGNATURE].join("\n");
-  return { subject, text: text + "\n" };
+  const rows = detailRows(ctx, f, amountLabel);
+  const ticketLines = tickets
+    ? ["", "Your tickets, one per seat (the HTML version of this email shows each as a QR code):", ...tickets.map((t) => `  Seat ${t.seatId}: ${t.payload}`)]
+    : [];
+  const text = [
+    hello,
+    "",
+    ...intro,
+    "",
+    ...rows.map(([k, v]) => `  ${(k + ":").padEnd(9)} ${v}`),
+    ...ticketLines,
+    ...(outro.length ? ["", ...outro] : []),
+    ...SIGNATURE,
+  ].join("\n");
+  return { subject, text: text + "\n", ...(tickets ? { html: ticketsHtml({ hello, intro, rows, outro, tickets }) } : {}) };
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The HTML part of an email with tickets: the text's content, then one QR image per ticket. */
+function ticketsHtml(m: { hello: string; intro: string[]; rows: Array<[string, string]>; outro: string[]; tickets: IssuedTicket[] }): string {
+  const p = (line: string) => `<p>${escapeHtml(line)}</p>`;
+  const rows = m.rows.map(([k, v]) => `<tr><th align="left" style="padding-right:12px">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`);
+  const tickets = m.tickets.map((t) => {
+    const seat = escapeHtml(t.seatId);
+    return [
+      `<div style="margin:16px 0">`,
+      `<h3 style="margin:0 0 8px">Seat ${seat}</h3>`,
+      `<img src="cid:${escapeHtml(ticketCid(t.ticketId))}" alt="QR code of the ticket for seat ${seat}" style="display:block;max-width:100%">`,
+      `<p style="font-family:monospace;font-size:11px;word-break:break-all;color:#555">${escapeHtml(t.payload)}</p>`,
+      `</div>`,
+    ].join("");
+  });
+  return [
+    `<!DOCTYPE html><html><body style="font-family:Arial,Helvetica,sans-serif;color:#111">`,
+    p(m.hello),
+    ...m.intro.map(p),
+    `<table>${rows.join("")}</table>`,
+    `<h2>Your tickets</h2>`,
+    ...tickets,
+    ...m.outro.map(p),
+    p(SIGNATURE.filter(Boolean).join(" ")),
+    `</body></html>`,
+  ].join("\n");
 }
 
 export function renderSms(ctx: MessageContext): RenderedMessage {

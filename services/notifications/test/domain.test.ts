@@ -2,7 +2,7 @@ import { backoffMs } from "../delivery.js";
 import { formatMoney, roundToMinorUnits } from "../../../lib/money.js";
 import { formatShowTime, isTimeZone, maskEmail, maskPhone, ticketReference } from "../domain/format.js";
 import { kindFromWorkflow, NOTIFICATION_KINDS } from "../domain/kinds.js";
-import { renderEmail, renderSms, type MessageContext } from "../domain/templates.js";
+import { renderEmail, renderSms, ticketCid, type MessageContext } from "../domain/templates.js";
 import { factsFromData } from "../handlers.js";
 import { readNotificationsConfig } from "../config.js";
 import { notificationsTaskQueue } from "../worker.js";
@@ -100,6 +100,30 @@ describe("templates", () => {
     }
     expect(renderEmail(ctx({ kind: "booking_refunded" })).subject).toBe("Refund issued: 90.00 USD for Interstellar");
     expect(renderEmail(ctx({ kind: "hold_expired" })).text).toContain("Nothing was charged.");
+  });
+
+  it("a confirmation with tickets lists each seat's payload in the text and shows its QR image (cid) in an HTML part; the SMS carries no payload", () => {
+    const tickets = [
+      { ticketId: "11111111-1111-4111-8111-111111111111", seatId: "A1", payload: "TK1:AAAA" },
+      { ticketId: "22222222-2222-4222-8222-222222222222", seatId: "<A2>", payload: "TK1:BBBB" },
+    ];
+    const m = renderEmail(ctx({ tickets }));
+    const plain = renderEmail(ctx());
+    expect(m.subject).toBe(plain.subject);
+    // the text: what it was, with the tickets after the details and the door's instruction changed
+    expect(m.text).toContain(plain.text.split("\n\nShow your ticket")[0]);
+    expect(m.text).toContain(["", "Your tickets, one per seat (the HTML version of this email shows each as a QR code):", "  Seat A1: TK1:AAAA", "  Seat <A2>: TK1:BBBB", "", "Show each seat's QR code at the entrance."].join("\n"));
+    expect(m.html).toContain(`<img src="cid:${ticketCid(tickets[0].ticketId)}" alt="QR code of the ticket for seat A1"`);
+    expect(m.html).toContain(`cid:${ticketCid(tickets[1].ticketId)}`);
+    expect(m.html).toContain("Seat &#60;A2&#62;"); // escaped
+    expect(m.html).not.toContain("<A2>");
+    expect(m.html).toContain("<td>Interstellar</td>");
+    expect(m.html).toContain("TK1:BBBB");
+    expect(renderSms(ctx({ tickets }))).toEqual(renderSms(ctx()));
+    // without tickets (or for another kind) nothing changes: no HTML part
+    expect(plain.html).toBeUndefined();
+    expect(renderEmail(ctx({ tickets: [] }))).toEqual(plain);
+    expect(renderEmail(ctx({ kind: "booking_cancelled", tickets }))).toEqual(renderEmail(ctx({ kind: "booking_cancelled" })));
   });
 
   it("leaves out what is not known rather than failing", () => {

@@ -1,12 +1,17 @@
-import { randomUUID } from "node:crypto";
+import { generateKeyPairSync, randomUUID, sign } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Client as TemporalClient, Connection } from "@temporalio/client";
 import { DefaultLogger, NativeConnection, Runtime, Worker } from "@temporalio/worker";
+import jsQR from "jsqr";
+import { PNG } from "pngjs";
+import { formatPayload, signedBytes } from "../../../lib/ticket-payload.js";
 import { freePort } from "../../../test/support/ports.js";
 import type { BookingNotification, BookingNotificationKind } from "../../../workflows/notification-types.js";
 import { activityQueue, TASK_QUEUES } from "../../../workflows/task-queues.js";
+import type { IssuedTicket } from "../../../workflows/ticket-types.js";
 import { formatShowTime, ticketReference } from "../domain/format.js";
+import { ticketCid } from "../domain/templates.js";
 import {
   createShow,
   registerUser,
@@ -19,7 +24,7 @@ import {
   type TestUser,
   type Upstreams,
 } from "./harness.js";
-import { SMTP_PASS, SMTP_USER, startSmtpServer, type TestSmtpServer } from "./smtp.js";
+import { SMTP_PASS, SMTP_USER, startSmtpServer, type ReceivedMail, type TestSmtpServer } from "./smtp.js";
 
 /**
  * The notifications service end to end: the notifyBooking activity and the RPCs against a running
@@ -73,6 +78,28 @@ function booking(user: TestUser, kind: BookingNotificationKind = "booking_confir
   };
 }
 
+/** Tickets as the tickets service issues them: real payloads, signed with a key of this suite. */
+const signingKey = generateKeyPairSync("ed25519").privateKey;
+function ticketsFor(seatIds: string[]): IssuedTicket[] {
+  return seatIds.map((seatId) => {
+    const ticketId = randomUUID();
+    const signed = signedBytes({ keyId: "0a1b2c3d", ticketId, showtimeId: show.showtimeId, seatId, holder: "AL" });
+    return { ticketId, seatId, payload: formatPayload(signed, sign(null, signed, signingKey)) };
+  });
+}
+
+/** What an independent decoder (jsQR) reads in a PNG. */
+function decodeQr(png: Buffer): string | undefined {
+  const image = PNG.sync.read(png);
+  const pixels = new Uint8ClampedArray(image.data.buffer, image.data.byteOffset, image.data.length);
+  return jsQR(pixels, image.width, image.height, { inversionAttempts: "dontInvert" })?.data;
+}
+
+/** The mail's inline PNGs by Content-ID, each decoded. */
+function qrCodesOf(mail: ReceivedMail): Map<string | undefined, string | undefined> {
+  return new Map(mail.parts.filter((p) => p.contentType === "image/png").map((p) => [p.contentId, decodeQr(p.content)]));
+}
+
 async function row(h: NotificationsHarness, id: string) {
   return h.db("notifications").where({ id }).first();
 }
@@ -118,10 +145,14 @@ describe("notifyBooking → email over SMTP", () => {
     expect(mail.text).toContain("  Paid:     90.00 USD\n");
     expect(mail.text).toContain(`  Ticket:   ${ticket}\n`);
     expect(mail.text).toContain(`  Booking:  ${input.bookingId}\n`);
+    // no tickets: a single text/plain part, as before tickets existed
+    expect(mail.parts.map((p) => p.contentType)).toEqual(["text/plain"]);
+    expect(mail.html).toBeUndefined();
 
     const email = await settled(n, emailId);
     expect(email).toMatchObject({ status: "sent", transport: "smtp", attempts: 1, channel: "email", kind: "booking_confirmed" });
     expect(email.sent_at).toBeInstanceOf(Date);
+    expect(email).toMatchObject({ html: null, tickets: null });
 
     const sms = await settled(n, smsId);
     expect(sms).toMatchObject({ status: "sent", transport: "log", channel: "sms", recipient: "+14155550123", recipient_masked: "+1415***0123" });
@@ -129,6 +160,41 @@ describe("notifyBooking → email over SMTP", () => {
     expect(text).toContain(show.eventName);
     expect(text).toContain("Seats A1, A2");
     expect(text).toContain(`Ticket ${ticket}`);
+  });
+
+  it("a confirmation with tickets: one inline QR image per ticket that decodes (jsQR) to its payload, the payloads in the text part; the SMS has none", async () => {
+    const ada = await registerUser(up, { phone: "+14155550124" });
+    const tickets = ticketsFor(["A1", "A2"]);
+    const input = { ...booking(ada), tickets };
+    const { messageIds } = await n.server.activities.notifyBooking(input);
+    const [emailId, smsId] = messageIds;
+    const mail = await waitFor("the email", () => smtp.mailsFor(emailId)[0]);
+
+    expect(mail.headers.get("subject")).toBe(`Booking confirmed: ${show.eventName}, ${formatShowTime(show.startsAt, "UTC")}`);
+    expect(mail.parts.filter((p) => p.contentType === "image/png")).toHaveLength(2);
+    expect(qrCodesOf(mail)).toEqual(new Map(tickets.map((t) => [ticketCid(t.ticketId), t.payload])));
+    for (const t of tickets) {
+      expect(mail.html).toContain(`src="cid:${ticketCid(t.ticketId)}"`);
+      expect(mail.html).toContain(`Seat ${t.seatId}`);
+      expect(mail.text).toContain(`  Seat ${t.seatId}: ${t.payload}\n`);
+    }
+    expect(mail.text).toContain("  Seats:    A1, A2\n");
+
+    // the message log keeps the payloads (delivery draws the images from them), not the images
+    const email = await settled(n, emailId);
+    expect(email).toMatchObject({ status: "sent", attempts: 1, tickets });
+    expect(email.body).toContain(tickets[0].payload);
+    await settled(n, smsId);
+    const text = n.sms.sent.find((m) => m.notificationId === smsId)!.text;
+    for (const t of tickets) expect(text).not.toContain(t.payload);
+    expect((await row(n, smsId)).tickets).toBeNull();
+  });
+
+  it("refuses malformed tickets for good (a bug in the caller), and queues nothing", async () => {
+    const user = await registerUser(up);
+    const input = { ...booking(user), tickets: [{ ticketId: randomUUID(), seatId: "A1", payload: "" }] };
+    await expect(n.server.activities.notifyBooking(input)).rejects.toMatchObject({ type: "BadTickets", nonRetryable: true });
+    expect(await n.db("notifications").where({ idempotency_key: input.idempotencyKey })).toHaveLength(0);
   });
 
   it("runs as a Temporal activity on the notifications queue: a repeated call returns the same ids and sends nothing new", async () => {
@@ -164,9 +230,9 @@ describe("notifyBooking → email over SMTP", () => {
     }
   }, 90_000);
 
-  it("sends once when the same idempotency key comes twice, concurrently and again later", async () => {
+  it("sends once when the same idempotency key comes twice, concurrently and again later (a confirmation with its tickets too)", async () => {
     const user = await registerUser(up, { phone: "+14155550199" });
-    const input = booking(user);
+    const input = { ...booking(user), tickets: ticketsFor(["A3"]) };
     const concurrent = await Promise.all(Array.from({ length: 4 }, () => n.server.activities.notifyBooking(input)));
     const later = await n.server.activities.notifyBooking({ ...input });
     const ids = concurrent[0].messageIds;
@@ -177,6 +243,7 @@ describe("notifyBooking → email over SMTP", () => {
     await settled(n, ids[1]);
     await sleep(300); // several delivery rounds: nothing else goes out
     expect(smtp.mailsFor(ids[0])).toHaveLength(1);
+    expect(qrCodesOf(smtp.mailsFor(ids[0])[0])).toEqual(new Map([[ticketCid(input.tickets[0].ticketId), input.tickets[0].payload]]));
     expect(n.sms.sent.filter((m) => m.notificationId === ids[1])).toHaveLength(1);
     const rows = await n.db("notifications").where({ idempotency_key: input.idempotencyKey });
     expect(rows).toHaveLength(2);
@@ -269,7 +336,7 @@ describe("a mail server that refuses the message", () => {
 });
 
 describe("a mail server that is down for a while", () => {
-  it("keeps retrying until it is back, then delivers once", async () => {
+  it("keeps retrying until it is back, then delivers once, with the tickets' QR codes drawn again for the attempt that gets through", async () => {
     const port = await freePort(); // nothing listens here yet
     const nd = await startNotifications(up, {
       smtpUrl: `smtp://${SMTP_USER}:${SMTP_PASS}@127.0.0.1:${port}`,
@@ -278,16 +345,20 @@ describe("a mail server that is down for a while", () => {
     let late: TestSmtpServer | undefined;
     try {
       const user = await registerUser(up);
-      const { messageIds } = await nd.server.activities.notifyBooking(booking(user));
+      const tickets = ticketsFor(["A1", "A2"]);
+      const { messageIds } = await nd.server.activities.notifyBooking({ ...booking(user), tickets });
+      // the third attempt is claimed (attempts counts claims) only once the second has failed;
+      // the second's claim alone says nothing: it may still be drawing the QR codes
       const pending = await waitFor("two failed attempts", async () => {
         const r = await row(nd, messageIds[0]);
-        return r.attempts >= 2 ? r : undefined;
+        return r.attempts >= 3 ? r : undefined;
       });
       expect(pending.status).toBe("pending");
       expect(pending.last_error).toMatch(/ECONNREFUSED|ESOCKET|ECONNECTION/);
       late = await startSmtpServer({ port });
       const mail = await waitFor("the email", () => late!.mailsFor(messageIds[0])[0]);
       expect(mail.to).toEqual([user.email]);
+      expect(qrCodesOf(mail)).toEqual(new Map(tickets.map((t) => [ticketCid(t.ticketId), t.payload])));
       const r = await settled(nd, messageIds[0]);
       expect(r.status).toBe("sent");
       expect(r.attempts).toBeGreaterThanOrEqual(3);

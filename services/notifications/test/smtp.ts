@@ -13,10 +13,23 @@ export interface ReceivedMail {
   /** The authenticated user name, when the client logged in. */
   user?: string;
   headers: Map<string, string>;
-  /** The decoded text body. */
+  /** The decoded text body (the text/plain part of a multipart message). */
   text: string;
+  /** The decoded text/html part, if any. */
+  html?: string;
+  /** Every leaf part of the message (one for a single-part message), decoded. */
+  parts: MimePart[];
   raw: string;
   at: number;
+}
+
+export interface MimePart {
+  headers: Map<string, string>;
+  /** e.g. "image/png", lower case, without parameters. */
+  contentType: string;
+  /** The Content-ID without its angle brackets, if any. */
+  contentId?: string;
+  content: Buffer;
 }
 
 export interface Attempt {
@@ -72,13 +85,15 @@ export async function startSmtpServer(opts: { reject?: (to: string[]) => Rejecti
           return;
         }
         const raw = Buffer.concat(chunks).toString("utf8");
-        const { headers, text } = parseMessage(raw);
+        const { headers, text, html, parts } = parseMessage(raw);
         mails.push({
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
           to,
           user: typeof session.user === "string" ? session.user : undefined,
           headers,
           text,
+          html,
+          parts,
           raw,
           at: Date.now(),
         });
@@ -106,9 +121,13 @@ export async function startSmtpServer(opts: { reject?: (to: string[]) => Rejecti
   };
 }
 
-// ─── just enough MIME to read what nodemailer sends (a single text/plain part) ───
+// ─── just enough MIME to read what nodemailer sends (text, or text + HTML + inline images) ───
 
 function decodeQuotedPrintable(s: string): string {
+  return decodeQuotedPrintableBytes(s).toString("utf8");
+}
+
+function decodeQuotedPrintableBytes(s: string): Buffer {
   const bytes: number[] = [];
   const soft = s.replace(/=\r?\n/g, "");
   for (let i = 0; i < soft.length; i++) {
@@ -119,7 +138,7 @@ function decodeQuotedPrintable(s: string): string {
       bytes.push(...Buffer.from(soft[i], "utf8"));
     }
   }
-  return Buffer.from(bytes).toString("utf8");
+  return Buffer.from(bytes);
 }
 
 /** RFC 2047 encoded words in headers (=?UTF-8?Q?...?= and =?UTF-8?B?...?=). */
@@ -133,7 +152,8 @@ function decodeWords(value: string): string {
     );
 }
 
-export function parseMessage(raw: string): { headers: Map<string, string>; text: string } {
+/** Splits an entity (a message or a part) into its headers and its still encoded body. */
+function splitEntity(raw: string): { headers: Map<string, string>; body: string } {
   const split = raw.indexOf("\r\n\r\n");
   const head = split >= 0 ? raw.slice(0, split) : raw;
   const body = split >= 0 ? raw.slice(split + 4) : "";
@@ -142,12 +162,39 @@ export function parseMessage(raw: string): { headers: Map<string, string>; text:
     const colon = line.indexOf(":");
     if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), decodeWords(line.slice(colon + 1).trim()));
   }
-  const encoding = (headers.get("content-transfer-encoding") ?? "7bit").toLowerCase();
-  const text =
-    encoding === "quoted-printable"
-      ? decodeQuotedPrintable(body)
-      : encoding === "base64"
-        ? Buffer.from(body.replace(/\s+/g, ""), "base64").toString("utf8")
-        : body;
-  return { headers, text: text.replace(/\r\n/g, "\n") };
+  return { headers, body };
+}
+
+function decodeBody(body: string, encoding: string): Buffer {
+  switch (encoding.toLowerCase()) {
+    case "quoted-printable":
+      return decodeQuotedPrintableBytes(body);
+    case "base64":
+      return Buffer.from(body.replace(/\s+/g, ""), "base64");
+    default:
+      return Buffer.from(body, "utf8");
+  }
+}
+
+/** The leaf parts of an entity, depth first (multipart/* is split at its boundary). */
+function leafParts(raw: string): MimePart[] {
+  const { headers, body } = splitEntity(raw);
+  const type = headers.get("content-type") ?? "text/plain";
+  const contentType = type.split(";")[0].trim().toLowerCase();
+  if (contentType.startsWith("multipart/")) {
+    const boundary = /boundary="?([^";]+)"?/i.exec(type)?.[1];
+    if (!boundary) throw new Error(`multipart without a boundary: ${type}`);
+    const end = body.indexOf(`\r\n--${boundary}--`);
+    const sections = (end >= 0 ? body.slice(0, end) : body).split(`--${boundary}\r\n`).slice(1);
+    return sections.flatMap((section) => leafParts(section.replace(/\r\n$/, "")));
+  }
+  const contentId = headers.get("content-id")?.replace(/^<|>$/g, "");
+  return [{ headers, contentType, contentId, content: decodeBody(body, headers.get("content-transfer-encoding") ?? "7bit") }];
+}
+
+export function parseMessage(raw: string): { headers: Map<string, string>; text: string; html?: string; parts: MimePart[] } {
+  const { headers } = splitEntity(raw);
+  const parts = leafParts(raw);
+  const textOf = (type: string) => parts.find((p) => p.contentType === type)?.content.toString("utf8").replace(/\r\n/g, "\n");
+  return { headers, text: textOf("text/plain") ?? "", html: textOf("text/html"), parts };
 }
