@@ -15,6 +15,7 @@ import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { TicketsService, type CheckInResult } from "../../../gen/ticketing/tickets/v1/tickets_pb";
 import { errorMessage } from "../api/errors";
+import { repeatFilter } from "./repeat-filter";
 import { appendToQueue, readQueue, removeFromQueue, useSigningKeys, verifyOffline, type QueuedScan } from "./offline";
 
 /** The same code seen again by the camera within this long is the same scan, not a new one. */
@@ -92,8 +93,7 @@ export function useScanner({ showtimeId, gate, onAdmitted }: { showtimeId: strin
   const [uploadError, setUploadError] = useState<unknown>();
   const seq = useRef(0);
   const inFlight = useRef(0);
-  /** Codes the camera saw last, with when. */
-  const seen = useRef(new Map<string, number>());
+  const repeats = useRef(repeatFilter(REPEAT_MS));
   /** Tickets admitted through this scanner (online or off), for telling a second scan apart offline. */
   const admittedHere = useRef(new Map<string, { at: Date; gate: string }>());
   const uploading = useRef(false);
@@ -192,17 +192,9 @@ export function useScanner({ showtimeId, gate, onAdmitted }: { showtimeId: strin
 
   const fromCamera = useCallback(
     (payload: string) => {
-      const now = Date.now();
-      const last = seen.current.get(payload);
-      if (last !== undefined && now - last < REPEAT_MS) {
-        // the same code still in view: the same scan (its time moves on, so a code held up stays one scan)
-        seen.current.set(payload, now);
-        return;
-      }
+      if (!repeats.current.isNewScan(payload, Date.now())) return;
       // another code while one is being checked: taken at its next sighting, once the answer is in
-      if (inFlight.current > 0) return;
-      seen.current.set(payload, now);
-      if (seen.current.size > 100) for (const [code, at] of seen.current) if (now - at >= REPEAT_MS) seen.current.delete(code);
+      if (inFlight.current > 0) return repeats.current.forget(payload);
       void check(payload);
     },
     [check],
