@@ -16,7 +16,7 @@ import { ErrorNote } from "../components/status";
 import { useQrCamera } from "../door/camera";
 import { ScanResult } from "../door/scan-result";
 import { useScanner, type Scanner } from "../door/use-scanner";
-import { formatClock, formatDateTime } from "../lib/format";
+import { formatClock, formatDateTime, plural } from "../lib/format";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const GATE_STORAGE = "door.gate";
@@ -111,7 +111,9 @@ function DoorScanner() {
             <p>
               <strong>{stats.data.admitted.toLocaleString()}</strong> admitted of <strong>{stats.data.sold.toLocaleString()}</strong> sold
               {stats.data.voided > 0n && <span className="muted"> · {stats.data.voided.toLocaleString()} voided</span>}
-              {stats.data.duplicateEntries > 0n && <span className="muted"> · {stats.data.duplicateEntries.toLocaleString()} duplicate entries</span>}
+              {stats.data.duplicateEntries > 0n && (
+                <span className="muted"> · {plural(Number(stats.data.duplicateEntries), "duplicate entry", "duplicate entries")}</span>
+              )}
             </p>
           ) : (
             <ErrorNote error={stats.error} />
