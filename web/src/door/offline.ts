@@ -121,7 +121,7 @@ export async function verifyOffline(payload: string, keys: readonly StoredKey[],
   }
   if (!ok) return { result: "invalid", reason: "the signature does not match: forged or altered" };
   const { ticketId, seatId, holder } = parsed.fields;
-  if (showtimeId && parsed.fields.showtimeId !== showtimeId) {
+  if (showtimeId && parsed.fields.showtimeId !== showtimeId.toLowerCase()) {
     return { result: "wrong_showtime", ticketId, showtimeId: parsed.fields.showtimeId, seatId, holder, reason: "this ticket is for another showtime" };
   }
   return { result: "valid", ticketId, showtimeId: parsed.fields.showtimeId, seatId, holder };
