@@ -11,7 +11,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { useQuery } from "@connectrpc/connect-query";
 import { useEffect, useState } from "react";
 import { TicketsService, type Ticket } from "../../../gen/ticketing/tickets/v1/tickets_pb";
-import { ErrorNote } from "../components/status";
+import { ErrorNote, Loading } from "../components/status";
 import { formatDateTime } from "../lib/format";
 
 /** How long tickets that are about to change are asked about again, and how often. */
@@ -49,15 +49,16 @@ export function BookingTickets({ bookingId, confirmed }: { bookingId: string; co
     },
   );
   const tickets = query.data?.tickets ?? [];
-  const waiting = confirmed && (notIssued(query.error) || query.isPending);
+  const waiting = confirmed && notIssued(query.error);
 
   if (!confirmed && tickets.length === 0) return null;
   return (
     <section aria-labelledby="tickets-heading">
       <h2 id="tickets-heading">{confirmed ? "Your tickets" : "Tickets"}</h2>
+      {query.isPending && <Loading what="your tickets" />}
       {waiting && (
         <p role="status" className="loading">
-          {givenUp && !query.isPending ? "Your tickets are not issued yet. Reload this page in a minute." : "Issuing your tickets…"}
+          {givenUp ? "Your tickets are not issued yet. Reload this page in a minute." : "Issuing your tickets…"}
         </p>
       )}
       {!notIssued(query.error) && <ErrorNote error={query.error} />}

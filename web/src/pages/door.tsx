@@ -187,12 +187,13 @@ function ManualEntry({ scanner, blocked }: { scanner: Scanner; blocked: boolean 
   const input = useRef<HTMLInputElement>(null);
   const submit = (e: FormEvent) => {
     e.preventDefault();
+    // the showtime field says what is wrong; what was typed stays
+    if (blocked) return;
     const payload = code;
     // ready for the next code at once, whatever this one turns out to be
     setCode("");
     input.current?.focus();
-    if (blocked || !payload.trim()) return;
-    void scanner.check(payload);
+    if (payload.trim()) void scanner.check(payload);
   };
   return (
     <form className="card door-manual" onSubmit={submit} aria-label="Type a code">
