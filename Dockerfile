@@ -77,8 +77,8 @@ USER node
 ARG SERVICE=""
 ENV SERVICE=${SERVICE}
 
-# gateway 8080; backends 50051-50057 (lib/services.ts). Documentation only: compose publishes.
-EXPOSE 8080 50051-50057
+# gateway 8080; backends 50051-50059 (lib/services.ts). Documentation only: compose publishes.
+EXPOSE 8080 50051-50059
 
 # Health: the gateway answers GET /healthz; a backend answers the gRPC health service, asked here
 # over the Connect protocol (POST /grpc.health.v1.Health/Check, JSON body {}) which must say
@@ -86,7 +86,7 @@ EXPOSE 8080 50051-50057
 # container with no port (the Temporal worker) has nothing to probe: its liveness is its process.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 CMD node -e ' \
   const s = process.env.SERVICE || ""; \
-  const d = { gateway: 8080, users: 50051, catalog: 50052, booking: 50053, payments: 50054, search: 50055, notifications: 50056, reviews: 50057 }; \
+  const d = { gateway: 8080, users: 50051, catalog: 50052, booking: 50053, payments: 50054, search: 50055, notifications: 50056, reviews: 50057, admission: 50058, tickets: 50059 }; \
   const p = process.env[s.toUpperCase() + "_PORT"] || d[s]; \
   if (!p) process.exit(0); \
   const g = s === "gateway"; \

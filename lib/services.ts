@@ -11,6 +11,7 @@ export const SERVICE_NAMES = [
   "notifications",
   "reviews",
   "admission",
+  "tickets",
 ] as const;
 
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -33,6 +34,7 @@ export const DEFAULT_PORTS: Record<ServiceName | "gateway", number> = {
   notifications: 50056,
   reviews: 50057,
   admission: 50058,
+  tickets: 50059,
 };
 
 /** `USERS_PORT`, `CATALOG_PORT`, ...: the port a service listens on. */

@@ -27,9 +27,9 @@ describe("npm start's replicas", () => {
   });
 
   it("gives the embedded Postgres a connection for every replica's pool (Postgres' default 100 run out from three replicas on)", () => {
-    expect(startConfigFrom({}).embeddedPgMaxConnections).toBe(8 * 10 + 2 + 30);
-    // 6 single services + 4 booking + 4 payments, 10 connections each, 5 LISTENs (booking's, admission's), 30 to spare
-    expect(startConfigFrom({ REPLICAS: "4" }).embeddedPgMaxConnections).toBe(14 * 10 + 5 + 30);
-    expect(startConfigFrom({ REPLICAS: "4", DATABASE_POOL_MAX: "20" }).embeddedPgMaxConnections).toBe(14 * 20 + 5 + 30);
+    expect(startConfigFrom({}).embeddedPgMaxConnections).toBe(9 * 10 + 2 + 30);
+    // 7 single services + 4 booking + 4 payments, 10 connections each, 5 LISTENs (booking's, admission's), 30 to spare
+    expect(startConfigFrom({ REPLICAS: "4" }).embeddedPgMaxConnections).toBe(15 * 10 + 5 + 30);
+    expect(startConfigFrom({ REPLICAS: "4", DATABASE_POOL_MAX: "20" }).embeddedPgMaxConnections).toBe(15 * 20 + 5 + 30);
   });
 });

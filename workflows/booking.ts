@@ -3,7 +3,7 @@
  * right after the seats were held in Postgres (the hold's outcome is this workflow's input, so
  * its history records it).
  *
- *   held ──paymentSucceeded──▶ confirm seats ──▶ confirmed ──cancel (before the show)──▶ release, refund
+ *   held ──paymentSucceeded──▶ confirm seats ──▶ confirmed ──cancel (before the show)──▶ release, void tickets, refund
  *     │──cancel──────────────▶ release ─────────▶ cancelled
  *     │──paymentFailed: stays held so the customer can retry with another card, until the timer
  *     └──timer (heldUntil)───▶ cancel the payment intent, release ▶ expired (payment_failed if a
@@ -15,13 +15,18 @@
  * starts (at least an hour). A confirmed booking's workflow waits until the show starts for a
  * cancellation, then completes.
  *
+ * A confirmed booking gets one ticket per seat from the tickets service (issueTickets), and the
+ * confirmation carries them; a cancelled one's tickets are voided. Issuing and voiding are retried
+ * until they work (a paid seat must get its ticket; a released one must stop admitting), but
+ * they run alongside: a tickets service that is down never holds up a cancellation or a refund.
+ *
  * Every outcome is notified (confirmed, expired, payment failed, cancelled, refunded) through the
  * notifications service's activity, and a reminder goes out `reminderLeadMinutes` before the
  * show unless the booking was cancelled by then; the reminder is a durable timer like the hold's.
  * Notifications never hold up or fail the booking: they run alongside, with their own deadline,
  * and the workflow only waits for them (whatever their outcome) before it completes.
  */
-import { condition, log, proxyActivities, proxyLocalActivities, setHandler, upsertSearchAttributes, workflowInfo } from "@temporalio/workflow";
+import { condition, log, patched, proxyActivities, proxyLocalActivities, setHandler, upsertSearchAttributes, workflowInfo } from "@temporalio/workflow";
 import {
   bookingStateQuery,
   cancelBookingUpdate,
@@ -40,9 +45,17 @@ import {
 import type { BookingNotificationKind, NotificationActivities } from "./notification-types";
 import { SA_BOOKING_STATUS } from "./search-attributes";
 import { activityQueue } from "./task-queues";
+import type { IssuedTicket, TicketActivities } from "./ticket-types";
 
 /** How long a released booking still refunds a payment that arrives late, at the least. */
 const MIN_LATE_PAYMENT_WINDOW_MS = 60 * 60 * 1000;
+
+/**
+ * The patch that brought tickets (issue 17). Bookings confirmed by earlier code sent the
+ * confirmation at once and have no tickets: their histories have no marker, so on replay they
+ * keep doing what they did, and their cancellation voids nothing.
+ */
+const TICKETS_PATCH = "tickets-on-confirm";
 
 type Decision = { kind: "paid"; payment: PaymentEvent } | { kind: "cancel"; request: CancelRequest };
 
@@ -88,6 +101,12 @@ function activities(local: boolean) {
       startToCloseTimeout: "30 seconds",
       scheduleToCloseTimeout: "2 minutes",
     }),
+    // a paid seat must get its ticket and a released one must stop admitting: no deadline
+    tickets: proxyActivities<TicketActivities>({
+      taskQueue: activityQueue("tickets", queue),
+      startToCloseTimeout: "30 seconds",
+      retry: { initialInterval: "1 second", maximumInterval: "1 minute" },
+    }),
     notifications: proxyActivities<NotificationActivities>({
       taskQueue: activityQueue("notifications", queue),
       startToCloseTimeout: "30 seconds",
@@ -100,7 +119,13 @@ function activities(local: boolean) {
 class BookingRun {
   private readonly act: ReturnType<typeof activities>;
   private readonly state: BookingState;
-  private readonly pendingNotifications: Promise<unknown>[] = [];
+  /** What runs alongside the booking's steps (notifications, tickets): finish() waits for it. */
+  private readonly alongside: Promise<unknown>[] = [];
+  /**
+   * The tickets' issuance, once the booking is confirmed (with TICKETS_PATCH): its tickets, or
+   * undefined if the tickets service refused for good.
+   */
+  private issuance: Promise<IssuedTicket[] | undefined> | undefined;
   /** Set by the handlers (fields, so TypeScript does not narrow them across awaits). */
   private decision: Decision | undefined;
   private cancelOfConfirmed: CancelRequest | undefined;
@@ -150,6 +175,11 @@ class BookingRun {
 
   /** Paid: books the held seats; false when the hold was lost meanwhile. */
   async confirm(payment: PaymentEvent): Promise<boolean> {
+    // Asked before the seats are booked, in the workflow task that got the payment. Asked after
+    // the local activity, a replay may resolve that activity one workflow task earlier than the
+    // live run did (its marker and the code that follows it can land in different tasks), ahead
+    // of the patch's marker, and then takes the old branch: a nondeterminism this code had.
+    const withTickets = patched(TICKETS_PATCH);
     const { outcome } = await this.act.booking.confirmBookingSeats({
       bookingId: this.input.bookingId,
       paymentIntentId: payment.paymentIntentId,
@@ -157,7 +187,8 @@ class BookingRun {
     if (outcome !== "confirmed") return false;
     this.setStatus("confirmed", "paid");
     log.info("booking confirmed", { bookingId: this.input.bookingId });
-    this.notify("booking_confirmed");
+    if (withTickets) this.issueTickets();
+    else this.notify("booking_confirmed");
     return true;
   }
 
@@ -174,6 +205,11 @@ class BookingRun {
     if (!this.cancelOfConfirmed) return;
     await this.act.booking.releaseConfirmedBooking({ bookingId: this.input.bookingId });
     this.setStatus("cancelled");
+    // void once the seats are released, not before: the release must not wait for the tickets
+    // service (nor for an issuance still being retried). The void is scheduled in the workflow
+    // task that records the release, and never waits for the refund: the tickets stop admitting
+    // right after the seats can be sold again.
+    this.voidTickets();
     this.notify("booking_cancelled");
     await this.act.payments.refundBooking({ bookingId: this.input.bookingId, reason: "cancelled by customer" });
     await this.markRefunded();
@@ -214,9 +250,9 @@ class BookingRun {
     await this.refund("paid after the hold was released");
   }
 
-  /** Waits for the notifications under way (whatever their outcome), then returns the state. */
+  /** Waits for what runs alongside (whatever its outcome), then returns the state. */
   async finish(): Promise<BookingState> {
-    await Promise.all(this.pendingNotifications);
+    await Promise.all(this.alongside);
     return { ...this.state };
   }
 
@@ -237,22 +273,55 @@ class BookingRun {
     upsertSearchAttributes([{ key: SA_BOOKING_STATUS, value: status }]);
   }
 
+  /**
+   * Issues the tickets alongside, then sends the confirmation with them. A booking cancelled
+   * before its tickets came gets no confirmation: its tickets are void already (voidTickets).
+   */
+  private issueTickets(): void {
+    const { input } = this;
+    this.issuance = this.act.tickets
+      .issueTickets({ bookingId: input.bookingId, showtimeId: input.showtimeId, userId: input.userId, seatIds: input.seatIds })
+      .then(
+        ({ tickets }) => tickets,
+        (err: unknown) => {
+          // only a non-retryable refusal ends the retries: a bug to look into, not a reason to fail the booking
+          log.error("tickets not issued", { bookingId: input.bookingId, error: String(err) });
+          return undefined;
+        },
+      );
+    this.alongside.push(this.issuance.then((tickets) => (this.cancelOfConfirmed ? undefined : this.send("booking_confirmed", tickets))));
+  }
+
+  /** Voids the tickets alongside, once their issuance is over (tickets issued after a void would admit). */
+  private voidTickets(): void {
+    const { bookingId } = this.input;
+    if (!this.issuance) return; // confirmed before tickets existed
+    this.alongside.push(
+      this.issuance
+        .then(() => this.act.tickets.voidTickets({ bookingId }))
+        .catch((err: unknown) => log.error("tickets not voided", { bookingId, error: String(err) })),
+    );
+  }
+
   /** Sends a notification alongside: it never holds up or fails the booking. */
   private notify(kind: BookingNotificationKind): void {
+    this.alongside.push(this.send(kind));
+  }
+
+  private send(kind: BookingNotificationKind, tickets?: IssuedTicket[]): Promise<unknown> {
     const { input } = this;
-    this.pendingNotifications.push(
-      this.act.notifications
-        .notifyBooking({
-          kind,
-          bookingId: input.bookingId,
-          userId: input.userId,
-          showtimeId: input.showtimeId,
-          seatIds: input.seatIds,
-          amountMinor: input.amountMinor,
-          currency: input.currency,
-          idempotencyKey: `${input.bookingId}:${kind}`,
-        })
-        .catch((err: unknown) => log.warn("notification not sent", { kind, error: String(err) })),
-    );
+    return this.act.notifications
+      .notifyBooking({
+        kind,
+        bookingId: input.bookingId,
+        userId: input.userId,
+        showtimeId: input.showtimeId,
+        seatIds: input.seatIds,
+        amountMinor: input.amountMinor,
+        currency: input.currency,
+        ...(tickets ? { tickets } : {}),
+        idempotencyKey: `${input.bookingId}:${kind}`,
+      })
+      .catch((err: unknown) => log.warn("notification not sent", { kind, error: String(err) }));
   }
 }

@@ -15,6 +15,7 @@ export const TASK_QUEUES = {
   payments: "payments-activities",
   search: "search-activities",
   notifications: "notifications-activities",
+  /** Tickets: issue and void a booking's tickets (the booking workflow's activities on the tickets service). */
   tickets: "tickets-activities",
 } as const;
 

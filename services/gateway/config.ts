@@ -26,6 +26,7 @@ export const gatewayVars = {
   notificationsUrl: urlVar("notifications"),
   reviewsUrl: urlVar("reviews"),
   admissionUrl: urlVar("admission"),
+  ticketsUrl: urlVar("tickets"),
   services: str("GATEWAY_SERVICES", {
     default: SERVICE_NAMES.join(","),
     doc: "gateway: comma-separated backends this deployment runs; /healthz waits for these only (the others' routes answer 503)",
@@ -163,6 +164,7 @@ export function readGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       notifications: c.notificationsUrl,
       reviews: c.reviewsUrl,
       admission: c.admissionUrl,
+      tickets: c.ticketsUrl,
     },
     services: parseServices(c.services),
     corsOrigins: parseCorsOrigins(c.corsOrigins),

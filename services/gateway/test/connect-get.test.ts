@@ -204,6 +204,9 @@ describe("idempotency levels of the public contracts", () => {
         "NotificationsService.ListMyNotifications",
         "AdmissionService.GetWaitingRoom",
         "AdmissionService.GetMyQueueEntry",
+        "TicketsService.ListBookingTickets",
+        "TicketsService.GetCheckInStats",
+        "TicketsService.ListSigningKeys",
       ].sort(),
     );
   });

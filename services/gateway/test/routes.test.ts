@@ -59,6 +59,13 @@ describe("REST routes of the real contracts", () => {
     ["GET", `/api/v1/showtimes/${id}/waiting-room`, "AdmissionService.GetWaitingRoom 200"],
     ["POST", `/api/v1/showtimes/${id}/waiting-room/entries`, "AdmissionService.JoinWaitingRoom 200"],
     ["GET", `/api/v1/showtimes/${id}/waiting-room/entries/me`, "AdmissionService.GetMyQueueEntry 200"],
+    ["GET", `/api/v1/bookings/${id}/tickets`, "TicketsService.ListBookingTickets 200"],
+    ["POST", "/api/v1/checkins", "TicketsService.CheckIn 200"],
+    ["POST", "/api/v1/checkins/batch", "TicketsService.UploadScans 200"],
+    ["GET", `/api/v1/showtimes/${id}/checkins`, "TicketsService.GetCheckInStats 200"],
+    ["GET", "/api/v1/tickets/signing-keys", "TicketsService.ListSigningKeys 200"],
+    ["POST", "/api/v1/tickets/signing-keys", "TicketsService.RotateSigningKey 201"],
+    ["PUT", `/api/v1/users/${id}/role`, "UsersService.SetUserRole 200"],
   ])("%s %s → %s", (method, path, expected) => {
     expect(rpc(method, path)).toBe(expected);
   });

@@ -27,8 +27,9 @@ import {
  * to the workflow's worker, are stubs that record their calls (the booking service is not part of
  * this suite; `paymentAttempted` says yes for the bookings whose payment this suite prepared, as
  * the booking service's PreparePayment records it; other activities the workflow may call, e.g.
- * notifications, are not served here, so the tests read the workflow's state rather than wait for
- * its end).
+ * notifications and tickets, are not served here, so the tests read the workflow's state rather
+ * than wait for its end; a confirmed booking's tickets, which nobody issues here, never hold up
+ * its cancel or its refund).
  * The development provider's webhooks go to an endpoint that
  * either passes them on to HandleWebhook (like the gateway) or holds them, to make a payment
  * arrive late.

@@ -66,5 +66,7 @@ async function replaceRoleCheck(knex: Parameters<Migration["up"]>[0], roles: str
     [SCHEMA],
   );
   for (const { conname } of rows) await knex.raw(`ALTER TABLE ??.accounts DROP CONSTRAINT ??`, [SCHEMA, conname]);
-  await knex.raw(`ALTER TABLE ??.accounts ADD CONSTRAINT accounts_role_check CHECK (role IN (${roles.map(() => "?").join(", ")}))`, [SCHEMA, ...roles]);
+  // DDL takes no bind parameters: the roles are written in as literals (our own constants, checked)
+  if (!roles.every((r) => /^[a-z]+$/.test(r))) throw new Error(`role names are lower-case letters: ${roles.join(", ")}`);
+  await knex.raw(`ALTER TABLE ??.accounts ADD CONSTRAINT accounts_role_check CHECK (role IN (${roles.map((r) => `'${r}'`).join(", ")}))`, [SCHEMA]);
 }
