@@ -58,7 +58,7 @@ afterAll(async () => {
   for (const b of [browser, ...browsers]) await b?.close().catch(() => undefined);
   if (stack) {
     stack.child.kill("SIGTERM");
-    await Promise.race([stack.exited, new Promise((r) => setTimeout(r, 60_000))]);
+    await Promise.race([stack.exited, new Promise((r) => setTimeout(r, 60_000).unref())]);
     await stack.cleanup();
   }
   if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
