@@ -81,7 +81,8 @@ export function ScanResult({ outcome }: { outcome?: Outcome }) {
           <Details outcome={outcome} />
           <p className="scan-time">
             Scanned {formatClock(outcome.scannedAt)}
-            {outcome.offline ? " · offline: checked on this device, uploaded when the network is back" : ""}
+            {outcome.offline ? " · offline: checked on this device" : ""}
+            {outcome.offline && outcome.kind === "admitted" ? ", uploaded when the network is back" : ""}
           </p>
         </div>
       ) : (
