@@ -42,9 +42,9 @@ export function chromiumVersion(executable: string): string {
 /**
  * Headless Chromium with nothing that reaches for the network by itself (its background
  * services are refused on closed machines, many at a time). Playwright gives it a throw-away
- * profile.
+ * profile. `extraArgs` adds switches (the door scanner's test gives it a fake camera).
  */
-export function launchChromium(): Promise<Browser> {
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   const executablePath = ensureChromium();
   return chromium.launch({
     executablePath,
@@ -58,6 +58,7 @@ export function launchChromium(): Promise<Browser> {
       "--disable-component-update",
       "--disable-sync",
       "--disable-dev-shm-usage",
+      ...extraArgs,
     ],
   });
 }

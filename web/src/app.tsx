@@ -17,6 +17,7 @@ const BookingPage = lazy(() => import("./pages/booking"));
 const MyBookingsPage = lazy(() => import("./pages/my-bookings"));
 const LoginPage = lazy(() => import("./pages/login"));
 const RegisterPage = lazy(() => import("./pages/register"));
+const DoorPage = lazy(() => import("./pages/door"));
 const AdminApp = lazy(() => import("./pages/admin/admin-app"));
 
 export function App() {
@@ -58,6 +59,7 @@ function Pages() {
       <Route path="/bookings/:bookingId">{(p) => <BookingPage bookingId={p.bookingId} />}</Route>
       <Route path="/login">{() => <LoginPage />}</Route>
       <Route path="/register">{() => <RegisterPage />}</Route>
+      <Route path="/door">{() => <DoorPage />}</Route>
       <Route path="/admin" nest>
         {() => <AdminApp />}
       </Route>
@@ -95,6 +97,7 @@ function Header() {
         </Link>
         <Link href="/">Search</Link>
         {user && <Link href="/bookings">My bookings</Link>}
+        {(user?.role === "door" || user?.role === "admin") && <Link href="/door">Door</Link>}
         {user?.role === "admin" && <Link href="/admin">Admin</Link>}
       </nav>
       <div className="account">

@@ -63,3 +63,11 @@ export function formatCountdown(seconds: number): string {
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
+
+const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+
+/** "14:03:22": a time to the second (scans at the door). */
+export function formatClock(t: Timestamp | Date | undefined): string {
+  const d = toDate(t);
+  return d ? clock.format(d) : "";
+}

@@ -1,7 +1,8 @@
 /**
  * One booking: its status as the workflow settles it (a paid booking shows "confirming" until the
  * payment webhook has confirmed it), seats, amount, cancellation with the refund's progress, and
- * the notifications sent about it. Admins also get a link to the booking's workflow in the
+ * the notifications sent about it; once confirmed, its tickets with their QR codes
+ * (booking-tickets.tsx). Admins also get a link to the booking's workflow in the
  * Temporal UI.
  */
 import { createConnectQueryKey, useMutation, useQuery } from "@connectrpc/connect-query";
@@ -15,6 +16,7 @@ import { useShowtimeInfo } from "../api/catalog";
 import { RequireUser } from "../components/require-user";
 import { ErrorNote, Loading } from "../components/status";
 import { NotificationList } from "../components/notification-list";
+import { BookingTickets } from "./booking-tickets";
 import { formatDateTime, formatMoney } from "../lib/format";
 import type { SignedInUser } from "../auth/session";
 
@@ -75,6 +77,8 @@ function BookingView({ bookingId, user }: { bookingId: string; user: SignedInUse
   const { title, detail } = statusText(b);
   const mine = notifications.data?.notifications.filter((n) => n.bookingId === b.bookingId) ?? [];
   const temporal = user.role === "admin" ? workflowUrl(config.data, b.bookingId) : undefined;
+  // a cancelled booking that had been paid for had tickets, voided now
+  const hadTickets = b.status === "confirmed" || (b.status === "cancelled" && (b.paymentStatus === "paid" || b.paymentStatus === "refunded"));
 
   return (
     <>
@@ -116,6 +120,8 @@ function BookingView({ bookingId, user }: { bookingId: string; user: SignedInUse
           </p>
         )}
       </section>
+      {/* remounted when the status changes: the tickets follow it by a moment (issued, voided) */}
+      {hadTickets && <BookingTickets key={b.status} bookingId={b.bookingId} confirmed={b.status === "confirmed"} />}
       <section aria-labelledby="notifications-heading">
         <h2 id="notifications-heading">Notifications about this booking</h2>
         <ErrorNote error={notifications.error} />
