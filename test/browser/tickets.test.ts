@@ -255,7 +255,7 @@ describe("tickets and the door scanner in the browser", () => {
     // meanwhile another gate, online, lets the same ticket in (later than the offline scan)
     const other = await rest("POST", "/api/v1/checkins", { payload: a5.payload, gate: "south" }, door.token);
     expect(other.status).toBe(200);
-    expect(other.body.result).toMatchObject({ result: "admitted", seatId: "A5" });
+    expect(other.body).toMatchObject({ result: "admitted", seatId: "A5" });
 
     await page.context().setOffline(false);
     // the earlier (offline) scan is the admission; the later one at gate south is reported as a second entry
