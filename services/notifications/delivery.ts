@@ -39,7 +39,7 @@ async function outgoing(n: NotificationRecord): Promise<OutgoingMessage> {
   if (n.channel !== "email" || !n.html) return message;
   let images;
   try {
-    images = await ticketImages(n.tickets ?? []);
+    images = ticketImages(n.tickets ?? []);
   } catch (err) {
     // a payload no QR code can hold now never will
     throw new DeliveryError(`ticket QR code: ${err instanceof Error ? err.message : String(err)}`, true);
