@@ -10,7 +10,7 @@ import {
 } from "../../gen/ticketing/tickets/v1/tickets_pb.js";
 import { callerOf, isAdmin } from "../../lib/context.js";
 import { notFound } from "../../lib/errors.js";
-import type { SigningKeysRepo, StoredKey } from "./db/keys.js";
+import type { PublicKeyInfo, SigningKeysRepo } from "./db/keys.js";
 import type { TicketRecord, TicketsRepo } from "./db/repo.js";
 import { qrSvg } from "./domain/qr.js";
 import type { ScanAt } from "./domain/reconcile.js";
@@ -62,7 +62,7 @@ function resultOut(a: ScanAnswer): MessageInitShape<typeof CheckInResultSchema> 
   };
 }
 
-function keyOut(k: StoredKey): MessageInitShape<typeof SigningKeySchema> {
+function keyOut(k: PublicKeyInfo): MessageInitShape<typeof SigningKeySchema> {
   return { keyId: k.keyId, publicKey: Buffer.from(k.publicKeyRaw).toString("base64url"), active: k.active, createdAt: timestampFromDate(k.createdAt) };
 }
 
@@ -116,7 +116,7 @@ export function ticketsHandlers(deps: TicketsDeps): ServiceImpl<typeof TicketsSe
     },
 
     async listSigningKeys() {
-      return { keys: (await deps.keys.all()).map(keyOut) };
+      return { keys: (await deps.keys.publicKeys()).map(keyOut) };
     },
 
     async rotateSigningKey() {

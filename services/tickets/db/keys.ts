@@ -14,6 +14,14 @@ export interface StoredKey extends SigningKeyPair {
   createdAt: Date;
 }
 
+/** What the public listing shows of a key: never the private half. */
+export interface PublicKeyInfo {
+  keyId: string;
+  publicKeyRaw: Uint8Array;
+  active: boolean;
+  createdAt: Date;
+}
+
 function keyOf(r: KeyRow): StoredKey {
   const publicKeyRaw = new Uint8Array(r.public_key);
   return {
@@ -35,6 +43,15 @@ export class SigningKeysRepo {
   async all(): Promise<StoredKey[]> {
     const rows: KeyRow[] = await this.db("signing_keys").orderBy("created_at").orderBy("key_id");
     return rows.map(keyOf);
+  }
+
+  /** Every key's public half, oldest first, without reading (or parsing) a private key. */
+  async publicKeys(): Promise<PublicKeyInfo[]> {
+    const rows: Array<Omit<KeyRow, "private_key">> = await this.db("signing_keys")
+      .select("key_id", "public_key", "active", "created_at")
+      .orderBy("created_at")
+      .orderBy("key_id");
+    return rows.map((r) => ({ keyId: r.key_id, publicKeyRaw: new Uint8Array(r.public_key), active: r.active, createdAt: r.created_at }));
   }
 
   async byId(keyId: string): Promise<StoredKey | undefined> {
