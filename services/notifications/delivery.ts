@@ -34,7 +34,7 @@ export function backoffMs(attempt: number, policy: Pick<RetryPolicy, "baseDelayM
 }
 
 /** The message as its channel sends it: an email with tickets gets its HTML part and the QR images. */
-async function outgoing(n: NotificationRecord): Promise<OutgoingMessage> {
+function outgoing(n: NotificationRecord): OutgoingMessage {
   const message: OutgoingMessage = { notificationId: n.id, to: n.recipient, subject: n.subject, text: n.body };
   if (n.channel !== "email" || !n.html) return message;
   let images;
@@ -82,7 +82,7 @@ export class DeliveryLoop extends PolledWorker {
     const channel = n.channel === "email" ? this.opts.email : this.opts.sms;
     const log = logger.child({ notificationId: n.id, channel: n.channel, kind: n.kind, attempt: n.attempts });
     try {
-      const delivered = await channel.send(await outgoing(n));
+      const delivered = await channel.send(outgoing(n));
       await repo.markSent(n.id, n.attempts, delivered);
       log.info({ transport: delivered.transport }, "notification sent");
     } catch (err) {
